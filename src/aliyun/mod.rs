@@ -1,0 +1,1 @@
+//! Aliyun CVC (2019-10-30) RPC client. (stub: being written)

@@ -1,0 +1,1 @@
+//! CloudRoom meeting API v2 client. (stub: being written)

@@ -1,0 +1,587 @@
+//! Layered configuration: built-in defaults, then a TOML file, then
+//! `CONFSYNC_<SECTION>__<KEY>` environment variables (later wins).
+//!
+//! Secrets are held in [`SecretString`] so that neither `Debug` nor
+//! `config show` can print them.
+
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::value::{Dict, Map, Value};
+use figment::{Figment, Metadata, Profile, Provider};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize, Serializer};
+
+pub const DEFAULT_CONFIG_PATH: &str = "/etc/confsync/confsync.toml";
+pub const ENV_PREFIX: &str = "CONFSYNC_";
+
+/// Keys whose values are strings even when they look like numbers.
+/// Figment parses environment values, so `CONFSYNC_CLOUDROOM__SECRET_ID=012345`
+/// would otherwise become the integer 12345 and lose its leading zero.
+const STRING_KEYS: &[&str] = &[
+    "database.url",
+    "cloudroom.base_url",
+    "cloudroom.secret_id",
+    "cloudroom.secret_key",
+    "cloudroom.secret_key_file",
+    "cloudroom.timezone",
+    "cloudroom.tenant",
+    "aliyun.endpoint",
+    "aliyun.region_id",
+    "aliyun.access_key_id",
+    "aliyun.access_key_secret",
+    "aliyun.access_key_secret_file",
+    "aliyun.group_id",
+    "aliyun.group_name",
+    "logging.level",
+    "logging.format",
+];
+
+/// Keys whose values must never be shown.
+pub const SECRET_KEYS: &[&str] = &["cloudroom.secret_key", "aliyun.access_key_secret"];
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub database: DatabaseSettings,
+    pub cloudroom: CloudRoomSettings,
+    pub aliyun: AliyunSettings,
+    pub logging: LoggingSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    pub url: String,
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CloudRoomSettings {
+    /// Several CloudRoom enterprises can share one database; each is a tenant.
+    pub tenant: String,
+    pub base_url: String,
+    pub secret_id: Option<String>,
+    #[serde(serialize_with = "redact_opt")]
+    pub secret_key: Option<SecretString>,
+    pub secret_key_file: Option<PathBuf>,
+    pub requests_per_minute: u32,
+    pub timeout_seconds: u64,
+    pub max_retries: u32,
+    pub timezone: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AliyunSettings {
+    pub endpoint: String,
+    pub region_id: String,
+    pub access_key_id: Option<String>,
+    #[serde(serialize_with = "redact_opt")]
+    pub access_key_secret: Option<SecretString>,
+    pub access_key_secret_file: Option<PathBuf>,
+    pub group_id: Option<String>,
+    pub group_name: Option<String>,
+    pub batch_size: usize,
+    pub timeout_seconds: u64,
+    pub max_retries: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoggingSettings {
+    pub level: String,
+    /// `text` or `json`.
+    pub format: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            database: DatabaseSettings {
+                url: "postgres://postgres@127.0.0.1:5432/confsync".into(),
+                max_connections: 10,
+            },
+            cloudroom: CloudRoomSettings {
+                tenant: "default".into(),
+                base_url: "https://www.cloudroom.com/CLOUDROOM-SERVER".into(),
+                secret_id: None,
+                secret_key: None,
+                secret_key_file: None,
+                requests_per_minute: 300,
+                timeout_seconds: 30,
+                max_retries: 5,
+                timezone: "Asia/Shanghai".into(),
+            },
+            aliyun: AliyunSettings {
+                endpoint: "https://aliyuncvc.cn-hangzhou.aliyuncs.com".into(),
+                region_id: "cn-hangzhou".into(),
+                access_key_id: None,
+                access_key_secret: None,
+                access_key_secret_file: None,
+                group_id: None,
+                group_name: None,
+                batch_size: 100,
+                timeout_seconds: 30,
+                max_retries: 5,
+            },
+            logging: LoggingSettings {
+                level: "info".into(),
+                format: "text".into(),
+            },
+        }
+    }
+}
+
+fn redact_opt<S: Serializer>(value: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(_) => s.serialize_str("[redacted]"),
+        None => s.serialize_none(),
+    }
+}
+
+/// One configuration problem, naming the key and where its value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigProblem {
+    pub key: String,
+    pub source: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for ConfigProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {} (from {})", self.key, self.message, self.source)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration:\n{}", .0.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
+pub struct ConfigError(pub Vec<ConfigProblem>);
+
+/// Where configuration comes from; tests build one without touching the process environment.
+#[derive(Debug, Clone, Default)]
+pub struct ConfigSources {
+    /// `--config PATH`; when absent, `CONFSYNC_CONFIG`, then the default path if it exists.
+    pub file: Option<PathBuf>,
+    /// Environment variables to read; `None` means the process environment.
+    pub env: Option<Vec<(String, String)>>,
+}
+
+impl ConfigSources {
+    pub fn from_process(file: Option<PathBuf>) -> Self {
+        ConfigSources { file, env: None }
+    }
+
+    fn env_vars(&self) -> Vec<(String, String)> {
+        match &self.env {
+            Some(vars) => vars.clone(),
+            None => std::env::vars().collect(),
+        }
+    }
+
+    fn config_file(&self) -> Option<PathBuf> {
+        if let Some(file) = &self.file {
+            return Some(file.clone());
+        }
+        let from_env = self
+            .env_vars()
+            .into_iter()
+            .find(|(k, _)| k == "CONFSYNC_CONFIG")
+            .map(|(_, v)| PathBuf::from(v));
+        from_env.or_else(|| {
+            let default = PathBuf::from(DEFAULT_CONFIG_PATH);
+            default.exists().then_some(default)
+        })
+    }
+}
+
+/// Loads and validates the configuration, collecting every problem at once.
+pub fn load(sources: &ConfigSources) -> Result<(Settings, Figment), ConfigError> {
+    let figment = figment(sources)?;
+    let mut settings: Settings = figment
+        .extract()
+        .map_err(|e| extract_problems(&figment, e))?;
+    let credentials_dir = env_value(sources, "CREDENTIALS_DIRECTORY").map(PathBuf::from);
+    let mut problems = Vec::new();
+    resolve_secret_files(
+        &mut settings,
+        credentials_dir.as_deref(),
+        &figment,
+        &mut problems,
+    );
+    validate(&settings, &figment, &mut problems);
+    if problems.is_empty() {
+        Ok((settings, figment))
+    } else {
+        Err(ConfigError(problems))
+    }
+}
+
+fn env_value(sources: &ConfigSources, name: &str) -> Option<String> {
+    sources
+        .env_vars()
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
+}
+
+fn figment(sources: &ConfigSources) -> Result<Figment, ConfigError> {
+    let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+    if let Some(path) = sources.config_file() {
+        if !path.exists() {
+            return Err(ConfigError(vec![ConfigProblem {
+                key: "--config".into(),
+                source: "command line or CONFSYNC_CONFIG".into(),
+                message: format!("configuration file {} does not exist", path.display()),
+            }]));
+        }
+        figment = figment.merge(Toml::file_exact(path));
+    }
+    if sources.env.is_none() {
+        figment = figment.merge(Env::prefixed(ENV_PREFIX).split("__").ignore(&["config"]));
+    }
+    // Merged last so that string keys keep their exact text (see STRING_KEYS).
+    Ok(figment.merge(RawEnv::new(sources.env_vars(), sources.env.is_some())))
+}
+
+/// Environment variables as plain strings for [`STRING_KEYS`]; when `all` is set
+/// (tests), every variable is offered, numbers parsed like figment does.
+struct RawEnv {
+    values: Vec<(String, String)>,
+    all: bool,
+}
+
+impl RawEnv {
+    fn new(vars: Vec<(String, String)>, all: bool) -> Self {
+        let values = vars
+            .into_iter()
+            .filter_map(|(k, v)| {
+                let rest = k.strip_prefix(ENV_PREFIX)?;
+                if rest == "CONFIG" {
+                    return None;
+                }
+                Some((rest.to_ascii_lowercase().replace("__", "."), v))
+            })
+            .collect();
+        RawEnv { values, all }
+    }
+}
+
+impl Provider for RawEnv {
+    fn metadata(&self) -> Metadata {
+        Metadata::named("environment variable(s)")
+    }
+
+    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
+        let mut root = Dict::new();
+        for (key, raw) in &self.values {
+            let value = if STRING_KEYS.contains(&key.as_str()) {
+                Value::from(raw.clone())
+            } else if self.all {
+                raw.parse::<Value>()
+                    .unwrap_or_else(|_| Value::from(raw.clone()))
+            } else {
+                continue;
+            };
+            insert_path(&mut root, key, value);
+        }
+        Ok(Profile::Default.collect(root))
+    }
+}
+
+fn insert_path(dict: &mut Dict, path: &str, value: Value) {
+    match path.split_once('.') {
+        None => {
+            dict.insert(path.to_string(), value);
+        }
+        Some((head, rest)) => {
+            let entry = dict
+                .entry(head.to_string())
+                .or_insert_with(|| Value::from(Dict::new()));
+            if let Value::Dict(_, inner) = entry {
+                insert_path(inner, rest, value);
+            }
+        }
+    }
+}
+
+fn source_of(figment: &Figment, key: &str) -> String {
+    match figment.find_metadata(key) {
+        Some(meta) => match &meta.source {
+            Some(source) => format!("{} {}", meta.name, source),
+            None => meta.name.to_string(),
+        },
+        None => "built-in default".into(),
+    }
+}
+
+fn extract_problems(figment: &Figment, error: figment::Error) -> ConfigError {
+    let problems = error
+        .into_iter()
+        .map(|e| {
+            let key = if e.path.is_empty() {
+                "(root)".to_string()
+            } else {
+                e.path.join(".")
+            };
+            let source = e
+                .metadata
+                .as_ref()
+                .map(|m| match &m.source {
+                    Some(s) => format!("{} {}", m.name, s),
+                    None => m.name.to_string(),
+                })
+                .unwrap_or_else(|| source_of(figment, &key));
+            ConfigProblem {
+                key,
+                source,
+                message: e.kind.to_string(),
+            }
+        })
+        .collect();
+    ConfigError(problems)
+}
+
+fn resolve_secret_files(
+    settings: &mut Settings,
+    credentials_dir: Option<&Path>,
+    figment: &Figment,
+    problems: &mut Vec<ConfigProblem>,
+) {
+    let cr = &mut settings.cloudroom;
+    if let Some(path) = cr.secret_key_file.clone() {
+        resolve_one(
+            "cloudroom.secret_key",
+            "cloudroom.secret_key_file",
+            &path,
+            &mut cr.secret_key,
+            credentials_dir,
+            figment,
+            problems,
+        );
+    }
+    let al = &mut settings.aliyun;
+    if let Some(path) = al.access_key_secret_file.clone() {
+        resolve_one(
+            "aliyun.access_key_secret",
+            "aliyun.access_key_secret_file",
+            &path,
+            &mut al.access_key_secret,
+            credentials_dir,
+            figment,
+            problems,
+        );
+    }
+}
+
+fn resolve_one(
+    key: &str,
+    file_key: &str,
+    path: &Path,
+    target: &mut Option<SecretString>,
+    credentials_dir: Option<&Path>,
+    figment: &Figment,
+    problems: &mut Vec<ConfigProblem>,
+) {
+    if target.is_some() {
+        problems.push(ConfigProblem {
+            key: file_key.into(),
+            source: source_of(figment, file_key),
+            message: format!("set either {key} or {file_key}, not both"),
+        });
+        return;
+    }
+    // systemd's LoadCredential= puts credentials in $CREDENTIALS_DIRECTORY.
+    let full = match credentials_dir {
+        Some(dir) if path.is_relative() => dir.join(path),
+        _ => path.to_path_buf(),
+    };
+    match std::fs::read_to_string(&full) {
+        Ok(text) => {
+            *target = Some(SecretString::from(
+                text.trim_end_matches(['\r', '\n']).to_string(),
+            ))
+        }
+        Err(e) => problems.push(ConfigProblem {
+            key: file_key.into(),
+            source: source_of(figment, file_key),
+            message: format!("cannot read {}: {e}", full.display()),
+        }),
+    }
+}
+
+fn validate(settings: &Settings, figment: &Figment, problems: &mut Vec<ConfigProblem>) {
+    let mut problem = |key: &str, message: String| {
+        problems.push(ConfigProblem {
+            key: key.into(),
+            source: source_of(figment, key),
+            message,
+        })
+    };
+    if let Err(e) = url::Url::parse(&settings.database.url) {
+        problem("database.url", format!("not a URL: {e}"));
+    }
+    if settings.database.max_connections == 0 {
+        problem("database.max_connections", "must be at least 1".into());
+    }
+    let cr = &settings.cloudroom;
+    check_http_url(&cr.base_url, "cloudroom.base_url", &mut problem);
+    if cr.requests_per_minute == 0 {
+        problem("cloudroom.requests_per_minute", "must be at least 1".into());
+    }
+    if cr.timeout_seconds == 0 {
+        problem("cloudroom.timeout_seconds", "must be at least 1".into());
+    }
+    if cr.timezone.parse::<chrono_tz::Tz>().is_err() {
+        problem(
+            "cloudroom.timezone",
+            format!(
+                "unknown time zone {:?} (use an IANA name such as Asia/Shanghai)",
+                cr.timezone
+            ),
+        );
+    }
+    if cr.tenant.trim().is_empty() {
+        problem("cloudroom.tenant", "must not be empty".into());
+    }
+    let al = &settings.aliyun;
+    check_http_url(&al.endpoint, "aliyun.endpoint", &mut problem);
+    if al.batch_size == 0 || al.batch_size > 1000 {
+        problem("aliyun.batch_size", "must be between 1 and 1000".into());
+    }
+    if !matches!(settings.logging.format.as_str(), "text" | "json") {
+        problem(
+            "logging.format",
+            format!(
+                "must be \"text\" or \"json\", not {:?}",
+                settings.logging.format
+            ),
+        );
+    }
+    if tracing_subscriber::EnvFilter::try_new(&settings.logging.level).is_err() {
+        problem(
+            "logging.level",
+            format!("not a log filter: {:?}", settings.logging.level),
+        );
+    }
+}
+
+fn check_http_url(value: &str, key: &str, problem: &mut impl FnMut(&str, String)) {
+    match url::Url::parse(value) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+        Ok(u) => problem(
+            key,
+            format!("scheme must be http or https, not {}", u.scheme()),
+        ),
+        Err(e) => problem(key, format!("not a URL: {e}")),
+    }
+}
+
+impl CloudRoomSettings {
+    /// Credentials, or a problem naming the missing key.
+    pub fn credentials(&self) -> Result<(String, SecretString), ConfigProblem> {
+        let id = self.secret_id.clone().filter(|s| !s.is_empty());
+        let key = self
+            .secret_key
+            .clone()
+            .filter(|s| !s.expose_secret().is_empty());
+        match (id, key) {
+            (Some(id), Some(key)) => Ok((id, key)),
+            (None, _) => Err(missing(
+                "cloudroom.secret_id",
+                "CONFSYNC_CLOUDROOM__SECRET_ID",
+            )),
+            (_, None) => Err(missing(
+                "cloudroom.secret_key",
+                "CONFSYNC_CLOUDROOM__SECRET_KEY or cloudroom.secret_key_file",
+            )),
+        }
+    }
+}
+
+impl AliyunSettings {
+    pub fn credentials(&self) -> Result<(String, SecretString), ConfigProblem> {
+        let id = self.access_key_id.clone().filter(|s| !s.is_empty());
+        let key = self
+            .access_key_secret
+            .clone()
+            .filter(|s| !s.expose_secret().is_empty());
+        match (id, key) {
+            (Some(id), Some(key)) => Ok((id, key)),
+            (None, _) => Err(missing(
+                "aliyun.access_key_id",
+                "CONFSYNC_ALIYUN__ACCESS_KEY_ID",
+            )),
+            (_, None) => Err(missing(
+                "aliyun.access_key_secret",
+                "CONFSYNC_ALIYUN__ACCESS_KEY_SECRET or aliyun.access_key_secret_file",
+            )),
+        }
+    }
+}
+
+fn missing(key: &str, how: &str) -> ConfigProblem {
+    ConfigProblem {
+        key: key.into(),
+        source: "not set".into(),
+        message: format!("required; set it in the config file or with {how}"),
+    }
+}
+
+/// The merged configuration as TOML with every secret shown as `[redacted]`.
+pub fn show(settings: &Settings) -> String {
+    toml::to_string_pretty(settings).unwrap_or_else(|e| format!("# cannot render: {e}\n"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_env(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let sources = ConfigSources {
+            file: None,
+            env: Some(
+                vars.iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            ),
+        };
+        load(&sources).map(|(s, _)| s)
+    }
+
+    #[test]
+    fn numeric_looking_secrets_stay_strings() {
+        let s = load_env(&[
+            ("CONFSYNC_CLOUDROOM__SECRET_ID", "012345"),
+            ("CONFSYNC_CLOUDROOM__SECRET_KEY", "98765"),
+            ("CONFSYNC_CLOUDROOM__REQUESTS_PER_MINUTE", "120"),
+        ])
+        .unwrap();
+        assert_eq!(s.cloudroom.secret_id.as_deref(), Some("012345"));
+        assert_eq!(s.cloudroom.secret_key.unwrap().expose_secret(), "98765");
+        assert_eq!(s.cloudroom.requests_per_minute, 120);
+    }
+
+    #[test]
+    fn every_problem_names_its_key_and_source() {
+        let err = load_env(&[
+            ("CONFSYNC_CLOUDROOM__TIMEZONE", "Mars/Olympus"),
+            ("CONFSYNC_ALIYUN__BATCH_SIZE", "0"),
+        ])
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("cloudroom.timezone"), "{text}");
+        assert!(text.contains("aliyun.batch_size"), "{text}");
+        assert!(text.contains("environment"), "{text}");
+    }
+
+    #[test]
+    fn show_redacts_secrets() {
+        let s = load_env(&[("CONFSYNC_CLOUDROOM__SECRET_KEY", "hunter2-secret")]).unwrap();
+        let shown = show(&s);
+        assert!(!shown.contains("hunter2"));
+        assert!(shown.contains("[redacted]"));
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+}

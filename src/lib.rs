@@ -1,0 +1,14 @@
+//! confsync: mirrors CloudRoom meetings into PostgreSQL and pushes an HR
+//! directory into CloudRoom and Aliyun CVC.
+//!
+//! `main.rs` only parses the command line; everything else lives here so that
+//! tests can run each job directly.
+
+pub mod aliyun;
+pub mod cli;
+pub mod cloudroom;
+pub mod configuration;
+pub mod ratelimit;
+pub mod retry;
+pub mod sim;
+pub mod telemetry;

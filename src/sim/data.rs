@@ -1,0 +1,1 @@
+//! Deterministic generation of the simulator's data. (stub: being written)
