@@ -1,0 +1,412 @@
+//! The CVC client: signs each request like the official SDK, retries what is
+//! worth retrying, and decodes the document's (inconsistent) responses.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::Value;
+use tracing::field::Empty;
+use tracing::Instrument;
+
+use super::error::{AliyunError, VendorDetail};
+use super::models::{
+    error_codes, AliyunUser, BatchResult, Envelope, MeetingInfo, UserInfo, UserRef,
+};
+use super::signature;
+use crate::configuration::AliyunSettings;
+use crate::retry::Backoff;
+
+/// Counters callers may read at any time (e.g. for a sync summary).
+#[derive(Debug, Default)]
+pub struct ClientStats {
+    /// API calls made (one per action invocation, however many attempts).
+    pub calls: AtomicU64,
+    /// Extra attempts after a retryable failure.
+    pub retries: AtomicU64,
+    /// Calls that ended in an error.
+    pub failures: AtomicU64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ClientStatsSnapshot {
+    pub calls: u64,
+    pub retries: u64,
+    pub failures: u64,
+}
+
+impl ClientStats {
+    pub fn snapshot(&self) -> ClientStatsSnapshot {
+        ClientStatsSnapshot {
+            calls: self.calls.load(Ordering::Relaxed),
+            retries: self.retries.load(Ordering::Relaxed),
+            failures: self.failures.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// Cheap to clone; clones share the connection pool and the stats.
+#[derive(Clone)]
+pub struct AliyunClient {
+    http: reqwest::Client,
+    endpoint: String,
+    region_id: String,
+    access_key_id: String,
+    access_key_secret: SecretString,
+    batch_size: usize,
+    backoff: Backoff,
+    stats: Arc<ClientStats>,
+}
+
+impl fmt::Debug for AliyunClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AliyunClient")
+            .field("endpoint", &self.endpoint)
+            .field("region_id", &self.region_id)
+            .field("access_key_id", &self.access_key_id)
+            .field("access_key_secret", &"[redacted]")
+            .field("batch_size", &self.batch_size)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One request's parameters before the common ones are added.
+struct Call<'a> {
+    action: &'a str,
+    query: BTreeMap<String, String>,
+    body: BTreeMap<String, String>,
+}
+
+impl AliyunClient {
+    pub fn new(settings: &AliyunSettings) -> Result<AliyunClient, AliyunError> {
+        let (access_key_id, access_key_secret) = settings
+            .credentials()
+            .map_err(|p| AliyunError::Config(p.to_string()))?;
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(settings.timeout_seconds.max(1)))
+            .user_agent(concat!("confsync/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| AliyunError::Config(format!("HTTP client: {e}")))?;
+        Ok(AliyunClient {
+            http,
+            endpoint: settings.endpoint.trim_end_matches('/').to_string(),
+            region_id: settings.region_id.clone(),
+            access_key_id,
+            access_key_secret,
+            batch_size: settings.batch_size.max(1),
+            backoff: Backoff::with_retries(settings.max_retries),
+            stats: Arc::new(ClientStats::default()),
+        })
+    }
+
+    /// Replaces the retry policy (tests shorten the delays).
+    pub fn with_backoff(mut self, backoff: Backoff) -> Self {
+        self.backoff = backoff;
+        self
+    }
+
+    pub fn stats(&self) -> &ClientStats {
+        &self.stats
+    }
+
+    /// Upserts users, `batch_size` per CreateUser call; one result per call.
+    pub async fn create_users(&self, users: &[UserInfo]) -> Vec<BatchResult> {
+        let mut results = Vec::new();
+        for chunk in users.chunks(self.batch_size) {
+            results.push(BatchResult {
+                user_ids: chunk.iter().map(|u| u.user_id.clone()).collect(),
+                outcome: self.create_user_batch(chunk).await,
+            });
+        }
+        results
+    }
+
+    /// One CreateUser call for all of `users`; returns the RequestId.
+    pub async fn create_user_batch(&self, users: &[UserInfo]) -> Result<String, AliyunError> {
+        self.batch_call("CreateUser", users).await
+    }
+
+    /// Deletes users, `batch_size` per DeleteUser call; one result per call.
+    pub async fn delete_users(&self, user_ids: &[String]) -> Vec<BatchResult> {
+        let mut results = Vec::new();
+        for chunk in user_ids.chunks(self.batch_size) {
+            let refs: Vec<UserRef> = chunk
+                .iter()
+                .map(|id| UserRef {
+                    user_id: id.clone(),
+                })
+                .collect();
+            results.push(BatchResult {
+                user_ids: chunk.to_vec(),
+                outcome: self.batch_call("DeleteUser", &refs).await,
+            });
+        }
+        results
+    }
+
+    /// The user as CVC has it, or `None` when CVC says it does not exist.
+    pub async fn get_user(&self, user_id: &str) -> Result<Option<AliyunUser>, AliyunError> {
+        let call = Call {
+            action: "GetUser",
+            query: BTreeMap::from([("UserId".to_string(), user_id.to_string())]),
+            body: BTreeMap::new(),
+        };
+        match self.call(call).await {
+            Ok(value) => Ok(decode_user(value, user_id)),
+            Err(e) if is_user_not_found(&e) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Who joined and left a meeting, one record per join.
+    pub async fn list_members(&self, meeting_uuid: &str) -> Result<MeetingInfo, AliyunError> {
+        let call = Call {
+            action: "ListMembers",
+            query: BTreeMap::from([("MeetingUUID".to_string(), meeting_uuid.to_string())]),
+            body: BTreeMap::new(),
+        };
+        let mut value = self.call(call).await?;
+        let info = value
+            .get_mut("MeetingInfo")
+            .map(Value::take)
+            .unwrap_or(Value::Null);
+        if info.is_null() {
+            return Err(AliyunError::Decode {
+                action: "ListMembers".into(),
+                status: 200,
+                detail: "Success=true without MeetingInfo".into(),
+            });
+        }
+        serde_json::from_value(info).map_err(|e| AliyunError::Decode {
+            action: "ListMembers".into(),
+            status: 200,
+            detail: format!("MeetingInfo: {e}"),
+        })
+    }
+
+    /// CreateUser and DeleteUser share a shape: `UserInfo` JSON plus `Count`,
+    /// both in the form body as the SDK puts them.
+    async fn batch_call<T: serde::Serialize>(
+        &self,
+        action: &str,
+        entries: &[T],
+    ) -> Result<String, AliyunError> {
+        let user_info = serde_json::to_string(entries).map_err(|e| AliyunError::Decode {
+            action: action.into(),
+            status: 0,
+            detail: format!("cannot encode UserInfo: {e}"),
+        })?;
+        let call = Call {
+            action,
+            query: BTreeMap::new(),
+            body: BTreeMap::from([
+                ("UserInfo".to_string(), user_info),
+                ("Count".to_string(), entries.len().to_string()),
+            ]),
+        };
+        let value = self.call(call).await?;
+        Ok(request_id_of(&value).unwrap_or_default())
+    }
+
+    /// One logical call: attempts until success, a permanent error, or the
+    /// retry budget is spent. Each attempt is signed afresh, since a retried
+    /// nonce would be refused as a replay.
+    async fn call(&self, call: Call<'_>) -> Result<Value, AliyunError> {
+        self.stats.calls.fetch_add(1, Ordering::Relaxed);
+        let span = tracing::info_span!(
+            "aliyun_call",
+            endpoint = call.action,
+            status = Empty,
+            code = Empty,
+            latency_ms = Empty,
+            request_id = Empty,
+            attempts = Empty,
+        );
+        let started = Instant::now();
+        let result = self.attempts(&call).instrument(span.clone()).await;
+        let (value, attempts) = result;
+        span.record("latency_ms", started.elapsed().as_millis() as u64);
+        span.record("attempts", attempts);
+        record_outcome(&span, &value);
+        if value.is_err() {
+            self.stats.failures.fetch_add(1, Ordering::Relaxed);
+        }
+        value
+    }
+
+    async fn attempts(&self, call: &Call<'_>) -> (Result<Value, AliyunError>, u32) {
+        let mut attempt = 0;
+        loop {
+            let result = self.send_once(call).await;
+            match result {
+                Err(e) if e.is_retryable() && attempt < self.backoff.max_retries => {
+                    let delay = self.backoff.delay(attempt);
+                    tracing::warn!(error = %e, attempt, delay_ms = delay.as_millis() as u64, "retrying");
+                    self.stats.retries.fetch_add(1, Ordering::Relaxed);
+                    tokio::time::sleep(delay).await;
+                    attempt += 1;
+                }
+                other => return (other, attempt + 1),
+            }
+        }
+    }
+
+    async fn send_once(&self, call: &Call<'_>) -> Result<Value, AliyunError> {
+        let (url, body) = self.signed_request(call);
+        let response = self
+            .http
+            .post(url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| transport(call.action, e))?;
+        let status = response.status().as_u16();
+        let text = response
+            .text()
+            .await
+            .map_err(|e| transport(call.action, e))?;
+        interpret(call.action, status, &text)
+    }
+
+    /// The URL (common and query parameters plus `Signature`) and the form
+    /// body, placed where the official SDK places them.
+    fn signed_request(&self, call: &Call<'_>) -> (String, String) {
+        let timestamp = signature::format_timestamp(chrono::Utc::now());
+        let nonce = uuid::Uuid::new_v4().to_string();
+        let mut query = signature::common_params(
+            call.action,
+            &self.access_key_id,
+            &self.region_id,
+            &timestamp,
+            &nonce,
+        );
+        query.extend(call.query.clone());
+        let all = signature::merged(&query, &call.body);
+        let to_sign = signature::string_to_sign("POST", &all);
+        let sig = signature::sign(&to_sign, self.access_key_secret.expose_secret());
+        query.insert("Signature".into(), sig);
+        let url = format!("{}/?{}", self.endpoint, signature::encode_pairs(&query));
+        (url, signature::encode_pairs(&call.body))
+    }
+}
+
+/// The URL carries the signature and AccessKeyId; keep them out of messages.
+fn transport(action: &str, e: reqwest::Error) -> AliyunError {
+    AliyunError::Transport {
+        action: action.into(),
+        source: e.without_url(),
+    }
+}
+
+/// Turns a raw answer into the payload or the error it stands for.
+fn interpret(action: &str, status: u16, text: &str) -> Result<Value, AliyunError> {
+    let parsed: Result<Value, _> = serde_json::from_str(text);
+    let value = match parsed {
+        Ok(v) if v.is_object() => v,
+        _ => return Err(undecodable(action, status, text)),
+    };
+    let envelope: Envelope = serde_json::from_value(value.clone()).unwrap_or_default();
+    if !(200..300).contains(&status) {
+        return Err(AliyunError::from_gateway(VendorDetail {
+            action: action.into(),
+            status,
+            code: envelope.code.unwrap_or_else(|| format!("HTTP{status}")),
+            message: envelope.message.unwrap_or_default(),
+            request_id: envelope.request_id,
+        }));
+    }
+    match envelope.success {
+        Some(true) => Ok(value),
+        Some(false) => Err(AliyunError::Business {
+            action: action.into(),
+            error_code: envelope.error_code.unwrap_or(-1),
+            message: envelope.message.unwrap_or_default(),
+            request_id: envelope.request_id,
+        }),
+        // A 2xx answer without Success is a gateway error in disguise or
+        // something new; either way not a confirmed success.
+        None => Err(undecodable(action, status, text)),
+    }
+}
+
+/// 5xx answers from a proxy are often HTML; they stay retryable as `Server`.
+fn undecodable(action: &str, status: u16, text: &str) -> AliyunError {
+    let excerpt: String = text.chars().take(200).collect();
+    if status >= 500 {
+        return AliyunError::Server(VendorDetail {
+            action: action.into(),
+            status,
+            code: format!("HTTP{status}"),
+            message: excerpt,
+            request_id: None,
+        });
+    }
+    AliyunError::Decode {
+        action: action.into(),
+        status,
+        detail: excerpt,
+    }
+}
+
+fn request_id_of(value: &Value) -> Option<String> {
+    value
+        .get("RequestId")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+}
+
+fn decode_user(mut value: Value, user_id: &str) -> Option<AliyunUser> {
+    let info = value.get_mut("UserInfo").map(Value::take)?;
+    if !info.is_object() {
+        return None;
+    }
+    let mut user: AliyunUser = serde_json::from_value(info).ok()?;
+    if user.user_id.is_empty() {
+        user.user_id = user_id.to_string();
+    }
+    Some(user)
+}
+
+/// The document names no error codes, so absence is recognised by the
+/// simulator's code or by a message that says so in English or Chinese.
+fn is_user_not_found(e: &AliyunError) -> bool {
+    let AliyunError::Business {
+        error_code,
+        message,
+        ..
+    } = e
+    else {
+        return false;
+    };
+    let lower = message.to_lowercase();
+    *error_code == error_codes::USER_NOT_FOUND
+        || lower.contains("not exist")
+        || lower.contains("not found")
+        || message.contains("不存在")
+}
+
+fn record_outcome(span: &tracing::Span, result: &Result<Value, AliyunError>) {
+    match result {
+        Ok(value) => {
+            span.record("status", 200u16);
+            span.record("code", "0");
+            if let Some(id) = request_id_of(value) {
+                span.record("request_id", id.as_str());
+            }
+        }
+        Err(e) => {
+            if let Some(status) = e.status() {
+                span.record("status", status);
+            }
+            span.record("code", e.code().as_deref().unwrap_or("transport"));
+            if let Some(id) = e.request_id() {
+                span.record("request_id", id);
+            }
+            tracing::warn!(parent: span, error = %e, "aliyun call failed");
+        }
+    }
+}
