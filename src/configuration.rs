@@ -26,6 +26,9 @@ const STRING_KEYS: &[&str] = &[
     "cloudroom.secret_key_file",
     "cloudroom.timezone",
     "cloudroom.tenant",
+    "cloudroom.history_start",
+    "cloudroom.history_lookback",
+    "cloudroom.recordings_lookback",
     "aliyun.endpoint",
     "aliyun.region_id",
     "aliyun.access_key_id",
@@ -70,6 +73,18 @@ pub struct CloudRoomSettings {
     pub timeout_seconds: u64,
     pub max_retries: u32,
     pub timezone: String,
+    /// Keep meeting passwords in `raw` (removed by default).
+    pub keep_meeting_passwords: bool,
+    /// First day the history backfill reads (`YYYY-MM-DD`); default three years ago.
+    pub history_start: Option<String>,
+    /// How far before the watermark an incremental history pass starts
+    /// (meetings end and change after they start), e.g. `2d`, `36h`.
+    pub history_lookback: String,
+    /// Conferences that ended this recently get their recordings re-read
+    /// (recordings appear late).
+    pub recordings_lookback: String,
+    /// Conferences whose recordings are read at the same time.
+    pub recordings_concurrency: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -113,6 +128,11 @@ impl Default for Settings {
                 timeout_seconds: 30,
                 max_retries: 5,
                 timezone: "Asia/Shanghai".into(),
+                keep_meeting_passwords: false,
+                history_start: None,
+                history_lookback: "2d".into(),
+                recordings_lookback: "3d".into(),
+                recordings_concurrency: 8,
             },
             aliyun: AliyunSettings {
                 endpoint: "https://aliyuncvc.cn-hangzhou.aliyuncs.com".into(),
@@ -442,6 +462,22 @@ fn validate(settings: &Settings, figment: &Figment, problems: &mut Vec<ConfigPro
             ),
         );
     }
+    if let Some(day) = &cr.history_start {
+        if chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").is_err() {
+            problem("cloudroom.history_start", format!("not a date YYYY-MM-DD: {day:?}"));
+        }
+    }
+    for (key, value) in [
+        ("cloudroom.history_lookback", &cr.history_lookback),
+        ("cloudroom.recordings_lookback", &cr.recordings_lookback),
+    ] {
+        if let Err(e) = parse_duration(value) {
+            problem(key, e);
+        }
+    }
+    if cr.recordings_concurrency == 0 {
+        problem("cloudroom.recordings_concurrency", "must be at least 1".into());
+    }
     if cr.tenant.trim().is_empty() {
         problem("cloudroom.tenant", "must not be empty".into());
     }
@@ -526,6 +562,44 @@ fn missing(key: &str, how: &str) -> ConfigProblem {
         key: key.into(),
         source: "not set".into(),
         message: format!("required; set it in the config file or with {how}"),
+    }
+}
+
+/// Parses `90s`, `30m`, `36h`, `2d` (or plain seconds).
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("not a duration: {text:?} (use e.g. 90s, 30m, 36h, 2d)"))?;
+    let seconds = match unit.trim() {
+        "" | "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86_400,
+        other => return Err(format!("unknown unit {other:?} in {text:?} (use s, m, h or d)")),
+    };
+    Ok(std::time::Duration::from_secs(seconds))
+}
+
+impl CloudRoomSettings {
+    pub fn history_lookback(&self) -> std::time::Duration {
+        parse_duration(&self.history_lookback).unwrap_or(std::time::Duration::from_secs(2 * 86_400))
+    }
+
+    pub fn recordings_lookback(&self) -> std::time::Duration {
+        parse_duration(&self.recordings_lookback).unwrap_or(std::time::Duration::from_secs(3 * 86_400))
+    }
+
+    /// The first instant the history backfill reads.
+    pub fn history_start_at(&self, now: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+        self.history_start
+            .as_deref()
+            .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .map(|d| d.and_utc())
+            .unwrap_or_else(|| now - chrono::Duration::days(3 * 365))
     }
 }
 

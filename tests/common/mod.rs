@@ -101,3 +101,13 @@ pub fn small_sim() -> SimConfig {
         ..SimConfig::default()
     }
 }
+
+/// A fresh database with confsync's migrations applied.
+pub async fn migrated_db() -> TestDb {
+    let db = test_db().await;
+    confsync::db::MIGRATOR
+        .run(&db.pool)
+        .await
+        .expect("apply migrations");
+    db
+}

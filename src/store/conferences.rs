@@ -1,0 +1,139 @@
+//! `cloudroom.conferences`: the conference list.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+
+use super::{content_hash, fates, pick, tally, Context, Existing, RowCounts, RowFate, StoreError};
+
+#[derive(Debug, Clone)]
+pub struct ConferenceRow {
+    pub conf_id: i64,
+    pub subject: Option<String>,
+    pub conf_type: Option<i32>,
+    pub status: Option<i32>,
+    pub schedule_start: Option<DateTime<Utc>>,
+    pub schedule_end: Option<DateTime<Utc>>,
+    pub host_name: Option<String>,
+    pub members: Option<i32>,
+    pub period_type: Option<i32>,
+    pub owner_id: Option<i64>,
+    pub raw: serde_json::Value,
+}
+
+/// Writes one page: new rows inserted, changed or returning rows updated
+/// (clearing `removed_at`), unchanged rows left alone.
+pub async fn upsert_page(
+    conn: &mut PgConnection,
+    tenant: &str,
+    rows: &[ConferenceRow],
+    now: DateTime<Utc>,
+) -> Result<RowCounts, StoreError> {
+    let ids: Vec<i64> = rows.iter().map(|r| r.conf_id).collect();
+    let existing = existing(conn, tenant, &ids).await?;
+    let hashes: Vec<Vec<u8>> = rows.iter().map(|r| content_hash(&r.raw)).collect();
+    let fates = fates(ids.iter().copied(), &hashes, &existing, now);
+    let write = pick(&fates, &[RowFate::Insert, RowFate::Update]);
+    if !write.is_empty() {
+        write_rows(conn, tenant, rows, &hashes, &write, now).await?;
+    }
+    let touch: Vec<i64> = pick(&fates, &[RowFate::TouchSeen]).into_iter().map(|i| ids[i]).collect();
+    if !touch.is_empty() {
+        sqlx::query("update cloudroom.conferences set last_seen_at = $3 where tenant = $1 and conf_id = any($2)")
+            .bind(tenant)
+            .bind(&touch)
+            .bind(now)
+            .execute(&mut *conn)
+            .await
+            .during("refreshing last_seen_at of conferences")?;
+    }
+    Ok(tally(&fates))
+}
+
+async fn existing(
+    conn: &mut PgConnection,
+    tenant: &str,
+    ids: &[i64],
+) -> Result<HashMap<i64, Existing>, StoreError> {
+    let rows: Vec<(i64, Vec<u8>, bool, DateTime<Utc>)> = sqlx::query_as(
+        "select conf_id, content_hash, removed_at is not null, last_seen_at
+           from cloudroom.conferences where tenant = $1 and conf_id = any($2)",
+    )
+    .bind(tenant)
+    .bind(ids)
+    .fetch_all(&mut *conn)
+    .await
+    .during("reading existing conferences")?;
+    Ok(rows.into_iter().map(|(k, h, t, s)| (k, (h, t, s))).collect())
+}
+
+async fn write_rows(
+    conn: &mut PgConnection,
+    tenant: &str,
+    rows: &[ConferenceRow],
+    hashes: &[Vec<u8>],
+    picked: &[usize],
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    // One column vector per field: UNNEST turns them back into rows in one statement.
+    macro_rules! col {
+        ($field:ident) => {
+            picked.iter().map(|&i| rows[i].$field.clone()).collect::<Vec<_>>()
+        };
+    }
+    let hash: Vec<&[u8]> = picked.iter().map(|&i| hashes[i].as_slice()).collect();
+    sqlx::query(
+        "insert into cloudroom.conferences as c
+            (tenant, conf_id, subject, conf_type, status, schedule_start, schedule_end,
+             host_name, members, period_type, owner_id, content_hash, raw, first_seen_at, last_seen_at)
+         select $1, * , $14, $14 from unnest($2::bigint[], $3::text[], $4::int[], $5::int[],
+             $6::timestamptz[], $7::timestamptz[], $8::text[], $9::int[], $10::int[], $11::bigint[],
+             $12::bytea[], $13::jsonb[])
+         on conflict (tenant, conf_id) do update set
+             subject = excluded.subject, conf_type = excluded.conf_type, status = excluded.status,
+             schedule_start = excluded.schedule_start, schedule_end = excluded.schedule_end,
+             host_name = excluded.host_name, members = excluded.members,
+             period_type = excluded.period_type, owner_id = excluded.owner_id,
+             content_hash = excluded.content_hash, raw = excluded.raw,
+             last_seen_at = excluded.last_seen_at, removed_at = null",
+    )
+    .bind(tenant)
+    .bind(col!(conf_id))
+    .bind(col!(subject))
+    .bind(col!(conf_type))
+    .bind(col!(status))
+    .bind(col!(schedule_start))
+    .bind(col!(schedule_end))
+    .bind(col!(host_name))
+    .bind(col!(members))
+    .bind(col!(period_type))
+    .bind(col!(owner_id))
+    .bind(hash)
+    .bind(col!(raw))
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .during("writing conferences")?;
+    Ok(())
+}
+
+/// After a complete pass: conferences the pass did not list are marked removed.
+pub async fn mark_removed(
+    conn: &mut PgConnection,
+    tenant: &str,
+    seen: &[i64],
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    let done = sqlx::query(
+        "update cloudroom.conferences set removed_at = $3
+          where tenant = $1 and removed_at is null and not (conf_id = any($2))",
+    )
+    .bind(tenant)
+    .bind(seen)
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .during("marking removed conferences")?;
+    Ok(done.rows_affected())
+}

@@ -1,0 +1,164 @@
+//! `cloudroom.meeting_history`: ended meetings, keyed by (conf_id, start_time)
+//! because a periodic meeting repeats its confId.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+
+use super::{content_hash, fates, pick, tally, Context, Existing, RowCounts, RowFate, StoreError};
+
+#[derive(Debug, Clone)]
+pub struct HistoryRow {
+    pub conf_id: i64,
+    pub start_time: DateTime<Utc>,
+    pub subject: Option<String>,
+    pub conf_type: Option<i32>,
+    pub end_time: Option<DateTime<Utc>>,
+    pub duration_seconds: Option<i64>,
+    pub host_name: Option<String>,
+    pub members: Option<i32>,
+    pub period_type: Option<i32>,
+    pub raw: serde_json::Value,
+}
+
+type Key = (i64, DateTime<Utc>);
+
+/// Writes one page and queues the conferences of new or changed meetings
+/// for a recordings pass, in the caller's transaction.
+pub async fn upsert_page(
+    conn: &mut PgConnection,
+    tenant: &str,
+    rows: &[HistoryRow],
+    now: DateTime<Utc>,
+) -> Result<RowCounts, StoreError> {
+    let keys: Vec<Key> = rows.iter().map(|r| (r.conf_id, r.start_time)).collect();
+    let existing = existing(conn, tenant, &keys).await?;
+    let hashes: Vec<Vec<u8>> = rows.iter().map(|r| content_hash(&r.raw)).collect();
+    let fates = fates(keys.iter().copied(), &hashes, &existing, now);
+    let write = pick(&fates, &[RowFate::Insert, RowFate::Update]);
+    if !write.is_empty() {
+        write_rows(conn, tenant, rows, &hashes, &write, now).await?;
+        let conf_ids: Vec<i64> = write.iter().map(|&i| rows[i].conf_id).collect();
+        super::recordings::enqueue(conn, tenant, &conf_ids).await?;
+    }
+    let touch = pick(&fates, &[RowFate::TouchSeen]);
+    if !touch.is_empty() {
+        let ids: Vec<i64> = touch.iter().map(|&i| rows[i].conf_id).collect();
+        let starts: Vec<DateTime<Utc>> = touch.iter().map(|&i| rows[i].start_time).collect();
+        sqlx::query(
+            "update cloudroom.meeting_history h set last_seen_at = $4
+               from unnest($2::bigint[], $3::timestamptz[]) as k(conf_id, start_time)
+              where h.tenant = $1 and h.conf_id = k.conf_id and h.start_time = k.start_time",
+        )
+        .bind(tenant)
+        .bind(ids)
+        .bind(starts)
+        .bind(now)
+        .execute(&mut *conn)
+        .await
+        .during("refreshing last_seen_at of meeting history")?;
+    }
+    Ok(tally(&fates))
+}
+
+async fn existing(
+    conn: &mut PgConnection,
+    tenant: &str,
+    keys: &[Key],
+) -> Result<HashMap<Key, Existing>, StoreError> {
+    let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+    let starts: Vec<DateTime<Utc>> = keys.iter().map(|k| k.1).collect();
+    let rows: Vec<(i64, DateTime<Utc>, Vec<u8>, DateTime<Utc>)> = sqlx::query_as(
+        "select h.conf_id, h.start_time, h.content_hash, h.last_seen_at
+           from cloudroom.meeting_history h
+           join unnest($2::bigint[], $3::timestamptz[]) as k(conf_id, start_time)
+             on h.conf_id = k.conf_id and h.start_time = k.start_time
+          where h.tenant = $1",
+    )
+    .bind(tenant)
+    .bind(ids)
+    .bind(starts)
+    .fetch_all(&mut *conn)
+    .await
+    .during("reading existing meeting history")?;
+    Ok(rows
+        .into_iter()
+        .map(|(c, st, h, seen)| ((c, st), (h, false, seen)))
+        .collect())
+}
+
+async fn write_rows(
+    conn: &mut PgConnection,
+    tenant: &str,
+    rows: &[HistoryRow],
+    hashes: &[Vec<u8>],
+    picked: &[usize],
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    macro_rules! col {
+        ($field:ident) => {
+            picked.iter().map(|&i| rows[i].$field.clone()).collect::<Vec<_>>()
+        };
+    }
+    let hash: Vec<&[u8]> = picked.iter().map(|&i| hashes[i].as_slice()).collect();
+    sqlx::query(
+        "insert into cloudroom.meeting_history
+            (tenant, conf_id, start_time, subject, conf_type, end_time, duration_seconds,
+             host_name, members, period_type, content_hash, raw, first_seen_at, last_seen_at)
+         select $1, *, $13, $13 from unnest($2::bigint[], $3::timestamptz[], $4::text[], $5::int[],
+             $6::timestamptz[], $7::bigint[], $8::text[], $9::int[], $10::int[], $11::bytea[],
+             $12::jsonb[])
+         on conflict (tenant, conf_id, start_time) do update set
+             subject = excluded.subject, conf_type = excluded.conf_type,
+             end_time = excluded.end_time, duration_seconds = excluded.duration_seconds,
+             host_name = excluded.host_name, members = excluded.members,
+             period_type = excluded.period_type, content_hash = excluded.content_hash,
+             raw = excluded.raw, last_seen_at = excluded.last_seen_at",
+    )
+    .bind(tenant)
+    .bind(col!(conf_id))
+    .bind(col!(start_time))
+    .bind(col!(subject))
+    .bind(col!(conf_type))
+    .bind(col!(end_time))
+    .bind(col!(duration_seconds))
+    .bind(col!(host_name))
+    .bind(col!(members))
+    .bind(col!(period_type))
+    .bind(hash)
+    .bind(col!(raw))
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .during("writing meeting history")?;
+    Ok(())
+}
+
+/// Conferences whose meetings ended at or after `since`.
+pub async fn ended_since(
+    conn: &mut PgConnection,
+    tenant: &str,
+    since: DateTime<Utc>,
+) -> Result<Vec<i64>, StoreError> {
+    sqlx::query_scalar(
+        "select distinct conf_id from cloudroom.meeting_history where tenant = $1 and end_time >= $2",
+    )
+    .bind(tenant)
+    .bind(since)
+    .fetch_all(&mut *conn)
+    .await
+    .during("listing recently ended meetings")
+}
+
+/// Every conference the mirror knows, for a full recordings pass.
+pub async fn all_conf_ids(conn: &mut PgConnection, tenant: &str) -> Result<Vec<i64>, StoreError> {
+    sqlx::query_scalar(
+        "select conf_id from cloudroom.meeting_history where tenant = $1
+         union select conf_id from cloudroom.recordings where tenant = $1 and deleted_at is null",
+    )
+    .bind(tenant)
+    .fetch_all(&mut *conn)
+    .await
+    .during("listing known conferences")
+}

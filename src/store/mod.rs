@@ -1,0 +1,127 @@
+//! All SQL lives here. Jobs hand the store rows; the store decides what is
+//! new, changed or unchanged (by content hash) and writes only what changed,
+//! in batched statements.
+
+pub mod conferences;
+pub mod history;
+pub mod recordings;
+pub mod runs;
+pub mod state;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+/// A failed statement, with what the store was doing.
+#[derive(Debug, thiserror::Error)]
+#[error("database error while {action}: {source}")]
+pub struct StoreError {
+    pub action: &'static str,
+    #[source]
+    pub source: sqlx::Error,
+}
+
+pub(crate) trait Context<T> {
+    fn during(self, action: &'static str) -> Result<T, StoreError>;
+}
+
+impl<T> Context<T> for Result<T, sqlx::Error> {
+    fn during(self, action: &'static str) -> Result<T, StoreError> {
+        self.map_err(|source| StoreError { action, source })
+    }
+}
+
+/// What a write did, row by row.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct RowCounts {
+    pub inserted: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+}
+
+impl std::ops::AddAssign for RowCounts {
+    fn add_assign(&mut self, other: Self) {
+        self.inserted += other.inserted;
+        self.updated += other.updated;
+        self.unchanged += other.unchanged;
+    }
+}
+
+/// The hash that decides whether a row changed: sha256 over the record as
+/// received (serde_json sorts object keys, so equal records hash equally).
+pub fn content_hash(raw: &serde_json::Value) -> Vec<u8> {
+    let bytes = serde_json::to_vec(raw).unwrap_or_default();
+    Sha256::digest(&bytes).to_vec()
+}
+
+/// Unchanged rows get `last_seen_at` refreshed at most once per this
+/// interval, so an immediate re-sync writes nothing while `last_seen_at`
+/// stays within a day of the truth.
+pub const SEEN_RESOLUTION: chrono::Duration = chrono::Duration::days(1);
+
+/// How an existing row compares with the incoming one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RowFate {
+    Insert,
+    Update,
+    TouchSeen,
+    Unchanged,
+}
+
+pub(crate) fn fate(existing: Option<(&[u8], bool, DateTime<Utc>)>, hash: &[u8], now: DateTime<Utc>) -> RowFate {
+    match existing {
+        None => RowFate::Insert,
+        Some((old, tombstoned, _)) if old != hash || tombstoned => RowFate::Update,
+        Some((_, _, seen)) if seen < now - SEEN_RESOLUTION => RowFate::TouchSeen,
+        Some(_) => RowFate::Unchanged,
+    }
+}
+
+pub(crate) fn tally(fates: &[RowFate]) -> RowCounts {
+    let mut counts = RowCounts::default();
+    for f in fates {
+        match f {
+            RowFate::Insert => counts.inserted += 1,
+            RowFate::Update => counts.updated += 1,
+            RowFate::TouchSeen | RowFate::Unchanged => counts.unchanged += 1,
+        }
+    }
+    counts
+}
+
+/// Epoch seconds as a timestamp; CloudRoom uses 0 for "none".
+pub fn epoch(seconds: i64) -> Option<DateTime<Utc>> {
+    if seconds <= 0 {
+        None
+    } else {
+        DateTime::from_timestamp(seconds, 0)
+    }
+}
+
+/// What the table already holds for one key: hash, tombstoned, last seen.
+pub(crate) type Existing = (Vec<u8>, bool, DateTime<Utc>);
+
+/// Decides each incoming row's fate against what the table holds.
+pub(crate) fn fates<K: std::hash::Hash + Eq>(
+    keys: impl Iterator<Item = K>,
+    hashes: &[Vec<u8>],
+    existing: &std::collections::HashMap<K, Existing>,
+    now: DateTime<Utc>,
+) -> Vec<RowFate> {
+    keys.zip(hashes)
+        .map(|(key, hash)| {
+            let old = existing.get(&key).map(|(h, t, s)| (h.as_slice(), *t, *s));
+            fate(old, hash, now)
+        })
+        .collect()
+}
+
+/// Indexes of the rows with the given fate.
+pub(crate) fn pick(fates: &[RowFate], wanted: &[RowFate]) -> Vec<usize> {
+    fates
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| wanted.contains(f))
+        .map(|(i, _)| i)
+        .collect()
+}

@@ -1,0 +1,97 @@
+mod common;
+
+use chrono::{TimeZone, Utc};
+use confsync::store::conferences::{self, ConferenceRow};
+use confsync::store::history::{self, HistoryRow};
+use confsync::store::recordings::{self, RecordingRow};
+use serde_json::json;
+
+fn conference(id: i64, subject: &str) -> ConferenceRow {
+    ConferenceRow {
+        conf_id: id,
+        subject: Some(subject.into()),
+        conf_type: Some(1),
+        status: Some(0),
+        schedule_start: Utc.timestamp_opt(1_700_000_000, 0).single(),
+        schedule_end: None,
+        host_name: Some("张三".into()),
+        members: Some(3),
+        period_type: Some(0),
+        owner_id: Some(3_000_000_000),
+        raw: json!({"confId": id, "subject": subject}),
+    }
+}
+
+#[tokio::test]
+async fn unchanged_rows_are_not_rewritten_and_removed_rows_return() {
+    let db = common::migrated_db().await;
+    let now = Utc::now();
+    let mut conn = db.pool.acquire().await.unwrap();
+    let page = vec![conference(1, "a"), conference(2, "b")];
+    let first = conferences::upsert_page(&mut conn, "default", &page, now).await.unwrap();
+    assert_eq!((first.inserted, first.updated, first.unchanged), (2, 0, 0));
+    let again = conferences::upsert_page(&mut conn, "default", &page, now).await.unwrap();
+    assert_eq!((again.inserted, again.updated, again.unchanged), (0, 0, 2));
+    let changed = vec![conference(1, "a2"), conference(2, "b")];
+    let third = conferences::upsert_page(&mut conn, "default", &changed, now).await.unwrap();
+    assert_eq!((third.inserted, third.updated, third.unchanged), (0, 1, 1));
+    assert_eq!(conferences::mark_removed(&mut conn, "default", &[1], now).await.unwrap(), 1);
+    let back = conferences::upsert_page(&mut conn, "default", &page, now).await.unwrap();
+    assert_eq!(back.updated, 2, "a changed subject and a returning conference");
+    let removed: i64 = sqlx::query_scalar("select count(*) from cloudroom.conferences where removed_at is not null")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(removed, 0);
+}
+
+#[tokio::test]
+async fn history_queues_conferences_and_recordings_archive_urls() {
+    let db = common::migrated_db().await;
+    let now = Utc::now();
+    let mut conn = db.pool.acquire().await.unwrap();
+    let start = Utc.timestamp_opt(1_700_000_000, 0).single().unwrap();
+    let rows: Vec<HistoryRow> = (0..2)
+        .map(|i| HistoryRow {
+            conf_id: 77,
+            start_time: start + chrono::Duration::days(7 * i),
+            subject: Some("周会".into()),
+            conf_type: Some(1),
+            end_time: Some(start + chrono::Duration::days(7 * i) + chrono::Duration::hours(1)),
+            duration_seconds: Some(3600),
+            host_name: None,
+            members: Some(5),
+            period_type: Some(3),
+            raw: json!({"confId": 77, "startTime": i}),
+        })
+        .collect();
+    let counts = history::upsert_page(&mut conn, "default", &rows, now).await.unwrap();
+    assert_eq!(counts.inserted, 2, "a periodic meeting keeps both occurrences");
+    assert_eq!(recordings::queued(&mut conn, "default").await.unwrap(), vec![77]);
+
+    let rec = |url: &str| RecordingRow {
+        file_id: "f1".into(),
+        conf_id: 77,
+        title: Some("录像".into()),
+        created_at: None,
+        duration_seconds: Some(60),
+        size_bytes: Some(5_000_000_000),
+        vod_url: Some("http://v/1".into()),
+        download_url: Some(url.into()),
+        raw: json!({"fileId": "f1", "url": url}),
+    };
+    recordings::upsert_conference(&mut conn, "default", 77, &[rec("http://d/1")], true, now).await.unwrap();
+    recordings::upsert_conference(&mut conn, "default", 77, &[rec("http://d/2")], true, now).await.unwrap();
+    let urls: i64 = sqlx::query_scalar("select count(*) from cloudroom.recording_urls")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(urls, 2);
+    let gone = recordings::upsert_conference(&mut conn, "default", 77, &[], true, now).await.unwrap();
+    assert_eq!(gone.updated, 1);
+    let changes: i64 = sqlx::query_scalar("select count(*) from report.recording_url_changes")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(changes, 2);
+}
