@@ -1,1 +1,19 @@
-//! CloudRoom meeting API v2 client. (stub: being written)
+//! CloudRoom meeting API v2 client.
+//!
+//! [`CloudRoomClient`] has one method per documented endpoint; every call is
+//! rate-limited per secretId, signed per attempt ([`signature`]), retried on
+//! transient failures and traced as a `cloudroom_call` span.
+
+pub mod client;
+pub mod error;
+pub mod models;
+pub mod signature;
+
+pub use client::{endpoint, ClientStats, CloudRoomClient, StatsSnapshot};
+pub use error::{explain_code, CloudRoomError};
+pub use models::{
+    epoch_utc, parse_time, Attributes, Company, ConferenceDetail, ConferenceRecord, CreateCompany,
+    CreateConference, CreateUser, CreatedConference, Department, DepartmentRequest, InviteeInfo,
+    JoinConference, JoinResult, ListQuery, OrderConfig, OrderConfigDetail, Page, Permission,
+    RawRecord, UpdateCompany, UpdateConference, UpdateUser, User, VideoRecord,
+};
