@@ -121,8 +121,8 @@ select tenant,
        (start_time at time zone 'UTC')::date as day,
        count(*) as meetings,
        count(distinct conf_id) as conferences,
-       coalesce(sum(duration_seconds), 0) / 60 as minutes,
-       coalesce(sum(members), 0) as participants
+       (coalesce(sum(duration_seconds), 0) / 60)::bigint as minutes,
+       coalesce(sum(members), 0)::bigint as participants
 from cloudroom.meeting_history
 group by tenant, day;
 
@@ -130,7 +130,7 @@ create view report.meeting_minutes_per_host as
 select tenant,
        host_name,
        count(*) as meetings,
-       coalesce(sum(duration_seconds), 0) / 60 as minutes,
+       (coalesce(sum(duration_seconds), 0) / 60)::bigint as minutes,
        min(start_time) as first_meeting,
        max(start_time) as last_meeting
 from cloudroom.meeting_history

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::configuration::{self, ConfigSources, Settings};
+use crate::mirror::Job;
 use crate::sim::SimConfig;
 use crate::telemetry;
 
@@ -33,6 +34,39 @@ pub enum Command {
     /// Check or show the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Apply pending database migrations.
+    Migrate,
+    /// Run a mirror job once and exit (0 on success, 1 on failure).
+    Sync(SyncArgs),
+    /// Mirror the built-in simulator into the local PostgreSQL and show reports.
+    Demo,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SyncArgs {
+    /// `mirror` runs conferences, history and recordings in that order.
+    pub job: SyncJob,
+    /// Re-read everything and mark what disappeared (the weekly reconcile).
+    #[arg(long)]
+    pub full: bool,
+    /// Start the history pass at this day (YYYY-MM-DD) instead of the watermark.
+    #[arg(long, value_parser = parse_day)]
+    pub since: Option<chrono::NaiveDate>,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum SyncJob {
+    Conferences,
+    History,
+    Recordings,
+    Mirror,
+}
+
+fn parse_day(text: &str) -> Result<chrono::NaiveDate, String> {
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|e| format!("expected YYYY-MM-DD: {e}"))
 }
 
 #[derive(Debug, Subcommand)]
@@ -71,6 +105,18 @@ async fn dispatch(cli: Cli) -> ExitCode {
                 ExitCode::from(EXIT_CONFIG)
             }
         },
+        Command::Migrate => match load_settings(&sources) {
+            Ok(settings) => report(migrate(&settings).await),
+            Err(code) => code,
+        },
+        Command::Sync(args) => match load_settings(&sources) {
+            Ok(settings) => sync(&settings, &args).await,
+            Err(code) => code,
+        },
+        Command::Demo => match load_settings(&sources) {
+            Ok(settings) => report(crate::demo::run(settings).await),
+            Err(code) => code,
+        },
         Command::Config(ConfigCommand::Show) => match configuration::load(&sources) {
             Ok((settings, _)) => {
                 print!("{}", configuration::show(&settings));
@@ -104,4 +150,93 @@ async fn simulate(config: SimConfig) -> ExitCode {
     }
     running.stop().await;
     ExitCode::SUCCESS
+}
+
+/// Loads the configuration and starts logging, or prints every problem.
+fn load_settings(sources: &ConfigSources) -> Result<Settings, ExitCode> {
+    match configuration::load(sources) {
+        Ok((settings, _)) => {
+            telemetry::init(&settings.logging);
+            Ok(settings)
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            Err(ExitCode::from(EXIT_CONFIG))
+        }
+    }
+}
+
+fn report(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn migrate(settings: &Settings) -> anyhow::Result<()> {
+    crate::db::connect_and_migrate(&settings.database).await?;
+    println!("migrations applied");
+    Ok(())
+}
+
+async fn sync(settings: &Settings, args: &SyncArgs) -> ExitCode {
+    let ctx = match crate::mirror::MirrorContext::connect(settings, progress_bar()).await {
+        Ok(ctx) => ctx,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let options = crate::mirror::RunOptions {
+        full: args.full,
+        since: args.since,
+    };
+    let jobs: &[Job] = match args.job {
+        SyncJob::Conferences => &[Job::Conferences],
+        SyncJob::History => &[Job::History],
+        SyncJob::Recordings => &[Job::Recordings],
+        SyncJob::Mirror => &[Job::Conferences, Job::History, Job::Recordings],
+    };
+    let mut failed = false;
+    for &job in jobs {
+        match crate::mirror::run_job(&ctx, job, &options).await {
+            Ok(summary) => {
+                failed |= summary.error.is_some();
+                print_summary(&summary, args.json);
+            }
+            Err(e) => {
+                eprintln!("error: {job:?}: {e:#}");
+                failed = true;
+            }
+        }
+    }
+    ctx.progress.finish_and_clear();
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+pub fn print_summary(summary: &crate::mirror::JobSummary, json: bool) {
+    if json {
+        println!("{}", serde_json::to_string(summary).unwrap_or_default());
+    } else {
+        println!("{summary}");
+    }
+}
+
+/// A spinner on a terminal; hidden otherwise, so logs and pipes stay clean.
+pub fn progress_bar() -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if std::io::stdout().is_terminal() {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    }
 }

@@ -9,6 +9,8 @@ pub mod cli;
 pub mod cloudroom;
 pub mod configuration;
 pub mod db;
+pub mod demo;
+pub mod mirror;
 pub mod ratelimit;
 pub mod retry;
 pub mod sim;

@@ -1,0 +1,68 @@
+//! The conference list: a complete pass every run (the list holds only
+//! scheduled and running conferences, so it stays small), then conferences
+//! the pass did not see are marked removed.
+
+use anyhow::Context as _;
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+
+use super::paging::{Pager, Verdict, PAGE_SIZE};
+use super::{convert, MirrorContext, RunOptions};
+use crate::cloudroom::ListQuery;
+use crate::store::{self, runs::RunTotals};
+
+const JOB: &str = "conferences";
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct ConferencesState {
+    /// When the last complete pass finished (epoch seconds).
+    last_complete_pass: Option<i64>,
+}
+
+pub async fn run(ctx: &MirrorContext, _options: &RunOptions, totals: &mut RunTotals) -> anyhow::Result<()> {
+    let tenant = ctx.tenant();
+    let keep = ctx.settings.keep_meeting_passwords;
+    // Always from page 1: the removal sweep needs every id of one pass, and a
+    // pass resumed after a crash would not have them.
+    let mut pager = Pager::starting_at(1);
+    let mut seen: Vec<i64> = Vec::new();
+    loop {
+        let page_no = pager.next;
+        let query = ListQuery::page(page_no, PAGE_SIZE);
+        let page = ctx
+            .client
+            .list_conferences(&query)
+            .await
+            .with_context(|| format!("reading page {page_no} of the conference list"))?;
+        let first = convert::first_key(page.records.first().map(|r| &r.raw));
+        let more = match pager.judge(page.total, page.remaining, first) {
+            Verdict::Wrapped => break,
+            Verdict::Keep { more } => more,
+        };
+        let rows: Vec<_> = page
+            .records
+            .into_iter()
+            .filter_map(|r| convert::conference(r, keep))
+            .collect();
+        seen.extend(rows.iter().map(|r| r.conf_id));
+        let mut tx = ctx.pool.begin().await.context("cannot start a transaction")?;
+        totals.rows += store::conferences::upsert_page(&mut tx, tenant, &rows, Utc::now()).await?;
+        tx.commit().await.context("cannot commit a page of conferences")?;
+        totals.pages += 1;
+        ctx.progress.set_message(format!("conferences: page {page_no}, {} rows", seen.len()));
+        if !more {
+            break;
+        }
+        if ctx.cancel.is_cancelled() {
+            anyhow::bail!("cancelled after page {page_no}; no conference was marked removed");
+        }
+    }
+    let mut tx = ctx.pool.begin().await.context("cannot start a transaction")?;
+    totals.rows.updated += store::conferences::mark_removed(&mut tx, tenant, &seen, Utc::now()).await?;
+    let state = ConferencesState {
+        last_complete_pass: Some(Utc::now().timestamp()),
+    };
+    store::state::save(&mut *tx, tenant, JOB, &state).await?;
+    tx.commit().await.context("cannot commit the end of the conference pass")?;
+    Ok(())
+}

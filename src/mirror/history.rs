@@ -1,0 +1,124 @@
+//! The meeting history: walked in windows shorter than a year (the API
+//! rejects longer ones with 22236), oldest first, one transaction per page
+//! together with the checkpoint that says where to resume.
+
+use anyhow::Context as _;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::paging::{Pager, Verdict, PAGE_SIZE};
+use super::{convert, MirrorContext, RunOptions};
+use crate::cloudroom::ListQuery;
+use crate::store::{self, runs::RunTotals};
+
+const JOB: &str = "history";
+
+/// Strictly inside one year, whatever the server's idea of a year is.
+pub const WINDOW_SECONDS: i64 = 364 * 86_400;
+
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct HistoryState {
+    /// Every meeting that started before this was read by a completed pass.
+    pub watermark: Option<i64>,
+    /// The pass under way, if a run stopped before finishing it.
+    pub pass: Option<Pass>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Pass {
+    pub until: i64,
+    pub full: bool,
+    /// Start of the window being read; windows are `[start, start + WINDOW - 1]`.
+    pub window_start: i64,
+    pub next_page: u32,
+}
+
+pub async fn run(ctx: &MirrorContext, options: &RunOptions, totals: &mut RunTotals) -> anyhow::Result<()> {
+    let tenant = ctx.tenant();
+    let mut state: HistoryState = store::state::load(&ctx.pool, tenant, JOB).await?;
+    let now = Utc::now();
+    let mut pass = match state.pass.take() {
+        // An interrupted pass resumes, unless this run asks for more than it covered.
+        Some(p) if !(options.full && !p.full) && options.since.is_none() => p,
+        _ => new_pass(ctx, options, &state, now),
+    };
+    while pass.window_start <= pass.until {
+        read_window(ctx, &mut state, &mut pass, totals).await?;
+    }
+    state.watermark = Some(pass.until);
+    state.pass = None;
+    store::state::save(&ctx.pool, tenant, JOB, &state).await?;
+    Ok(())
+}
+
+fn new_pass(ctx: &MirrorContext, options: &RunOptions, state: &HistoryState, now: DateTime<Utc>) -> Pass {
+    let backfill = ctx.settings.history_start_at(now).timestamp();
+    let lookback = ctx.settings.history_lookback().as_secs() as i64;
+    let from = match (options.since, state.watermark) {
+        (Some(day), _) => day.and_hms_opt(0, 0, 0).map_or(backfill, |d| d.and_utc().timestamp()),
+        (None, _) if options.full => backfill,
+        (None, Some(mark)) => mark - lookback,
+        (None, None) => backfill,
+    };
+    Pass {
+        until: now.timestamp(),
+        full: options.full,
+        window_start: from,
+        next_page: 1,
+    }
+}
+
+/// Reads the rest of the current window, committing each page with the
+/// checkpoint, and leaves `pass` pointing at the next window.
+async fn read_window(
+    ctx: &MirrorContext,
+    state: &mut HistoryState,
+    pass: &mut Pass,
+    totals: &mut RunTotals,
+) -> anyhow::Result<()> {
+    let tenant = ctx.tenant();
+    let keep = ctx.settings.keep_meeting_passwords;
+    let window_end = (pass.window_start + WINDOW_SECONDS - 1).min(pass.until);
+    let mut pager = Pager::starting_at(pass.next_page);
+    loop {
+        let page_no = pager.next;
+        let query = ListQuery {
+            start_time: Some(pass.window_start),
+            end_time: Some(window_end),
+            ..ListQuery::page(page_no, PAGE_SIZE)
+        };
+        let page = ctx.client.list_history(&query).await.with_context(|| {
+            format!("reading page {page_no} of the meeting history from {} to {}", show(pass.window_start), show(window_end))
+        })?;
+        let first = convert::first_key(page.records.first().map(|r| &r.raw));
+        let verdict = pager.judge(page.total, page.remaining, first);
+        let rows: Vec<_> = match verdict {
+            Verdict::Wrapped => Vec::new(),
+            Verdict::Keep { .. } => page.records.into_iter().filter_map(|r| convert::history(r, keep)).collect(),
+        };
+        let more = matches!(verdict, Verdict::Keep { more: true });
+        if more {
+            pass.next_page = pager.next;
+        } else {
+            pass.window_start = window_end + 1;
+            pass.next_page = 1;
+        }
+        state.pass = Some(pass.clone());
+        let mut tx = ctx.pool.begin().await.context("cannot start a transaction")?;
+        totals.rows += store::history::upsert_page(&mut tx, tenant, &rows, Utc::now()).await?;
+        store::state::save(&mut *tx, tenant, JOB, &*state).await?;
+        tx.commit().await.context("cannot commit a page of meeting history")?;
+        totals.pages += 1;
+        ctx.progress.set_message(format!("history: {} page {page_no}", show(window_end)));
+        if ctx.cancel.is_cancelled() {
+            anyhow::bail!("cancelled after page {page_no}; the next run resumes here");
+        }
+        if !more {
+            return Ok(());
+        }
+    }
+}
+
+fn show(epoch: i64) -> String {
+    DateTime::from_timestamp(epoch, 0).map_or_else(|| epoch.to_string(), |t| t.format("%Y-%m-%d").to_string())
+}
