@@ -46,6 +46,53 @@ fn user(id: &str) -> UserInfo {
     }
 }
 
+fn to_map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// Common parameters for `action`, signed for `method` over them and `body`.
+fn signed_query(
+    method: &str,
+    action: &str,
+    timestamp: &str,
+    nonce: &str,
+    body: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
+    let mut query =
+        signature::common_params(action, SIM_ACCESS_KEY_ID, "cn-hangzhou", timestamp, nonce);
+    let to_sign = signature::string_to_sign(method, &signature::merged(&query, body));
+    query.insert(
+        "Signature".into(),
+        signature::sign(&to_sign, SIM_ACCESS_KEY_SECRET),
+    );
+    query
+}
+
+async fn send(
+    sim: &RunningSimulator,
+    method: reqwest::Method,
+    query: &BTreeMap<String, String>,
+    body: &BTreeMap<String, String>,
+) -> (u16, Value) {
+    let url = format!(
+        "{}/?{}",
+        sim.aliyun_endpoint(),
+        signature::encode_pairs(query)
+    );
+    let response = reqwest::Client::new()
+        .request(method, url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(signature::encode_pairs(body))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
 /// A hand-built signed POST, for what the client would never send.
 async fn raw(
     sim: &RunningSimulator,
@@ -54,31 +101,9 @@ async fn raw(
     nonce: &str,
 ) -> (u16, Value) {
     let timestamp = signature::format_timestamp(chrono::Utc::now());
-    let mut query =
-        signature::common_params(action, SIM_ACCESS_KEY_ID, "cn-hangzhou", &timestamp, nonce);
-    let body: BTreeMap<String, String> = body
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    let to_sign = signature::string_to_sign("POST", &signature::merged(&query, &body));
-    query.insert(
-        "Signature".into(),
-        signature::sign(&to_sign, SIM_ACCESS_KEY_SECRET),
-    );
-    let url = format!(
-        "{}/?{}",
-        sim.aliyun_endpoint(),
-        signature::encode_pairs(&query)
-    );
-    let response = reqwest::Client::new()
-        .post(url)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(signature::encode_pairs(&body))
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap())
+    let body = to_map(body);
+    let query = signed_query("POST", action, &timestamp, nonce, &body);
+    send(sim, reqwest::Method::POST, &query, &body).await
 }
 
 #[tokio::test]
@@ -375,5 +400,64 @@ async fn missing_credentials_are_a_config_error() {
         err.to_string().contains("aliyun.access_key_secret"),
         "{err}"
     );
+    sim.stop().await;
+}
+
+#[tokio::test]
+async fn get_with_every_parameter_in_the_query_is_accepted() {
+    let sim = common::simulator(common::small_sim()).await;
+    let timestamp = signature::format_timestamp(chrono::Utc::now());
+    let mut query = to_map(&[("MeetingUUID", EXAMPLE_MEETING_UUID)]);
+    query.extend(signed_query(
+        "GET",
+        "ListMembers",
+        &timestamp,
+        "g-1",
+        &query,
+    ));
+    let (status, body) = send(&sim, reqwest::Method::GET, &query, &BTreeMap::new()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["MeetingInfo"]["MeetingUUID"], EXAMPLE_MEETING_UUID);
+    sim.stop().await;
+}
+
+#[tokio::test]
+async fn gateway_checks_answer_aliyun_codes() {
+    let sim = common::simulator(common::small_sim()).await;
+    let now = signature::format_timestamp(chrono::Utc::now());
+    let body = to_map(&[("UserId", "u-1")]);
+    let post = reqwest::Method::POST;
+
+    let mut query = signed_query("POST", "GetUser", &now, "c-1", &body);
+    query.remove("Signature");
+    let (status, answer) = send(&sim, post.clone(), &query, &body).await;
+    assert_eq!(
+        (status, answer["Code"].as_str()),
+        (400, Some("MissingSignature"))
+    );
+
+    let query = signed_query("POST", "GetUser", "2024/01/02 03:04:05", "c-2", &body);
+    let (status, answer) = send(&sim, post.clone(), &query, &body).await;
+    assert_eq!(
+        (status, answer["Code"].as_str()),
+        (400, Some("InvalidTimeStamp.Format"))
+    );
+
+    let query = signed_query("POST", "NoSuchAction", &now, "c-3", &body);
+    let (status, answer) = send(&sim, post.clone(), &query, &body).await;
+    assert_eq!(
+        (status, answer["Code"].as_str()),
+        (404, Some("InvalidAction.NotFound"))
+    );
+
+    // Changing a signed body parameter breaks the signature.
+    let query = signed_query("POST", "GetUser", &now, "c-4", &body);
+    let tampered = to_map(&[("UserId", "u-2")]);
+    let (status, answer) = send(&sim, post, &query, &tampered).await;
+    assert_eq!(
+        (status, answer["Code"].as_str()),
+        (400, Some("SignatureDoesNotMatch"))
+    );
+    assert_eq!(sim.state.requests("aliyun", Some("unknown"), Some(404)), 1);
     sim.stop().await;
 }
