@@ -461,3 +461,59 @@ async fn gateway_checks_answer_aliyun_codes() {
     assert_eq!(sim.state.requests("aliyun", Some("unknown"), Some(404)), 1);
     sim.stop().await;
 }
+
+/// Collects what the fmt subscriber writes, for inspecting logs in a test.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn each_call_has_a_span_and_logs_never_hold_the_secret() {
+    use tracing_subscriber::fmt::format::FmtSpan;
+    let sim = common::simulator(common::small_sim()).await;
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_span_events(FmtSpan::CLOSE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    // #[tokio::test] runs on this thread, so a thread-local default covers it.
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let client = client_from(&settings(&sim));
+    sim.state.faults().aliyun_throttle_next = 1;
+    assert_eq!(client.get_user("u-1").await.unwrap(), None);
+    let wrong = client_from(&AliyunSettings {
+        access_key_secret: Some(SecretString::from("wrong-secret-0815")),
+        ..settings(&sim)
+    });
+    wrong.get_user("u-1").await.unwrap_err();
+
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("aliyun_call"), "{logs}");
+    assert!(
+        logs.contains("endpoint=\"GetUser\"") || logs.contains("endpoint=GetUser"),
+        "{logs}"
+    );
+    assert!(
+        logs.contains("code=\"SignatureDoesNotMatch\"")
+            || logs.contains("code=SignatureDoesNotMatch"),
+        "{logs}"
+    );
+    assert!(logs.contains("latency_ms="), "{logs}");
+    assert!(logs.contains("request_id="), "{logs}");
+    assert!(!logs.contains(SIM_ACCESS_KEY_SECRET), "{logs}");
+    assert!(!logs.contains("wrong-secret-0815"), "{logs}");
+    sim.stop().await;
+}
