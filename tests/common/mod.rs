@@ -111,3 +111,55 @@ pub async fn migrated_db() -> TestDb {
         .expect("apply migrations");
     db
 }
+
+/// Settings that point at `sim` and `db`, with a request budget high enough
+/// that tests are not slowed by the limiter.
+pub fn settings_for(sim: &RunningSimulator, db: &TestDb) -> confsync::configuration::Settings {
+    let mut s = confsync::configuration::Settings::default();
+    s.database.url = db.url.clone();
+    s.database.max_connections = 5;
+    s.cloudroom.base_url = sim.cloudroom_base_url();
+    s.cloudroom.secret_id = Some(sim.state.config.secret_id.clone());
+    s.cloudroom.secret_key = Some(secrecy::SecretString::from(sim.state.config.secret_key.clone()));
+    s.cloudroom.requests_per_minute = 60_000;
+    s.cloudroom.max_retries = 3;
+    // small_sim() anchors its data at 2026-01-01 and spreads history over the three years before.
+    s.cloudroom.history_start = Some("2022-12-01".into());
+    s.aliyun.endpoint = sim.aliyun_endpoint();
+    s.aliyun.access_key_id = Some(sim.state.config.access_key_id.clone());
+    s.aliyun.access_key_secret = Some(secrecy::SecretString::from(sim.state.config.access_key_secret.clone()));
+    s.aliyun.group_id = Some("88".into());
+    s.aliyun.group_name = Some("示例公司".into());
+    s
+}
+
+/// A mirror context over `sim` and `db` (already migrated).
+pub fn mirror_context(sim: &RunningSimulator, db: &TestDb) -> confsync::mirror::MirrorContext {
+    let settings = settings_for(sim, db);
+    confsync::mirror::MirrorContext {
+        pool: db.pool.clone(),
+        client: confsync::cloudroom::CloudRoomClient::new(&settings.cloudroom).expect("client"),
+        settings: settings.cloudroom,
+        cancel: tokio_util::sync::CancellationToken::new(),
+        progress: indicatif::ProgressBar::hidden(),
+    }
+}
+
+/// POSTs/PUTs/DELETEs an admin route of the simulator and returns its JSON.
+pub async fn admin(
+    sim: &RunningSimulator,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> serde_json::Value {
+    let url = format!("{}/__admin/{}", sim.base_url(), path.trim_start_matches('/'));
+    let mut req = reqwest::Client::new().request(method, &url);
+    if let Some(body) = body {
+        req = req.json(&body);
+    }
+    let resp = req.send().await.expect("admin request");
+    let status = resp.status();
+    let text = resp.text().await.unwrap_or_default();
+    assert!(status.is_success(), "admin {path}: {status} {text}");
+    serde_json::from_str(&text).unwrap_or(serde_json::Value::Null)
+}
