@@ -66,7 +66,8 @@ pub enum SyncJob {
 }
 
 fn parse_day(text: &str) -> Result<chrono::NaiveDate, String> {
-    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|e| format!("expected YYYY-MM-DD: {e}"))
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|e| format!("expected YYYY-MM-DD: {e}"))
 }
 
 #[derive(Debug, Subcommand)]

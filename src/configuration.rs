@@ -464,7 +464,10 @@ fn validate(settings: &Settings, figment: &Figment, problems: &mut Vec<ConfigPro
     }
     if let Some(day) = &cr.history_start {
         if chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").is_err() {
-            problem("cloudroom.history_start", format!("not a date YYYY-MM-DD: {day:?}"));
+            problem(
+                "cloudroom.history_start",
+                format!("not a date YYYY-MM-DD: {day:?}"),
+            );
         }
     }
     for (key, value) in [
@@ -476,7 +479,10 @@ fn validate(settings: &Settings, figment: &Figment, problems: &mut Vec<ConfigPro
         }
     }
     if cr.recordings_concurrency == 0 {
-        problem("cloudroom.recordings_concurrency", "must be at least 1".into());
+        problem(
+            "cloudroom.recordings_concurrency",
+            "must be at least 1".into(),
+        );
     }
     if cr.tenant.trim().is_empty() {
         problem("cloudroom.tenant", "must not be empty".into());
@@ -568,7 +574,9 @@ fn missing(key: &str, how: &str) -> ConfigProblem {
 /// Parses `90s`, `30m`, `36h`, `2d` (or plain seconds).
 pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
     let (digits, unit) = text.split_at(split);
     let n: u64 = digits
         .parse()
@@ -578,7 +586,11 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
         "m" => n * 60,
         "h" => n * 3600,
         "d" => n * 86_400,
-        other => return Err(format!("unknown unit {other:?} in {text:?} (use s, m, h or d)")),
+        other => {
+            return Err(format!(
+                "unknown unit {other:?} in {text:?} (use s, m, h or d)"
+            ))
+        }
     };
     Ok(std::time::Duration::from_secs(seconds))
 }
@@ -589,11 +601,15 @@ impl CloudRoomSettings {
     }
 
     pub fn recordings_lookback(&self) -> std::time::Duration {
-        parse_duration(&self.recordings_lookback).unwrap_or(std::time::Duration::from_secs(3 * 86_400))
+        parse_duration(&self.recordings_lookback)
+            .unwrap_or(std::time::Duration::from_secs(3 * 86_400))
     }
 
     /// The first instant the history backfill reads.
-    pub fn history_start_at(&self, now: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+    pub fn history_start_at(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> chrono::DateTime<chrono::Utc> {
         self.history_start
             .as_deref()
             .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())

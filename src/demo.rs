@@ -26,7 +26,14 @@ pub async fn run(mut settings: Settings) -> anyhow::Result<()> {
     crate::db::create_database_if_missing(&settings.database).await?;
     let ctx = MirrorContext::connect(&settings, crate::cli::progress_bar()).await?;
     println!("database:  {}", redacted_url(&settings.database.url));
-    let summaries = mirror::run_mirror(&ctx, &RunOptions { full: true, since: None }).await?;
+    let summaries = mirror::run_mirror(
+        &ctx,
+        &RunOptions {
+            full: true,
+            since: None,
+        },
+    )
+    .await?;
     ctx.progress.finish_and_clear();
     for summary in &summaries {
         crate::cli::print_summary(summary, false);
@@ -48,13 +55,17 @@ fn point_at_simulator(settings: &mut Settings, simulator: &sim::RunningSimulator
     let cr = &mut settings.cloudroom;
     cr.base_url = simulator.cloudroom_base_url();
     cr.secret_id = Some(simulator.state.config.secret_id.clone());
-    cr.secret_key = Some(SecretString::from(simulator.state.config.secret_key.clone()));
+    cr.secret_key = Some(SecretString::from(
+        simulator.state.config.secret_key.clone(),
+    ));
     cr.secret_key_file = None;
     cr.requests_per_minute = DEMO_REQUESTS_PER_MINUTE;
     let al = &mut settings.aliyun;
     al.endpoint = simulator.aliyun_endpoint();
     al.access_key_id = Some(simulator.state.config.access_key_id.clone());
-    al.access_key_secret = Some(SecretString::from(simulator.state.config.access_key_secret.clone()));
+    al.access_key_secret = Some(SecretString::from(
+        simulator.state.config.access_key_secret.clone(),
+    ));
     al.access_key_secret_file = None;
 }
 
@@ -91,7 +102,10 @@ async fn show_reports(pool: &PgPool) -> anyhow::Result<()> {
     println!("\nreport.meeting_minutes_per_host (top 5):");
     println!("  {:<12} {:>8} {:>8}", "host", "meetings", "minutes");
     for (host, meetings, minutes) in hosts {
-        println!("  {:<12} {meetings:>8} {minutes:>8}", host.unwrap_or_default());
+        println!(
+            "  {:<12} {meetings:>8} {minutes:>8}",
+            host.unwrap_or_default()
+        );
     }
     Ok(())
 }

@@ -46,8 +46,10 @@ impl RequestLimiter {
 }
 
 /// The process-wide limiter for `key` at `per_minute`.
+type Registry = Mutex<HashMap<(String, u32), Arc<RequestLimiter>>>;
+
 pub fn shared(key: &str, per_minute: u32) -> Arc<RequestLimiter> {
-    static REGISTRY: OnceLock<Mutex<HashMap<(String, u32), Arc<RequestLimiter>>>> = OnceLock::new();
+    static REGISTRY: OnceLock<Registry> = OnceLock::new();
     let registry = REGISTRY.get_or_init(Default::default);
     let mut map = registry
         .lock()

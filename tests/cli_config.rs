@@ -25,10 +25,17 @@ fn numeric_looking_ids_and_secrets_stay_strings() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("secret_id = \"012345\""), "{stdout}");
     assert!(stdout.contains("requests_per_minute = 120"), "{stdout}");
-    assert!(!stdout.contains("987654321") && !stdout.contains("0042"), "{stdout}");
+    assert!(
+        !stdout.contains("987654321") && !stdout.contains("0042"),
+        "{stdout}"
+    );
     assert!(stdout.contains("[redacted]"), "{stdout}");
 }
 
@@ -50,7 +57,11 @@ fn check_names_each_bad_key_and_its_source() {
 #[test]
 fn check_passes_on_the_example() {
     let out = confsync().args(["config", "check"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -64,5 +75,8 @@ fn a_type_error_in_the_file_names_the_file() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("aliyun.batch_size") && stderr.contains("bad.toml"), "{stderr}");
+    assert!(
+        stderr.contains("aliyun.batch_size") && stderr.contains("bad.toml"),
+        "{stderr}"
+    );
 }

@@ -19,15 +19,24 @@ fn credentials_file_is_read_from_the_credentials_directory() {
     let sources = ConfigSources {
         file: None,
         env: Some(vec![
-            ("CREDENTIALS_DIRECTORY".into(), dir.path().display().to_string()),
-            ("CONFSYNC_CLOUDROOM__SECRET_KEY_FILE".into(), "cr-key".into()),
+            (
+                "CREDENTIALS_DIRECTORY".into(),
+                dir.path().display().to_string(),
+            ),
+            (
+                "CONFSYNC_CLOUDROOM__SECRET_KEY_FILE".into(),
+                "cr-key".into(),
+            ),
             ("CONFSYNC_CLOUDROOM__SECRET_ID".into(), "12345".into()),
         ]),
     };
     let (settings, _) = load(&sources).unwrap();
     let (id, key) = settings.cloudroom.credentials().unwrap();
     assert_eq!(id, "12345");
-    assert_eq!(secrecy::ExposeSecret::expose_secret(&key), "s3cr3t-from-systemd");
+    assert_eq!(
+        secrecy::ExposeSecret::expose_secret(&key),
+        "s3cr3t-from-systemd"
+    );
 }
 
 #[test]

@@ -9,8 +9,14 @@ use confsync::sim::lock;
 use reqwest::Method;
 use serde_json::json;
 
-const FULL: RunOptions = RunOptions { full: true, since: None };
-const INCREMENTAL: RunOptions = RunOptions { full: false, since: None };
+const FULL: RunOptions = RunOptions {
+    full: true,
+    since: None,
+};
+const INCREMENTAL: RunOptions = RunOptions {
+    full: false,
+    since: None,
+};
 
 async fn mirror_all(ctx: &mirror::MirrorContext, options: &RunOptions) -> Vec<JobSummary> {
     let summaries = mirror::run_mirror(ctx, options).await.expect("mirror runs");
@@ -36,7 +42,10 @@ async fn snapshot(pool: &sqlx::PgPool) -> BTreeMap<&'static str, serde_json::Val
         let sql = format!(
             "select coalesce(jsonb_agg(to_jsonb(t) - 'first_seen_at' - 'last_seen_at' - 'removed_at' - 'deleted_at' order by {order}), '[]') from {table} t"
         );
-        out.insert(table, sqlx::query_scalar(&sql).fetch_one(pool).await.unwrap());
+        out.insert(
+            table,
+            sqlx::query_scalar(&sql).fetch_one(pool).await.unwrap(),
+        );
     }
     out
 }
@@ -50,12 +59,28 @@ async fn first_mirror_matches_the_source_and_a_rerun_rewrites_nothing() {
 
     let (conferences, history, recordings) = {
         let world = lock(&sim.state.cloudroom);
-        (world.conferences().len() as i64, world.history().len() as i64, world.recordings().len() as i64)
+        (
+            world.conferences().len() as i64,
+            world.history().len() as i64,
+            world.recordings().len() as i64,
+        )
     };
-    assert_eq!(count(&db.pool, "select count(*) from cloudroom.conferences").await, conferences);
-    assert_eq!(count(&db.pool, "select count(*) from cloudroom.meeting_history").await, history);
-    assert_eq!(count(&db.pool, "select count(*) from cloudroom.recordings").await, recordings);
-    assert_eq!(count(&db.pool, "select count(*) from cloudroom.recording_urls").await, recordings);
+    assert_eq!(
+        count(&db.pool, "select count(*) from cloudroom.conferences").await,
+        conferences
+    );
+    assert_eq!(
+        count(&db.pool, "select count(*) from cloudroom.meeting_history").await,
+        history
+    );
+    assert_eq!(
+        count(&db.pool, "select count(*) from cloudroom.recordings").await,
+        recordings
+    );
+    assert_eq!(
+        count(&db.pool, "select count(*) from cloudroom.recording_urls").await,
+        recordings
+    );
     let inserted: u64 = first.iter().map(|s| s.rows_inserted).sum();
     assert_eq!(inserted as i64, conferences + history + recordings);
 
@@ -72,14 +97,28 @@ async fn first_mirror_matches_the_source_and_a_rerun_rewrites_nothing() {
     for s in &second {
         assert_eq!((s.rows_inserted, s.rows_updated), (0, 0), "{s}");
     }
-    assert_eq!(tuple_updates(&db.pool).await, upd_before, "no row was physically rewritten");
+    assert_eq!(
+        tuple_updates(&db.pool).await,
+        upd_before,
+        "no row was physically rewritten"
+    );
     // Big ids survive.
-    assert!(count(&db.pool, "select count(*) from cloudroom.meeting_history where conf_id > 2147483647").await > 0);
+    assert!(
+        count(
+            &db.pool,
+            "select count(*) from cloudroom.meeting_history where conf_id > 2147483647"
+        )
+        .await
+            > 0
+    );
 }
 
 async fn tuple_updates(pool: &sqlx::PgPool) -> i64 {
     // Statistics are flushed at transaction end; ask for a fresh snapshot.
-    sqlx::query("select pg_stat_clear_snapshot()").execute(pool).await.unwrap();
+    sqlx::query("select pg_stat_clear_snapshot()")
+        .execute(pool)
+        .await
+        .unwrap();
     count(
         pool,
         "select coalesce(sum(n_tup_upd + n_tup_hot_upd), 0)::bigint from pg_stat_user_tables where schemaname = 'cloudroom'",
@@ -92,21 +131,36 @@ async fn history_is_read_in_windows_with_the_minimal_number_of_requests() {
     let sim = common::simulator(common::small_sim()).await;
     let db = common::migrated_db().await;
     let ctx = common::mirror_context(&sim, &db);
-    let summary = mirror::run_job(&ctx, Job::History, &INCREMENTAL).await.unwrap();
+    let summary = mirror::run_job(&ctx, Job::History, &INCREMENTAL)
+        .await
+        .unwrap();
     assert!(summary.error.is_none(), "{summary}");
 
     // Recompute the windows the job walks and the pages each needs.
-    let runs: Vec<(i64, Option<String>)> =
-        sqlx::query_as("select extract(epoch from started_at)::bigint, null::text from confsync.sync_runs")
-            .fetch_all(&db.pool)
+    let runs: Vec<(i64, Option<String>)> = sqlx::query_as(
+        "select extract(epoch from started_at)::bigint, null::text from confsync.sync_runs",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    let state: serde_json::Value =
+        sqlx::query_scalar("select state from confsync.sync_state where job = 'history'")
+            .fetch_one(&db.pool)
             .await
             .unwrap();
-    let state: serde_json::Value =
-        sqlx::query_scalar("select state from confsync.sync_state where job = 'history'").fetch_one(&db.pool).await.unwrap();
     let until = state["watermark"].as_i64().unwrap();
     assert!(runs[0].0 <= until);
-    let start = chrono::NaiveDate::from_ymd_opt(2022, 12, 1).unwrap().and_hms_opt(0, 0, 0).unwrap().and_utc().timestamp();
-    let starts: Vec<i64> = lock(&sim.state.cloudroom).history().iter().map(|h| h.start_time).collect();
+    let start = chrono::NaiveDate::from_ymd_opt(2022, 12, 1)
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_utc()
+        .timestamp();
+    let starts: Vec<i64> = lock(&sim.state.cloudroom)
+        .history()
+        .iter()
+        .map(|h| h.start_time)
+        .collect();
     let mut expected = 0u64;
     let mut window = start;
     while window <= until {
@@ -116,16 +170,28 @@ async fn history_is_read_in_windows_with_the_minimal_number_of_requests() {
         window = end + 1;
     }
     assert!(expected >= 4, "three years need at least four windows");
-    assert_eq!(sim.state.requests("cloudroom", Some("conference.history"), None), expected);
+    assert_eq!(
+        sim.state
+            .requests("cloudroom", Some("conference.history"), None),
+        expected
+    );
     assert_eq!(summary.api_calls, expected);
     // No window was rejected as longer than a year.
-    assert_eq!(sim.state.requests("cloudroom", Some("conference.history"), Some(500)), 0);
+    assert_eq!(
+        sim.state
+            .requests("cloudroom", Some("conference.history"), Some(500)),
+        0
+    );
 }
 
 #[tokio::test]
 async fn mutations_are_reflected_by_an_incremental_run_then_a_full_run() {
     // Data anchored today, so that the conference ended below started within the lookback.
-    let sim = common::simulator(confsync::sim::SimConfig { anchor: None, ..common::small_sim() }).await;
+    let sim = common::simulator(confsync::sim::SimConfig {
+        anchor: None,
+        ..common::small_sim()
+    })
+    .await;
     let db = common::migrated_db().await;
     let ctx = common::mirror_context(&sim, &db);
     mirror_all(&ctx, &INCREMENTAL).await;
@@ -133,34 +199,111 @@ async fn mutations_are_reflected_by_an_incremental_run_then_a_full_run() {
 
     // New history: a meeting that just ended, with a recording.
     let new_conf: i64 = 9_100_000_001;
-    common::admin(&sim, Method::POST, "history", Some(json!({
-        "confId": new_conf, "subject": "新会议", "startTime": now - 3600, "endTime": now - 60,
-    }))).await;
-    common::admin(&sim, Method::POST, "recordings", Some(json!({"confId": new_conf, "fileId": "new-rec-1"}))).await;
+    common::admin(
+        &sim,
+        Method::POST,
+        "history",
+        Some(json!({
+            "confId": new_conf, "subject": "新会议", "startTime": now - 3600, "endTime": now - 60,
+        })),
+    )
+    .await;
+    common::admin(
+        &sim,
+        Method::POST,
+        "recordings",
+        Some(json!({"confId": new_conf, "fileId": "new-rec-1"})),
+    )
+    .await;
     // A conference that ends now moves into history.
     let (ending, deleted_conf, old, old_rec, url_rec) = {
         let world = lock(&sim.state.cloudroom);
         let confs = world.conferences();
         let hist = world.history();
         let old = hist.iter().min_by_key(|h| h.start_time).unwrap();
-        let rec = world.recordings().iter().find(|r| r.conf_id != old.conf_id).unwrap();
-        let other = world.recordings().iter().find(|r| r.conf_id != old.conf_id && r.file_id != rec.file_id).unwrap();
-        (confs[0].conf_id, confs[1].conf_id, (old.conf_id, old.start_time), rec.file_id.to_string(), other.file_id.to_string())
+        let rec = world
+            .recordings()
+            .iter()
+            .find(|r| r.conf_id != old.conf_id)
+            .unwrap();
+        let other = world
+            .recordings()
+            .iter()
+            .find(|r| r.conf_id != old.conf_id && r.file_id != rec.file_id)
+            .unwrap();
+        (
+            confs[0].conf_id,
+            confs[1].conf_id,
+            (old.conf_id, old.start_time),
+            rec.file_id.to_string(),
+            other.file_id.to_string(),
+        )
     };
-    common::admin(&sim, Method::POST, &format!("conferences/{ending}/end"), None).await;
+    common::admin(
+        &sim,
+        Method::POST,
+        &format!("conferences/{ending}/end"),
+        None,
+    )
+    .await;
     // An old history row edited, a recording deleted, a download URL changed, a conference deleted.
-    common::admin(&sim, Method::PUT, &format!("history/{}/{}", old.0, old.1), Some(json!({"subject": "改过的旧会议"}))).await;
+    common::admin(
+        &sim,
+        Method::PUT,
+        &format!("history/{}/{}", old.0, old.1),
+        Some(json!({"subject": "改过的旧会议"})),
+    )
+    .await;
     common::admin(&sim, Method::DELETE, &format!("recordings/{old_rec}"), None).await;
-    common::admin(&sim, Method::PUT, &format!("recordings/{url_rec}"), Some(json!({"url": "http://cdn.example/new.mp4?download"}))).await;
-    common::admin(&sim, Method::DELETE, &format!("conferences/{deleted_conf}"), None).await;
+    common::admin(
+        &sim,
+        Method::PUT,
+        &format!("recordings/{url_rec}"),
+        Some(json!({"url": "http://cdn.example/new.mp4?download"})),
+    )
+    .await;
+    common::admin(
+        &sim,
+        Method::DELETE,
+        &format!("conferences/{deleted_conf}"),
+        None,
+    )
+    .await;
     // A recording that appears late for the meeting that just ended.
-    common::admin(&sim, Method::POST, "recordings", Some(json!({"confId": new_conf, "fileId": "late-rec-2"}))).await;
+    common::admin(
+        &sim,
+        Method::POST,
+        "recordings",
+        Some(json!({"confId": new_conf, "fileId": "late-rec-2"})),
+    )
+    .await;
 
     mirror_all(&ctx, &INCREMENTAL).await;
     let pool = &db.pool;
-    assert_eq!(count(pool, &format!("select count(*) from cloudroom.meeting_history where conf_id = {new_conf}")).await, 1);
-    assert_eq!(count(pool, &format!("select count(*) from cloudroom.recordings where conf_id = {new_conf}")).await, 2);
-    assert_eq!(count(pool, &format!("select count(*) from cloudroom.meeting_history where conf_id = {ending}")).await, 1);
+    assert_eq!(
+        count(
+            pool,
+            &format!("select count(*) from cloudroom.meeting_history where conf_id = {new_conf}")
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(
+            pool,
+            &format!("select count(*) from cloudroom.recordings where conf_id = {new_conf}")
+        )
+        .await,
+        2
+    );
+    assert_eq!(
+        count(
+            pool,
+            &format!("select count(*) from cloudroom.meeting_history where conf_id = {ending}")
+        )
+        .await,
+        1
+    );
     assert_eq!(count(pool, &format!("select count(*) from cloudroom.conferences where conf_id = {ending} and removed_at is not null")).await, 1);
     assert_eq!(count(pool, &format!("select count(*) from cloudroom.conferences where conf_id = {deleted_conf} and removed_at is not null")).await, 1);
 
@@ -171,7 +314,14 @@ async fn mutations_are_reflected_by_an_incremental_run_then_a_full_run() {
         "the full pass re-reads old history"
     );
     assert_eq!(count(pool, &format!("select count(*) from cloudroom.recordings where file_id = '{old_rec}' and deleted_at is not null")).await, 1);
-    assert_eq!(count(pool, &format!("select count(*) from cloudroom.recording_urls where file_id = '{url_rec}'")).await, 2);
+    assert_eq!(
+        count(
+            pool,
+            &format!("select count(*) from cloudroom.recording_urls where file_id = '{url_rec}'")
+        )
+        .await,
+        2
+    );
     assert_eq!(count(pool, &format!("select count(*) from report.recording_url_changes where file_id = '{url_rec}' and is_current")).await, 1);
     assert_eq!(
         count(pool, &format!("select count(*) from cloudroom.recordings where file_id = '{url_rec}' and download_url = 'http://cdn.example/new.mp4?download'")).await,
@@ -203,6 +353,10 @@ async fn failures_between_pages_then_reruns_give_the_same_tables_as_a_clean_run(
     sim.state.faults().fail_rate = Some(0.0);
     mirror_all(&ctx, &INCREMENTAL).await;
     assert_eq!(snapshot(&db.pool).await, snapshot(&clean_db.pool).await);
-    let failed: i64 = count(&db.pool, "select count(*) from confsync.sync_runs where status = 'failed'").await;
+    let failed: i64 = count(
+        &db.pool,
+        "select count(*) from confsync.sync_runs where status = 'failed'",
+    )
+    .await;
     assert_eq!(failed as usize, failed_runs);
 }

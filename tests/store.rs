@@ -28,20 +28,38 @@ async fn unchanged_rows_are_not_rewritten_and_removed_rows_return() {
     let now = Utc::now();
     let mut conn = db.pool.acquire().await.unwrap();
     let page = vec![conference(1, "a"), conference(2, "b")];
-    let first = conferences::upsert_page(&mut conn, "default", &page, now).await.unwrap();
-    assert_eq!((first.inserted, first.updated, first.unchanged), (2, 0, 0));
-    let again = conferences::upsert_page(&mut conn, "default", &page, now).await.unwrap();
-    assert_eq!((again.inserted, again.updated, again.unchanged), (0, 0, 2));
-    let changed = vec![conference(1, "a2"), conference(2, "b")];
-    let third = conferences::upsert_page(&mut conn, "default", &changed, now).await.unwrap();
-    assert_eq!((third.inserted, third.updated, third.unchanged), (0, 1, 1));
-    assert_eq!(conferences::mark_removed(&mut conn, "default", &[1], now).await.unwrap(), 1);
-    let back = conferences::upsert_page(&mut conn, "default", &page, now).await.unwrap();
-    assert_eq!(back.updated, 2, "a changed subject and a returning conference");
-    let removed: i64 = sqlx::query_scalar("select count(*) from cloudroom.conferences where removed_at is not null")
-        .fetch_one(&db.pool)
+    let first = conferences::upsert_page(&mut conn, "default", &page, now)
         .await
         .unwrap();
+    assert_eq!((first.inserted, first.updated, first.unchanged), (2, 0, 0));
+    let again = conferences::upsert_page(&mut conn, "default", &page, now)
+        .await
+        .unwrap();
+    assert_eq!((again.inserted, again.updated, again.unchanged), (0, 0, 2));
+    let changed = vec![conference(1, "a2"), conference(2, "b")];
+    let third = conferences::upsert_page(&mut conn, "default", &changed, now)
+        .await
+        .unwrap();
+    assert_eq!((third.inserted, third.updated, third.unchanged), (0, 1, 1));
+    assert_eq!(
+        conferences::mark_removed(&mut conn, "default", &[1], now)
+            .await
+            .unwrap(),
+        1
+    );
+    let back = conferences::upsert_page(&mut conn, "default", &page, now)
+        .await
+        .unwrap();
+    assert_eq!(
+        back.updated, 2,
+        "a changed subject and a returning conference"
+    );
+    let removed: i64 = sqlx::query_scalar(
+        "select count(*) from cloudroom.conferences where removed_at is not null",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
     assert_eq!(removed, 0);
 }
 
@@ -65,9 +83,17 @@ async fn history_queues_conferences_and_recordings_archive_urls() {
             raw: json!({"confId": 77, "startTime": i}),
         })
         .collect();
-    let counts = history::upsert_page(&mut conn, "default", &rows, now).await.unwrap();
-    assert_eq!(counts.inserted, 2, "a periodic meeting keeps both occurrences");
-    assert_eq!(recordings::queued(&mut conn, "default").await.unwrap(), vec![77]);
+    let counts = history::upsert_page(&mut conn, "default", &rows, now)
+        .await
+        .unwrap();
+    assert_eq!(
+        counts.inserted, 2,
+        "a periodic meeting keeps both occurrences"
+    );
+    assert_eq!(
+        recordings::queued(&mut conn, "default").await.unwrap(),
+        vec![77]
+    );
 
     let rec = |url: &str| RecordingRow {
         file_id: "f1".into(),
@@ -80,14 +106,20 @@ async fn history_queues_conferences_and_recordings_archive_urls() {
         download_url: Some(url.into()),
         raw: json!({"fileId": "f1", "url": url}),
     };
-    recordings::upsert_conference(&mut conn, "default", 77, &[rec("http://d/1")], true, now).await.unwrap();
-    recordings::upsert_conference(&mut conn, "default", 77, &[rec("http://d/2")], true, now).await.unwrap();
+    recordings::upsert_conference(&mut conn, "default", 77, &[rec("http://d/1")], true, now)
+        .await
+        .unwrap();
+    recordings::upsert_conference(&mut conn, "default", 77, &[rec("http://d/2")], true, now)
+        .await
+        .unwrap();
     let urls: i64 = sqlx::query_scalar("select count(*) from cloudroom.recording_urls")
         .fetch_one(&db.pool)
         .await
         .unwrap();
     assert_eq!(urls, 2);
-    let gone = recordings::upsert_conference(&mut conn, "default", 77, &[], true, now).await.unwrap();
+    let gone = recordings::upsert_conference(&mut conn, "default", 77, &[], true, now)
+        .await
+        .unwrap();
     assert_eq!(gone.updated, 1);
     let changes: i64 = sqlx::query_scalar("select count(*) from report.recording_url_changes")
         .fetch_one(&db.pool)

@@ -19,7 +19,11 @@ struct ConferencesState {
     last_complete_pass: Option<i64>,
 }
 
-pub async fn run(ctx: &MirrorContext, _options: &RunOptions, totals: &mut RunTotals) -> anyhow::Result<()> {
+pub async fn run(
+    ctx: &MirrorContext,
+    _options: &RunOptions,
+    totals: &mut RunTotals,
+) -> anyhow::Result<()> {
     let tenant = ctx.tenant();
     let keep = ctx.settings.keep_meeting_passwords;
     // Always from page 1: the removal sweep needs every id of one pass, and a
@@ -45,11 +49,18 @@ pub async fn run(ctx: &MirrorContext, _options: &RunOptions, totals: &mut RunTot
             .filter_map(|r| convert::conference(r, keep))
             .collect();
         seen.extend(rows.iter().map(|r| r.conf_id));
-        let mut tx = ctx.pool.begin().await.context("cannot start a transaction")?;
+        let mut tx = ctx
+            .pool
+            .begin()
+            .await
+            .context("cannot start a transaction")?;
         totals.rows += store::conferences::upsert_page(&mut tx, tenant, &rows, Utc::now()).await?;
-        tx.commit().await.context("cannot commit a page of conferences")?;
+        tx.commit()
+            .await
+            .context("cannot commit a page of conferences")?;
         totals.pages += 1;
-        ctx.progress.set_message(format!("conferences: page {page_no}, {} rows", seen.len()));
+        ctx.progress
+            .set_message(format!("conferences: page {page_no}, {} rows", seen.len()));
         if !more {
             break;
         }
@@ -57,12 +68,19 @@ pub async fn run(ctx: &MirrorContext, _options: &RunOptions, totals: &mut RunTot
             anyhow::bail!("cancelled after page {page_no}; no conference was marked removed");
         }
     }
-    let mut tx = ctx.pool.begin().await.context("cannot start a transaction")?;
-    totals.rows.updated += store::conferences::mark_removed(&mut tx, tenant, &seen, Utc::now()).await?;
+    let mut tx = ctx
+        .pool
+        .begin()
+        .await
+        .context("cannot start a transaction")?;
+    totals.rows.updated +=
+        store::conferences::mark_removed(&mut tx, tenant, &seen, Utc::now()).await?;
     let state = ConferencesState {
         last_complete_pass: Some(Utc::now().timestamp()),
     };
     store::state::save(&mut *tx, tenant, JOB, &state).await?;
-    tx.commit().await.context("cannot commit the end of the conference pass")?;
+    tx.commit()
+        .await
+        .context("cannot commit the end of the conference pass")?;
     Ok(())
 }

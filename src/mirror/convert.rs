@@ -4,9 +4,9 @@ use serde_json::Value;
 
 use crate::cloudroom::{ConferenceRecord, VideoRecord};
 use crate::store::conferences::ConferenceRow;
+use crate::store::epoch;
 use crate::store::history::HistoryRow;
 use crate::store::recordings::RecordingRow;
-use crate::store::epoch;
 
 /// Keys whose values are meeting passwords; removed from `raw` unless the
 /// operator asked to keep them (the mirror is read by report users).

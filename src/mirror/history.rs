@@ -33,13 +33,17 @@ pub struct Pass {
     pub next_page: u32,
 }
 
-pub async fn run(ctx: &MirrorContext, options: &RunOptions, totals: &mut RunTotals) -> anyhow::Result<()> {
+pub async fn run(
+    ctx: &MirrorContext,
+    options: &RunOptions,
+    totals: &mut RunTotals,
+) -> anyhow::Result<()> {
     let tenant = ctx.tenant();
     let mut state: HistoryState = store::state::load(&ctx.pool, tenant, JOB).await?;
     let now = Utc::now();
     let mut pass = match state.pass.take() {
         // An interrupted pass resumes, unless this run asks for more than it covered.
-        Some(p) if !(options.full && !p.full) && options.since.is_none() => p,
+        Some(p) if (p.full || !options.full) && options.since.is_none() => p,
         _ => new_pass(ctx, options, &state, now),
     };
     while pass.window_start <= pass.until {
@@ -51,11 +55,18 @@ pub async fn run(ctx: &MirrorContext, options: &RunOptions, totals: &mut RunTota
     Ok(())
 }
 
-fn new_pass(ctx: &MirrorContext, options: &RunOptions, state: &HistoryState, now: DateTime<Utc>) -> Pass {
+fn new_pass(
+    ctx: &MirrorContext,
+    options: &RunOptions,
+    state: &HistoryState,
+    now: DateTime<Utc>,
+) -> Pass {
     let backfill = ctx.settings.history_start_at(now).timestamp();
     let lookback = ctx.settings.history_lookback().as_secs() as i64;
     let from = match (options.since, state.watermark) {
-        (Some(day), _) => day.and_hms_opt(0, 0, 0).map_or(backfill, |d| d.and_utc().timestamp()),
+        (Some(day), _) => day
+            .and_hms_opt(0, 0, 0)
+            .map_or(backfill, |d| d.and_utc().timestamp()),
         (None, _) if options.full => backfill,
         (None, Some(mark)) => mark - lookback,
         (None, None) => backfill,
@@ -88,13 +99,21 @@ async fn read_window(
             ..ListQuery::page(page_no, PAGE_SIZE)
         };
         let page = ctx.client.list_history(&query).await.with_context(|| {
-            format!("reading page {page_no} of the meeting history from {} to {}", show(pass.window_start), show(window_end))
+            format!(
+                "reading page {page_no} of the meeting history from {} to {}",
+                show(pass.window_start),
+                show(window_end)
+            )
         })?;
         let first = convert::first_key(page.records.first().map(|r| &r.raw));
         let verdict = pager.judge(page.total, page.remaining, first);
         let rows: Vec<_> = match verdict {
             Verdict::Wrapped => Vec::new(),
-            Verdict::Keep { .. } => page.records.into_iter().filter_map(|r| convert::history(r, keep)).collect(),
+            Verdict::Keep { .. } => page
+                .records
+                .into_iter()
+                .filter_map(|r| convert::history(r, keep))
+                .collect(),
         };
         let more = matches!(verdict, Verdict::Keep { more: true });
         if more {
@@ -104,12 +123,19 @@ async fn read_window(
             pass.next_page = 1;
         }
         state.pass = Some(pass.clone());
-        let mut tx = ctx.pool.begin().await.context("cannot start a transaction")?;
+        let mut tx = ctx
+            .pool
+            .begin()
+            .await
+            .context("cannot start a transaction")?;
         totals.rows += store::history::upsert_page(&mut tx, tenant, &rows, Utc::now()).await?;
         store::state::save(&mut *tx, tenant, JOB, &*state).await?;
-        tx.commit().await.context("cannot commit a page of meeting history")?;
+        tx.commit()
+            .await
+            .context("cannot commit a page of meeting history")?;
         totals.pages += 1;
-        ctx.progress.set_message(format!("history: {} page {page_no}", show(window_end)));
+        ctx.progress
+            .set_message(format!("history: {} page {page_no}", show(window_end)));
         if ctx.cancel.is_cancelled() {
             anyhow::bail!("cancelled after page {page_no}; the next run resumes here");
         }
@@ -120,5 +146,6 @@ async fn read_window(
 }
 
 fn show(epoch: i64) -> String {
-    DateTime::from_timestamp(epoch, 0).map_or_else(|| epoch.to_string(), |t| t.format("%Y-%m-%d").to_string())
+    DateTime::from_timestamp(epoch, 0)
+        .map_or_else(|| epoch.to_string(), |t| t.format("%Y-%m-%d").to_string())
 }

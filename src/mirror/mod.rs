@@ -53,7 +53,8 @@ pub struct MirrorContext {
 impl MirrorContext {
     /// Connects to the database (migrating it) and builds the client from `settings`.
     pub async fn connect(settings: &Settings, progress: ProgressBar) -> anyhow::Result<Self> {
-        let client = CloudRoomClient::new(&settings.cloudroom).context("cannot build the CloudRoom client")?;
+        let client = CloudRoomClient::new(&settings.cloudroom)
+            .context("cannot build the CloudRoom client")?;
         let pool = crate::db::connect_and_migrate(&settings.database).await?;
         Ok(MirrorContext {
             pool,
@@ -116,7 +117,11 @@ impl std::fmt::Display for JobSummary {
 }
 
 /// Runs one job, recording it in `confsync.sync_runs` whatever the outcome.
-pub async fn run_job(ctx: &MirrorContext, job: Job, options: &RunOptions) -> anyhow::Result<JobSummary> {
+pub async fn run_job(
+    ctx: &MirrorContext,
+    job: Job,
+    options: &RunOptions,
+) -> anyhow::Result<JobSummary> {
     let tenant = ctx.tenant().to_string();
     let run_id = store::runs::start(&ctx.pool, &tenant, job.name(), options.full)
         .await
@@ -155,14 +160,19 @@ pub async fn run_job(ctx: &MirrorContext, job: Job, options: &RunOptions) -> any
         error,
     };
     match &summary.error {
-        None => tracing::info!(parent: &span, pages = summary.pages, api_calls = summary.api_calls, "run succeeded"),
+        None => {
+            tracing::info!(parent: &span, pages = summary.pages, api_calls = summary.api_calls, "run succeeded")
+        }
         Some(e) => tracing::error!(parent: &span, error = %e, "run failed"),
     }
     Ok(summary)
 }
 
 /// The full mirror: conferences, then history (which queues recordings), then recordings.
-pub async fn run_mirror(ctx: &MirrorContext, options: &RunOptions) -> anyhow::Result<Vec<JobSummary>> {
+pub async fn run_mirror(
+    ctx: &MirrorContext,
+    options: &RunOptions,
+) -> anyhow::Result<Vec<JobSummary>> {
     let mut summaries = Vec::new();
     for job in [Job::Conferences, Job::History, Job::Recordings] {
         if ctx.cancel.is_cancelled() {

@@ -20,9 +20,14 @@ struct ConferenceOutcome {
     rows: RowCounts,
 }
 
-pub async fn run(ctx: &MirrorContext, options: &RunOptions, totals: &mut RunTotals) -> anyhow::Result<()> {
+pub async fn run(
+    ctx: &MirrorContext,
+    options: &RunOptions,
+    totals: &mut RunTotals,
+) -> anyhow::Result<()> {
     let targets = targets(ctx, options).await?;
-    ctx.progress.set_message(format!("recordings: {} conferences", targets.len()));
+    ctx.progress
+        .set_message(format!("recordings: {} conferences", targets.len()));
     let mut failures: Vec<String> = Vec::new();
     let mut outcomes = stream::iter(targets)
         .map(|conf_id| async move { (conf_id, sync_conference(ctx, conf_id).await) })
@@ -44,15 +49,26 @@ pub async fn run(ctx: &MirrorContext, options: &RunOptions, totals: &mut RunTota
     }
     match failures.len() {
         0 => Ok(()),
-        n => anyhow::bail!("{n} conference(s) failed and stay queued; first: {}", failures[0]),
+        n => anyhow::bail!(
+            "{n} conference(s) failed and stay queued; first: {}",
+            failures[0]
+        ),
     }
 }
 
 async fn targets(ctx: &MirrorContext, options: &RunOptions) -> anyhow::Result<BTreeSet<i64>> {
     let tenant = ctx.tenant();
-    let mut conn = ctx.pool.acquire().await.context("cannot get a database connection")?;
-    let mut targets: BTreeSet<i64> = store::recordings::queued(&mut conn, tenant).await?.into_iter().collect();
-    let lookback = chrono::Duration::from_std(ctx.settings.recordings_lookback()).unwrap_or(chrono::Duration::days(3));
+    let mut conn = ctx
+        .pool
+        .acquire()
+        .await
+        .context("cannot get a database connection")?;
+    let mut targets: BTreeSet<i64> = store::recordings::queued(&mut conn, tenant)
+        .await?
+        .into_iter()
+        .collect();
+    let lookback = chrono::Duration::from_std(ctx.settings.recordings_lookback())
+        .unwrap_or(chrono::Duration::days(3));
     targets.extend(store::history::ended_since(&mut conn, tenant, Utc::now() - lookback).await?);
     if options.full {
         targets.extend(store::history::all_conf_ids(&mut conn, tenant).await?);
@@ -77,27 +93,41 @@ async fn sync_conference(ctx: &MirrorContext, conf_id: i64) -> anyhow::Result<Co
                 known = false;
                 break;
             }
-            Err(e) => return Err(e).with_context(|| format!("reading recordings page {}", pager.next)),
+            Err(e) => {
+                return Err(e).with_context(|| format!("reading recordings page {}", pager.next))
+            }
         };
         pages += 1;
         let first = convert::first_key(page.records.first().map(|r| &r.raw));
         match pager.judge(page.total, page.remaining, first) {
             Verdict::Wrapped => break,
             Verdict::Keep { more } => {
-                rows.extend(page.records.into_iter().filter_map(|r| convert::recording(r, conf_id)));
+                rows.extend(
+                    page.records
+                        .into_iter()
+                        .filter_map(|r| convert::recording(r, conf_id)),
+                );
                 if !more {
                     break;
                 }
             }
         }
     }
-    let mut tx = ctx.pool.begin().await.context("cannot start a transaction")?;
+    let mut tx = ctx
+        .pool
+        .begin()
+        .await
+        .context("cannot start a transaction")?;
     let counts = if known {
-        store::recordings::upsert_conference(&mut tx, tenant, conf_id, &rows, true, Utc::now()).await?
+        store::recordings::upsert_conference(&mut tx, tenant, conf_id, &rows, true, Utc::now())
+            .await?
     } else {
         RowCounts::default()
     };
     store::recordings::dequeue(&mut tx, tenant, conf_id).await?;
     tx.commit().await.context("cannot commit recordings")?;
-    Ok(ConferenceOutcome { pages, rows: counts })
+    Ok(ConferenceOutcome {
+        pages,
+        rows: counts,
+    })
 }

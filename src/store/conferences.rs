@@ -38,7 +38,10 @@ pub async fn upsert_page(
     if !write.is_empty() {
         write_rows(conn, tenant, rows, &hashes, &write, now).await?;
     }
-    let touch: Vec<i64> = pick(&fates, &[RowFate::TouchSeen]).into_iter().map(|i| ids[i]).collect();
+    let touch: Vec<i64> = pick(&fates, &[RowFate::TouchSeen])
+        .into_iter()
+        .map(|i| ids[i])
+        .collect();
     if !touch.is_empty() {
         sqlx::query("update cloudroom.conferences set last_seen_at = $3 where tenant = $1 and conf_id = any($2)")
             .bind(tenant)
@@ -65,7 +68,10 @@ async fn existing(
     .fetch_all(&mut *conn)
     .await
     .during("reading existing conferences")?;
-    Ok(rows.into_iter().map(|(k, h, t, s)| (k, (h, t, s))).collect())
+    Ok(rows
+        .into_iter()
+        .map(|(k, h, t, s)| (k, (h, t, s)))
+        .collect())
 }
 
 async fn write_rows(
@@ -79,7 +85,10 @@ async fn write_rows(
     // One column vector per field: UNNEST turns them back into rows in one statement.
     macro_rules! col {
         ($field:ident) => {
-            picked.iter().map(|&i| rows[i].$field.clone()).collect::<Vec<_>>()
+            picked
+                .iter()
+                .map(|&i| rows[i].$field.clone())
+                .collect::<Vec<_>>()
         };
     }
     let hash: Vec<&[u8]> = picked.iter().map(|&i| hashes[i].as_slice()).collect();

@@ -69,7 +69,8 @@ async fn existing(
 ) -> Result<HashMap<Key, Existing>, StoreError> {
     let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
     let starts: Vec<DateTime<Utc>> = keys.iter().map(|k| k.1).collect();
-    let rows: Vec<(i64, DateTime<Utc>, Vec<u8>, DateTime<Utc>)> = sqlx::query_as(
+    type Found = (i64, DateTime<Utc>, Vec<u8>, DateTime<Utc>);
+    let rows: Vec<Found> = sqlx::query_as(
         "select h.conf_id, h.start_time, h.content_hash, h.last_seen_at
            from cloudroom.meeting_history h
            join unnest($2::bigint[], $3::timestamptz[]) as k(conf_id, start_time)
@@ -98,7 +99,10 @@ async fn write_rows(
 ) -> Result<(), StoreError> {
     macro_rules! col {
         ($field:ident) => {
-            picked.iter().map(|&i| rows[i].$field.clone()).collect::<Vec<_>>()
+            picked
+                .iter()
+                .map(|&i| rows[i].$field.clone())
+                .collect::<Vec<_>>()
         };
     }
     let hash: Vec<&[u8]> = picked.iter().map(|&i| hashes[i].as_slice()).collect();

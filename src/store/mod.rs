@@ -68,7 +68,11 @@ pub(crate) enum RowFate {
     Unchanged,
 }
 
-pub(crate) fn fate(existing: Option<(&[u8], bool, DateTime<Utc>)>, hash: &[u8], now: DateTime<Utc>) -> RowFate {
+pub(crate) fn fate(
+    existing: Option<(&[u8], bool, DateTime<Utc>)>,
+    hash: &[u8],
+    now: DateTime<Utc>,
+) -> RowFate {
     match existing {
         None => RowFate::Insert,
         Some((old, tombstoned, _)) if old != hash || tombstoned => RowFate::Update,

@@ -40,11 +40,17 @@ pub async fn upsert_conference(
     if !write.is_empty() {
         write_rows(conn, tenant, rows, &hashes, &write, now).await?;
     }
-    let seen = pick(&fates, &[RowFate::Insert, RowFate::Update, RowFate::TouchSeen]);
+    let seen = pick(
+        &fates,
+        &[RowFate::Insert, RowFate::Update, RowFate::TouchSeen],
+    );
     if !seen.is_empty() {
         archive_urls(conn, tenant, rows, &seen, now).await?;
     }
-    let touch: Vec<&str> = pick(&fates, &[RowFate::TouchSeen]).into_iter().map(|i| ids[i].as_str()).collect();
+    let touch: Vec<&str> = pick(&fates, &[RowFate::TouchSeen])
+        .into_iter()
+        .map(|i| ids[i].as_str())
+        .collect();
     if !touch.is_empty() {
         sqlx::query("update cloudroom.recordings set last_seen_at = $3 where tenant = $1 and file_id = any($2)")
             .bind(tenant)
@@ -75,7 +81,10 @@ async fn existing(
     .fetch_all(&mut *conn)
     .await
     .during("reading existing recordings")?;
-    Ok(rows.into_iter().map(|(k, h, t, s)| (k, (h, t, s))).collect())
+    Ok(rows
+        .into_iter()
+        .map(|(k, h, t, s)| (k, (h, t, s)))
+        .collect())
 }
 
 async fn write_rows(
@@ -88,7 +97,10 @@ async fn write_rows(
 ) -> Result<(), StoreError> {
     macro_rules! col {
         ($field:ident) => {
-            picked.iter().map(|&i| rows[i].$field.clone()).collect::<Vec<_>>()
+            picked
+                .iter()
+                .map(|&i| rows[i].$field.clone())
+                .collect::<Vec<_>>()
         };
     }
     let hash: Vec<&[u8]> = picked.iter().map(|&i| hashes[i].as_slice()).collect();
@@ -133,8 +145,14 @@ async fn archive_urls(
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     let file_id: Vec<&str> = picked.iter().map(|&i| rows[i].file_id.as_str()).collect();
-    let download: Vec<&str> = picked.iter().map(|&i| rows[i].download_url.as_deref().unwrap_or("")).collect();
-    let vod: Vec<&str> = picked.iter().map(|&i| rows[i].vod_url.as_deref().unwrap_or("")).collect();
+    let download: Vec<&str> = picked
+        .iter()
+        .map(|&i| rows[i].download_url.as_deref().unwrap_or(""))
+        .collect();
+    let vod: Vec<&str> = picked
+        .iter()
+        .map(|&i| rows[i].vod_url.as_deref().unwrap_or(""))
+        .collect();
     sqlx::query(
         "insert into cloudroom.recording_urls as u (tenant, file_id, download_url, vod_url, first_seen_at, last_seen_at)
          select $1, f, d, v, $5, $5 from unnest($2::text[], $3::text[], $4::text[]) as t(f, d, v)
@@ -173,7 +191,11 @@ async fn mark_deleted(
     Ok(done.rows_affected())
 }
 
-pub async fn enqueue(conn: &mut PgConnection, tenant: &str, conf_ids: &[i64]) -> Result<(), StoreError> {
+pub async fn enqueue(
+    conn: &mut PgConnection,
+    tenant: &str,
+    conf_ids: &[i64],
+) -> Result<(), StoreError> {
     sqlx::query(
         "insert into confsync.recording_queue (tenant, conf_id)
          select $1, unnest($2::bigint[]) on conflict do nothing",
@@ -186,7 +208,11 @@ pub async fn enqueue(conn: &mut PgConnection, tenant: &str, conf_ids: &[i64]) ->
     Ok(())
 }
 
-pub async fn dequeue(conn: &mut PgConnection, tenant: &str, conf_id: i64) -> Result<(), StoreError> {
+pub async fn dequeue(
+    conn: &mut PgConnection,
+    tenant: &str,
+    conf_id: i64,
+) -> Result<(), StoreError> {
     sqlx::query("delete from confsync.recording_queue where tenant = $1 and conf_id = $2")
         .bind(tenant)
         .bind(conf_id)
@@ -197,9 +223,11 @@ pub async fn dequeue(conn: &mut PgConnection, tenant: &str, conf_id: i64) -> Res
 }
 
 pub async fn queued(conn: &mut PgConnection, tenant: &str) -> Result<Vec<i64>, StoreError> {
-    sqlx::query_scalar("select conf_id from confsync.recording_queue where tenant = $1 order by conf_id")
-        .bind(tenant)
-        .fetch_all(&mut *conn)
-        .await
-        .during("reading the recordings queue")
+    sqlx::query_scalar(
+        "select conf_id from confsync.recording_queue where tenant = $1 order by conf_id",
+    )
+    .bind(tenant)
+    .fetch_all(&mut *conn)
+    .await
+    .during("reading the recordings queue")
 }

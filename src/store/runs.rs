@@ -30,7 +30,11 @@ pub async fn finish(
     totals: &RunTotals,
     error: Option<&str>,
 ) -> Result<(), StoreError> {
-    let status = if error.is_some() { "failed" } else { "succeeded" };
+    let status = if error.is_some() {
+        "failed"
+    } else {
+        "succeeded"
+    };
     sqlx::query(
         "update confsync.sync_runs
             set finished_at = now(), status = $2, pages = $3, api_calls = $4,

@@ -120,14 +120,18 @@ pub fn settings_for(sim: &RunningSimulator, db: &TestDb) -> confsync::configurat
     s.database.max_connections = 5;
     s.cloudroom.base_url = sim.cloudroom_base_url();
     s.cloudroom.secret_id = Some(sim.state.config.secret_id.clone());
-    s.cloudroom.secret_key = Some(secrecy::SecretString::from(sim.state.config.secret_key.clone()));
+    s.cloudroom.secret_key = Some(secrecy::SecretString::from(
+        sim.state.config.secret_key.clone(),
+    ));
     s.cloudroom.requests_per_minute = 60_000;
     s.cloudroom.max_retries = 3;
     // small_sim() anchors its data at 2026-01-01 and spreads history over the three years before.
     s.cloudroom.history_start = Some("2022-12-01".into());
     s.aliyun.endpoint = sim.aliyun_endpoint();
     s.aliyun.access_key_id = Some(sim.state.config.access_key_id.clone());
-    s.aliyun.access_key_secret = Some(secrecy::SecretString::from(sim.state.config.access_key_secret.clone()));
+    s.aliyun.access_key_secret = Some(secrecy::SecretString::from(
+        sim.state.config.access_key_secret.clone(),
+    ));
     s.aliyun.group_id = Some("88".into());
     s.aliyun.group_name = Some("示例公司".into());
     s
@@ -152,7 +156,11 @@ pub async fn admin(
     path: &str,
     body: Option<serde_json::Value>,
 ) -> serde_json::Value {
-    let url = format!("{}/__admin/{}", sim.base_url(), path.trim_start_matches('/'));
+    let url = format!(
+        "{}/__admin/{}",
+        sim.base_url(),
+        path.trim_start_matches('/')
+    );
     let mut req = reqwest::Client::new().request(method, &url);
     if let Some(body) = body {
         req = req.json(&body);
