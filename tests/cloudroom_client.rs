@@ -16,6 +16,7 @@ use confsync::cloudroom::{
 };
 use confsync::configuration::{CloudRoomSettings, Settings};
 use confsync::retry::Backoff;
+use confsync::sim::cloudroom::{PLATFORM_SECRET_ID, PLATFORM_SECRET_KEY};
 use confsync::sim::{RunningSimulator, SimConfig};
 use secrecy::SecretString;
 
@@ -157,8 +158,16 @@ async fn every_endpoint_once() {
     assert!(videos.records[0].raw.is_object());
     c.delete_video(&file_id).await.expect("video.delete");
 
+    // Ending moves a meeting into history, so deletion needs a second one.
     c.end_conference(conf_id).await.expect("conference.end");
-    c.delete_conference(conf_id)
+    let doomed = c
+        .create_conference(&CreateConference {
+            subject: "to be deleted".into(),
+            ..CreateConference::default()
+        })
+        .await
+        .expect("second conference.create");
+    c.delete_conference(doomed.conf_id)
         .await
         .expect("conference.delete");
 
@@ -213,8 +222,8 @@ async fn every_endpoint_once() {
 
     let platform = CloudRoomClient::for_platform(
         &s.settings(6000),
-        s.id.clone(),
-        SecretString::from(s.key.clone()),
+        PLATFORM_SECRET_ID,
+        SecretString::from(PLATFORM_SECRET_KEY),
     )
     .expect("platform client");
     let company = platform
@@ -243,8 +252,9 @@ async fn every_endpoint_once() {
         .expect("company.delete");
 
     let stats = c.stats().snapshot();
+    assert_eq!(stats.by_endpoint.get("conference.create"), Some(&2));
+    assert_eq!(s.requests("conference.create", Some(200)), 2);
     for label in [
-        "conference.create",
         "conference.update",
         "conference.get",
         "conference.join",
@@ -268,7 +278,7 @@ async fn every_endpoint_once() {
         assert_eq!(platform.stats().endpoint_calls(label), 1, "{label}");
         assert_eq!(s.requests(label, Some(200)), 1, "{label}");
     }
-    assert_eq!(stats.calls, 16);
+    assert_eq!(stats.calls, 17);
     assert_eq!(stats.retries, 0);
 }
 
@@ -543,6 +553,10 @@ impl std::io::Write for Captured {
 #[tokio::test]
 async fn traces_one_span_per_call_without_secrets() {
     let s = setup().await;
+    let c = s.client();
+    c.list_conferences(&ListQuery::page(1, 1))
+        .await
+        .expect("warm-up");
     let captured = Captured::default();
     let writer = captured.clone();
     let subscriber = tracing_subscriber::fmt()
@@ -552,8 +566,12 @@ async fn traces_one_span_per_call_without_secrets() {
         .with_writer(move || writer.clone())
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
+    // Tests run in parallel threads: another test registering the span's
+    // callsite while this scoped subscriber is being installed can cache
+    // "nobody is interested". The warm-up call above registered it already;
+    // rebuilding now sees this subscriber.
+    tracing::callsite::rebuild_interest_cache();
 
-    let c = s.client();
     s.sim.state.faults().fail_next = 1;
     c.list_conferences(&ListQuery::page(1, 20))
         .await

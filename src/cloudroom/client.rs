@@ -605,15 +605,7 @@ impl CloudRoomClient {
         // Signed after the limiter wait, so a long queue cannot age the timestamp.
         let auth = AuthHeaders::now(&inner.secret_id, &inner.secret_key);
         span.record("request_id", auth.request_id.as_str());
-        let mut builder = inner.http.request(req.method.clone(), req.url.clone());
-        for (name, value) in auth.pairs() {
-            builder = builder.header(name, value);
-        }
-        if let Some(body) = &req.body {
-            builder = builder
-                .header(CONTENT_TYPE, "application/json")
-                .body(body.clone());
-        }
+        let builder = self.build(req, &auth);
         inner.stats.record_call(req.endpoint);
         // URLs can carry a meeting password (join), so errors drop them.
         let transport = |e: reqwest::Error| {
@@ -625,15 +617,39 @@ impl CloudRoomClient {
         let retry_after = retry_after(response.headers().get(RETRY_AFTER));
         let text = response.text().await.map_err(transport)?;
         let result = interpret(req.endpoint, status, &text, retry_after);
-        if let Err(e) = &result {
-            if let Some(code) = e.code() {
-                span.record("code", code);
-            }
-            if e.is_rate_limited() {
-                inner.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
-            }
-        }
+        self.note_outcome(&result, span);
         result
+    }
+
+    fn build(&self, req: &Request, auth: &AuthHeaders) -> reqwest::RequestBuilder {
+        let mut builder = self.inner.http.request(req.method.clone(), req.url.clone());
+        for (name, value) in auth.pairs() {
+            builder = builder.header(name, value);
+        }
+        match &req.body {
+            Some(body) => builder
+                .header(CONTENT_TYPE, "application/json")
+                .body(body.clone()),
+            None => builder,
+        }
+    }
+
+    /// `code` describes the last attempt: 0 for success, as the vendor's
+    /// success bodies carry no code.
+    fn note_outcome(&self, result: &Result<Value, CloudRoomError>, span: &tracing::Span) {
+        let code = match result {
+            Ok(_) => Some(0),
+            Err(e) => e.code(),
+        };
+        if let Some(code) = code {
+            span.record("code", code);
+        }
+        if result.as_ref().is_err_and(CloudRoomError::is_rate_limited) {
+            self.inner
+                .stats
+                .rate_limited
+                .fetch_add(1, Ordering::Relaxed);
+        }
     }
 }
 
