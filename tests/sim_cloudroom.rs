@@ -194,6 +194,14 @@ async fn missing_auth_headers_are_22001_22002_22003() {
 }
 
 #[tokio::test]
+async fn unknown_paths_answer_json_400() {
+    let (_sim, api) = small().await;
+    let reply = api.get("/no/such/endpoint").await;
+    assert_eq!(reply.0, 404, "{}", reply.1);
+    assert_eq!(reply.1["code"], 400);
+}
+
+#[tokio::test]
 async fn non_integer_timestamp_is_22009() {
     let (_sim, api) = small().await;
     let reply = read(
