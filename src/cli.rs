@@ -40,6 +40,15 @@ pub enum Command {
     Sync(SyncArgs),
     /// Mirror the built-in simulator into the local PostgreSQL and show reports.
     Demo,
+    /// Measure throughput, requests and memory (prints figures for BENCHMARKS.md).
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// First sync, no-change re-sync and a large history run against a simulator process.
+    Mirror(crate::bench::MirrorBenchArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -116,6 +125,10 @@ async fn dispatch(cli: Cli) -> ExitCode {
         },
         Command::Demo => match load_settings(&sources) {
             Ok(settings) => report(crate::demo::run(settings).await),
+            Err(code) => code,
+        },
+        Command::Bench(BenchCommand::Mirror(args)) => match load_settings(&sources) {
+            Ok(settings) => report(crate::bench::mirror(&settings, &args).await),
             Err(code) => code,
         },
         Command::Config(ConfigCommand::Show) => match configuration::load(&sources) {

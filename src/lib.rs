@@ -5,6 +5,7 @@
 //! tests can run each job directly.
 
 pub mod aliyun;
+pub mod bench;
 pub mod cli;
 pub mod cloudroom;
 pub mod configuration;

@@ -3,7 +3,7 @@ mod common;
 use chrono::{TimeZone, Utc};
 use confsync::store::conferences::{self, ConferenceRow};
 use confsync::store::history::{self, HistoryRow};
-use confsync::store::recordings::{self, RecordingRow};
+use confsync::store::recordings::{self, ConferenceRecordings, RecordingRow};
 use serde_json::json;
 
 fn conference(id: i64, subject: &str) -> ConferenceRow {
@@ -106,10 +106,16 @@ async fn history_queues_conferences_and_recordings_archive_urls() {
         download_url: Some(url.into()),
         raw: json!({"fileId": "f1", "url": url}),
     };
-    recordings::upsert_conference(&mut conn, "default", 77, &[rec("http://d/1")], true, now)
+    let read = |rows: Vec<RecordingRow>| {
+        [ConferenceRecordings {
+            conf_id: 77,
+            rows: Some(rows),
+        }]
+    };
+    recordings::write_conferences(&mut conn, "default", &read(vec![rec("http://d/1")]), now)
         .await
         .unwrap();
-    recordings::upsert_conference(&mut conn, "default", 77, &[rec("http://d/2")], true, now)
+    recordings::write_conferences(&mut conn, "default", &read(vec![rec("http://d/2")]), now)
         .await
         .unwrap();
     let urls: i64 = sqlx::query_scalar("select count(*) from cloudroom.recording_urls")
@@ -117,7 +123,7 @@ async fn history_queues_conferences_and_recordings_archive_urls() {
         .await
         .unwrap();
     assert_eq!(urls, 2);
-    let gone = recordings::upsert_conference(&mut conn, "default", 77, &[], true, now)
+    let gone = recordings::write_conferences(&mut conn, "default", &read(vec![]), now)
         .await
         .unwrap();
     assert_eq!(gone.updated, 1);

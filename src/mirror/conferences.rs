@@ -49,11 +49,7 @@ pub async fn run(
             .filter_map(|r| convert::conference(r, keep))
             .collect();
         seen.extend(rows.iter().map(|r| r.conf_id));
-        let mut tx = ctx
-            .pool
-            .begin()
-            .await
-            .context("cannot start a transaction")?;
+        let mut tx = store::begin(&ctx.pool).await?;
         totals.rows += store::conferences::upsert_page(&mut tx, tenant, &rows, Utc::now()).await?;
         tx.commit()
             .await
@@ -68,11 +64,7 @@ pub async fn run(
             anyhow::bail!("cancelled after page {page_no}; no conference was marked removed");
         }
     }
-    let mut tx = ctx
-        .pool
-        .begin()
-        .await
-        .context("cannot start a transaction")?;
+    let mut tx = store::begin(&ctx.pool).await?;
     totals.rows.updated +=
         store::conferences::mark_removed(&mut tx, tenant, &seen, Utc::now()).await?;
     let state = ConferencesState {

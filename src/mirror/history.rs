@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::paging::{Pager, Verdict, PAGE_SIZE};
 use super::{convert, MirrorContext, RunOptions};
-use crate::cloudroom::ListQuery;
+use crate::cloudroom::{ConferenceRecord, ListQuery, Page};
 use crate::store::{self, runs::RunTotals};
 
 const JOB: &str = "history";
@@ -87,24 +87,15 @@ async fn read_window(
     pass: &mut Pass,
     totals: &mut RunTotals,
 ) -> anyhow::Result<()> {
-    let tenant = ctx.tenant();
     let keep = ctx.settings.keep_meeting_passwords;
-    let window_end = (pass.window_start + WINDOW_SECONDS - 1).min(pass.until);
+    let window = (
+        pass.window_start,
+        (pass.window_start + WINDOW_SECONDS - 1).min(pass.until),
+    );
     let mut pager = Pager::starting_at(pass.next_page);
+    let mut page = fetch_page(ctx, window, pager.next).await?;
     loop {
         let page_no = pager.next;
-        let query = ListQuery {
-            start_time: Some(pass.window_start),
-            end_time: Some(window_end),
-            ..ListQuery::page(page_no, PAGE_SIZE)
-        };
-        let page = ctx.client.list_history(&query).await.with_context(|| {
-            format!(
-                "reading page {page_no} of the meeting history from {} to {}",
-                show(pass.window_start),
-                show(window_end)
-            )
-        })?;
         let first = convert::first_key(page.records.first().map(|r| &r.raw));
         let verdict = pager.judge(page.total, page.remaining, first);
         let rows: Vec<_> = match verdict {
@@ -119,30 +110,67 @@ async fn read_window(
         if more {
             pass.next_page = pager.next;
         } else {
-            pass.window_start = window_end + 1;
+            pass.window_start = window.1 + 1;
             pass.next_page = 1;
         }
         state.pass = Some(pass.clone());
-        let mut tx = ctx
-            .pool
-            .begin()
-            .await
-            .context("cannot start a transaction")?;
-        totals.rows += store::history::upsert_page(&mut tx, tenant, &rows, Utc::now()).await?;
-        store::state::save(&mut *tx, tenant, JOB, &*state).await?;
-        tx.commit()
-            .await
-            .context("cannot commit a page of meeting history")?;
+        // The next page is read while this one is written: the checkpoint
+        // only ever names pages that are committed.
+        let write = write_page(ctx, state, &rows);
+        let next = async {
+            match more {
+                true => Some(fetch_page(ctx, window, pager.next).await),
+                false => None,
+            }
+        };
+        let (written, next) = tokio::join!(write, next);
+        totals.rows += written?;
         totals.pages += 1;
         ctx.progress
-            .set_message(format!("history: {} page {page_no}", show(window_end)));
+            .set_message(format!("history: {} page {page_no}", show(window.1)));
         if ctx.cancel.is_cancelled() {
             anyhow::bail!("cancelled after page {page_no}; the next run resumes here");
         }
-        if !more {
-            return Ok(());
+        match next {
+            Some(next) => page = next?,
+            None => return Ok(()),
         }
     }
+}
+
+async fn fetch_page(
+    ctx: &MirrorContext,
+    (start, end): (i64, i64),
+    page_no: u32,
+) -> anyhow::Result<Page<ConferenceRecord>> {
+    let query = ListQuery {
+        start_time: Some(start),
+        end_time: Some(end),
+        ..ListQuery::page(page_no, PAGE_SIZE)
+    };
+    ctx.client.list_history(&query).await.with_context(|| {
+        format!(
+            "reading page {page_no} of the meeting history from {} to {}",
+            show(start),
+            show(end)
+        )
+    })
+}
+
+/// Writes one page together with the checkpoint that says where to resume.
+async fn write_page(
+    ctx: &MirrorContext,
+    state: &HistoryState,
+    rows: &[crate::store::history::HistoryRow],
+) -> anyhow::Result<crate::store::RowCounts> {
+    let tenant = ctx.tenant();
+    let mut tx = store::begin(&ctx.pool).await?;
+    let counts = store::history::upsert_page(&mut tx, tenant, rows, Utc::now()).await?;
+    store::state::save(&mut *tx, tenant, JOB, state).await?;
+    tx.commit()
+        .await
+        .context("cannot commit a page of meeting history")?;
+    Ok(counts)
 }
 
 fn show(epoch: i64) -> String {

@@ -92,6 +92,8 @@ pub struct JobSummary {
     pub rows_updated: u64,
     pub rows_unchanged: u64,
     pub seconds: f64,
+    /// The process's peak resident memory so far (Linux), for benchmarks.
+    pub peak_rss_kib: Option<u64>,
     pub error: Option<String>,
 }
 
@@ -157,6 +159,7 @@ pub async fn run_job(
         rows_updated: totals.rows.updated,
         rows_unchanged: totals.rows.unchanged,
         seconds: started.elapsed().as_secs_f64(),
+        peak_rss_kib: peak_rss_kib(),
         error,
     };
     match &summary.error {
@@ -181,4 +184,11 @@ pub async fn run_mirror(
         summaries.push(run_job(ctx, job, options).await?);
     }
     Ok(summaries)
+}
+
+/// `VmHWM` from `/proc/self/status`: the peak resident set of this process.
+pub fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }

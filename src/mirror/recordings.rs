@@ -1,23 +1,37 @@
 //! Recordings, per conference: those queued by new or changed history rows,
 //! those that ended within `recordings_lookback` (recordings appear late),
-//! and with `--full` every conference the mirror knows. Conferences are read
-//! concurrently under the client's shared rate limiter.
+//! and with `--full` every conference the mirror knows.
+//!
+//! A producer task reads conferences concurrently under the client's shared
+//! rate limiter; this task writes what it read in batches, so that the
+//! database sees one transaction per batch, not one per conference.
 
 use std::collections::BTreeSet;
 
 use anyhow::Context as _;
 use chrono::Utc;
 use futures::stream::{self, StreamExt};
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
 
 use super::paging::{Pager, Verdict, PAGE_SIZE};
 use super::{convert, MirrorContext, RunOptions};
 use crate::cloudroom::ListQuery;
+use crate::store::recordings::ConferenceRecordings;
 use crate::store::{self, runs::RunTotals, RowCounts};
 
-/// What reading one conference gave.
-struct ConferenceOutcome {
+/// Conferences written per transaction.
+const WRITE_BATCH: usize = 256;
+
+/// Transactions writing at once: batches hold disjoint conferences, so two
+/// writers never touch the same rows, and two keep both cores busy.
+const WRITERS: usize = 2;
+
+/// One conference as read: its recordings, or why it could not be read.
+struct Fetched {
+    conf_id: i64,
     pages: u64,
-    rows: RowCounts,
+    result: anyhow::Result<ConferenceRecordings>,
 }
 
 pub async fn run(
@@ -28,24 +42,41 @@ pub async fn run(
     let targets = targets(ctx, options).await?;
     ctx.progress
         .set_message(format!("recordings: {} conferences", targets.len()));
+    let (sender, mut receiver) = mpsc::channel(WRITE_BATCH * 2);
+    let producer = tokio::spawn(read_all(ctx.clone(), targets, sender));
+    // Stops the readers if this task returns early.
+    let _stop_readers = AbortOnDrop(producer.abort_handle());
     let mut failures: Vec<String> = Vec::new();
-    let mut outcomes = stream::iter(targets)
-        .map(|conf_id| async move { (conf_id, sync_conference(ctx, conf_id).await) })
-        .buffer_unordered(ctx.settings.recordings_concurrency);
-    while let Some((conf_id, outcome)) = outcomes.next().await {
-        match outcome {
-            Ok(o) => {
-                totals.pages += o.pages;
-                totals.rows += o.rows;
-            }
-            Err(e) => {
-                tracing::warn!(conf_id, error = %format!("{e:#}"), "recordings of a conference failed; it stays queued");
-                failures.push(format!("conference {conf_id}: {e:#}"));
+    let mut fetched = Vec::with_capacity(WRITE_BATCH);
+    // Dropping the set (on an early return) aborts the writes still running;
+    // their transactions roll back and their conferences stay queued.
+    let mut writes = JoinSet::new();
+    while receiver.recv_many(&mut fetched, WRITE_BATCH).await > 0 {
+        let mut batch = Vec::with_capacity(fetched.len());
+        for f in fetched.drain(..) {
+            totals.pages += f.pages;
+            match f.result {
+                Ok(read) => batch.push(read),
+                Err(e) => {
+                    tracing::warn!(conf_id = f.conf_id, error = %format!("{e:#}"), "recordings of a conference failed; it stays queued");
+                    failures.push(format!("conference {}: {e:#}", f.conf_id));
+                }
             }
         }
+        if writes.len() >= WRITERS {
+            totals.rows += joined(writes.join_next().await)?;
+        }
+        writes.spawn(write_batch(
+            ctx.pool.clone(),
+            ctx.tenant().to_string(),
+            batch,
+        ));
         if ctx.cancel.is_cancelled() {
             anyhow::bail!("cancelled; unread conferences stay queued for the next run");
         }
+    }
+    while let Some(done) = writes.join_next().await {
+        totals.rows += joined(Some(done))?;
     }
     match failures.len() {
         0 => Ok(()),
@@ -53,6 +84,47 @@ pub async fn run(
             "{n} conference(s) failed and stay queued; first: {}",
             failures[0]
         ),
+    }
+}
+
+async fn write_batch(
+    pool: sqlx::PgPool,
+    tenant: String,
+    batch: Vec<ConferenceRecordings>,
+) -> anyhow::Result<RowCounts> {
+    let mut tx = store::begin(&pool).await?;
+    let counts = store::recordings::write_conferences(&mut tx, &tenant, &batch, Utc::now()).await?;
+    tx.commit().await.context("cannot commit recordings")?;
+    Ok(counts)
+}
+
+fn joined(
+    done: Option<Result<anyhow::Result<RowCounts>, tokio::task::JoinError>>,
+) -> anyhow::Result<RowCounts> {
+    match done {
+        Some(result) => result.context("a recordings writer stopped")?,
+        None => Ok(RowCounts::default()),
+    }
+}
+
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+async fn read_all(ctx: MirrorContext, targets: BTreeSet<i64>, sender: mpsc::Sender<Fetched>) {
+    let concurrency = ctx.settings.recordings_concurrency;
+    let ctx = &ctx;
+    let mut reads = stream::iter(targets)
+        .map(|conf_id| async move { read_conference(ctx, conf_id).await })
+        .buffer_unordered(concurrency);
+    while let Some(fetched) = reads.next().await {
+        if ctx.cancel.is_cancelled() || sender.send(fetched).await.is_err() {
+            return;
+        }
     }
 }
 
@@ -76,31 +148,28 @@ async fn targets(ctx: &MirrorContext, options: &RunOptions) -> anyhow::Result<BT
     Ok(targets)
 }
 
-/// Reads every page of one conference's recordings, then writes them, the
-/// deletions and the dequeue in one transaction.
-async fn sync_conference(ctx: &MirrorContext, conf_id: i64) -> anyhow::Result<ConferenceOutcome> {
-    let tenant = ctx.tenant();
+/// Reads every page of one conference's recordings.
+async fn read_conference(ctx: &MirrorContext, conf_id: i64) -> Fetched {
     let mut pager = Pager::starting_at(1);
     let mut rows = Vec::new();
     let mut pages = 0;
-    let mut known = true;
-    loop {
+    let result = loop {
         let query = ListQuery::page(pager.next, PAGE_SIZE);
         let page = match ctx.client.list_videos(conf_id, &query).await {
             Ok(page) => page,
             // The conference is gone: keep what we archived, mark nothing deleted.
-            Err(e) if e.code() == Some(22201) => {
-                known = false;
-                break;
-            }
+            Err(e) if e.code() == Some(22201) => break Ok(None),
             Err(e) => {
-                return Err(e).with_context(|| format!("reading recordings page {}", pager.next))
+                let page_no = pager.next;
+                break Err(
+                    anyhow::Error::new(e).context(format!("reading recordings page {page_no}"))
+                );
             }
         };
         pages += 1;
         let first = convert::first_key(page.records.first().map(|r| &r.raw));
         match pager.judge(page.total, page.remaining, first) {
-            Verdict::Wrapped => break,
+            Verdict::Wrapped => break Ok(Some(rows)),
             Verdict::Keep { more } => {
                 rows.extend(
                     page.records
@@ -108,26 +177,14 @@ async fn sync_conference(ctx: &MirrorContext, conf_id: i64) -> anyhow::Result<Co
                         .filter_map(|r| convert::recording(r, conf_id)),
                 );
                 if !more {
-                    break;
+                    break Ok(Some(rows));
                 }
             }
         }
-    }
-    let mut tx = ctx
-        .pool
-        .begin()
-        .await
-        .context("cannot start a transaction")?;
-    let counts = if known {
-        store::recordings::upsert_conference(&mut tx, tenant, conf_id, &rows, true, Utc::now())
-            .await?
-    } else {
-        RowCounts::default()
     };
-    store::recordings::dequeue(&mut tx, tenant, conf_id).await?;
-    tx.commit().await.context("cannot commit recordings")?;
-    Ok(ConferenceOutcome {
+    Fetched {
+        conf_id,
         pages,
-        rows: counts,
-    })
+        result: result.map(|rows| ConferenceRecordings { conf_id, rows }),
+    }
 }

@@ -1,7 +1,7 @@
 //! `cloudroom.recordings`, the URL archive `cloudroom.recording_urls`, and the
 //! queue of conferences whose recordings must be read.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
@@ -21,21 +21,64 @@ pub struct RecordingRow {
     pub raw: serde_json::Value,
 }
 
-/// Writes the recordings of one conference. When `complete` (every page of
-/// the conference was read), recordings it no longer lists get `deleted_at`;
-/// the counts include those as updated.
-pub async fn upsert_conference(
+/// The recordings read for one conference; `rows` is `None` when CloudRoom
+/// no longer knows the conference (nothing is marked deleted then: what we
+/// archived stays as it was).
+#[derive(Debug, Clone)]
+pub struct ConferenceRecordings {
+    pub conf_id: i64,
+    pub rows: Option<Vec<RecordingRow>>,
+}
+
+/// Writes the recordings of several completely read conferences in one go:
+/// new and changed rows, the URL archive, `deleted_at` for recordings a
+/// conference no longer lists (counted as updated), and their dequeue.
+pub async fn write_conferences(
     conn: &mut PgConnection,
     tenant: &str,
-    conf_id: i64,
-    rows: &[RecordingRow],
-    complete: bool,
+    batch: &[ConferenceRecordings],
     now: DateTime<Utc>,
 ) -> Result<RowCounts, StoreError> {
-    let ids: Vec<String> = rows.iter().map(|r| r.file_id.clone()).collect();
-    let existing = existing(conn, tenant, &ids).await?;
+    let read: Vec<i64> = batch
+        .iter()
+        .filter(|c| c.rows.is_some())
+        .map(|c| c.conf_id)
+        .collect();
+    let rows: Vec<RecordingRow> = batch
+        .iter()
+        .filter_map(|c| c.rows.as_ref())
+        .flatten()
+        .cloned()
+        .collect();
+    // One indexed read by conference gives both what the incoming rows are
+    // compared with and what the conferences no longer list.
+    let existing = existing(conn, tenant, &read).await?;
+    let mut counts = upsert_rows(conn, tenant, &rows, &existing, now).await?;
+    let listed: HashSet<&str> = rows.iter().map(|r| r.file_id.as_str()).collect();
+    let gone: Vec<&str> = existing
+        .iter()
+        .filter(|(file_id, (_, tombstoned, _))| !tombstoned && !listed.contains(file_id.as_str()))
+        .map(|(file_id, _)| file_id.as_str())
+        .collect();
+    counts.updated += mark_deleted(conn, tenant, &gone, now).await?;
+    let done: Vec<i64> = batch.iter().map(|c| c.conf_id).collect();
+    dequeue(conn, tenant, &done).await?;
+    Ok(counts)
+}
+
+async fn upsert_rows(
+    conn: &mut PgConnection,
+    tenant: &str,
+    rows: &[RecordingRow],
+    existing: &HashMap<String, Existing>,
+    now: DateTime<Utc>,
+) -> Result<RowCounts, StoreError> {
+    if rows.is_empty() {
+        return Ok(RowCounts::default());
+    }
+    let ids: Vec<&str> = rows.iter().map(|r| r.file_id.as_str()).collect();
     let hashes: Vec<Vec<u8>> = rows.iter().map(|r| content_hash(&r.raw)).collect();
-    let fates = fates(ids.iter().cloned(), &hashes, &existing, now);
+    let fates = fates(ids.iter().map(|id| id.to_string()), &hashes, existing, now);
     let write = pick(&fates, &[RowFate::Insert, RowFate::Update]);
     if !write.is_empty() {
         write_rows(conn, tenant, rows, &hashes, &write, now).await?;
@@ -49,35 +92,34 @@ pub async fn upsert_conference(
     }
     let touch: Vec<&str> = pick(&fates, &[RowFate::TouchSeen])
         .into_iter()
-        .map(|i| ids[i].as_str())
+        .map(|i| ids[i])
         .collect();
     if !touch.is_empty() {
-        sqlx::query("update cloudroom.recordings set last_seen_at = $3 where tenant = $1 and file_id = any($2)")
-            .bind(tenant)
-            .bind(&touch)
-            .bind(now)
-            .execute(&mut *conn)
-            .await
-            .during("refreshing last_seen_at of recordings")?;
+        sqlx::query(
+            "update cloudroom.recordings set last_seen_at = $3 where tenant = $1 and file_id = any($2)",
+        )
+        .bind(tenant)
+        .bind(&touch)
+        .bind(now)
+        .execute(&mut *conn)
+        .await
+        .during("refreshing last_seen_at of recordings")?;
     }
-    let mut counts = tally(&fates);
-    if complete {
-        counts.updated += mark_deleted(conn, tenant, conf_id, &ids, now).await?;
-    }
-    Ok(counts)
+    Ok(tally(&fates))
 }
 
+/// Every recording the mirror holds for these conferences.
 async fn existing(
     conn: &mut PgConnection,
     tenant: &str,
-    ids: &[String],
+    conf_ids: &[i64],
 ) -> Result<HashMap<String, Existing>, StoreError> {
     let rows: Vec<(String, Vec<u8>, bool, DateTime<Utc>)> = sqlx::query_as(
         "select file_id, content_hash, deleted_at is not null, last_seen_at
-           from cloudroom.recordings where tenant = $1 and file_id = any($2)",
+           from cloudroom.recordings where tenant = $1 and conf_id = any($2)",
     )
     .bind(tenant)
-    .bind(ids)
+    .bind(conf_ids)
     .fetch_all(&mut *conn)
     .await
     .during("reading existing recordings")?;
@@ -173,17 +215,18 @@ async fn archive_urls(
 async fn mark_deleted(
     conn: &mut PgConnection,
     tenant: &str,
-    conf_id: i64,
-    seen: &[String],
+    file_ids: &[&str],
     now: DateTime<Utc>,
 ) -> Result<u64, StoreError> {
+    if file_ids.is_empty() {
+        return Ok(0);
+    }
     let done = sqlx::query(
-        "update cloudroom.recordings set deleted_at = $4
-          where tenant = $1 and conf_id = $2 and deleted_at is null and not (file_id = any($3))",
+        "update cloudroom.recordings set deleted_at = $3
+          where tenant = $1 and file_id = any($2) and deleted_at is null",
     )
     .bind(tenant)
-    .bind(conf_id)
-    .bind(seen)
+    .bind(file_ids)
     .bind(now)
     .execute(&mut *conn)
     .await
@@ -211,14 +254,14 @@ pub async fn enqueue(
 pub async fn dequeue(
     conn: &mut PgConnection,
     tenant: &str,
-    conf_id: i64,
+    conf_ids: &[i64],
 ) -> Result<(), StoreError> {
-    sqlx::query("delete from confsync.recording_queue where tenant = $1 and conf_id = $2")
+    sqlx::query("delete from confsync.recording_queue where tenant = $1 and conf_id = any($2)")
         .bind(tenant)
-        .bind(conf_id)
+        .bind(conf_ids)
         .execute(&mut *conn)
         .await
-        .during("removing a conference from the recordings queue")?;
+        .during("removing conferences from the recordings queue")?;
     Ok(())
 }
 
