@@ -40,6 +40,16 @@ pub enum Command {
     Sync(SyncArgs),
     /// Mirror the built-in simulator into the local PostgreSQL and show reports.
     Demo,
+    /// Push the HR directory into CloudRoom and Aliyun.
+    #[command(subcommand)]
+    Directory(DirectoryCommand),
+    /// Run every job on its schedule until SIGTERM or SIGINT.
+    Run,
+    /// Last run, outcome, duration, rows, failures and next time of each job.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
     /// Measure throughput, requests and memory (prints figures for BENCHMARKS.md).
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -48,7 +58,26 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
     /// First sync, no-change re-sync and a large history run against a simulator process.
-    Mirror(crate::bench::MirrorBenchArgs),
+    Mirror(crate::bench::mirror::MirrorBenchArgs),
+    /// Plan time, API calls and memory of a directory push with generated people.
+    Directory(crate::bench::directory::DirectoryBenchArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DirectoryCommand {
+    /// Print what apply would do, per target; send nothing.
+    Plan {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make CloudRoom and Aliyun match the HR directory (exit 3 when anything failed).
+    Apply {
+        /// Execute deletes above directory.max_deletes instead of staging them.
+        #[arg(long)]
+        allow_mass_delete: bool,
+    },
+    /// Read back a sample with Aliyun GetUser and report drift.
+    Verify,
 }
 
 #[derive(Debug, clap::Args)]
@@ -128,7 +157,29 @@ async fn dispatch(cli: Cli) -> ExitCode {
             Err(code) => code,
         },
         Command::Bench(BenchCommand::Mirror(args)) => match load_settings(&sources) {
-            Ok(settings) => report(crate::bench::mirror(&settings, &args).await),
+            Ok(settings) => report(crate::bench::mirror::run(&settings, &args).await),
+            Err(code) => code,
+        },
+        Command::Bench(BenchCommand::Directory(args)) => match load_settings(&sources) {
+            Ok(settings) => report(crate::bench::directory::run(&settings, &args).await),
+            Err(code) => code,
+        },
+        Command::Directory(command) => match load_settings(&sources) {
+            Ok(settings) => match command {
+                DirectoryCommand::Plan { json } => crate::directory::plan(&settings, json).await,
+                DirectoryCommand::Apply { allow_mass_delete } => {
+                    crate::directory::apply(&settings, allow_mass_delete).await
+                }
+                DirectoryCommand::Verify => crate::directory::verify(&settings).await,
+            },
+            Err(code) => code,
+        },
+        Command::Run => match load_settings(&sources) {
+            Ok(settings) => crate::daemon::run(settings).await,
+            Err(code) => code,
+        },
+        Command::Status { json } => match load_settings(&sources) {
+            Ok(settings) => crate::daemon::status(&settings, json).await,
             Err(code) => code,
         },
         Command::Config(ConfigCommand::Show) => match configuration::load(&sources) {

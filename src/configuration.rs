@@ -12,6 +12,9 @@ use figment::{Figment, Metadata, Profile, Provider};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize, Serializer};
 
+use crate::daemon::settings::{HealthSettings, HttpSettings, ScheduleSettings};
+use crate::directory::settings::DirectorySettings;
+
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/confsync/confsync.toml";
 pub const ENV_PREFIX: &str = "CONFSYNC_";
 
@@ -38,6 +41,15 @@ const STRING_KEYS: &[&str] = &[
     "aliyun.group_name",
     "logging.level",
     "logging.format",
+    "directory.source",
+    "directory.default_role",
+    "schedule.timezone",
+    "schedule.conferences",
+    "schedule.history",
+    "schedule.recordings",
+    "schedule.reconcile",
+    "schedule.directory",
+    "http.listen",
 ];
 
 /// Keys whose values must never be shown.
@@ -50,6 +62,13 @@ pub struct Settings {
     pub cloudroom: CloudRoomSettings,
     pub aliyun: AliyunSettings,
     pub logging: LoggingSettings,
+    pub directory: DirectorySettings,
+    pub schedule: ScheduleSettings,
+    pub http: HttpSettings,
+    pub health: HealthSettings,
+    /// On SIGTERM/SIGINT the running job commits its page and the process
+    /// exits within this many seconds.
+    pub shutdown_timeout_seconds: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -150,6 +169,11 @@ impl Default for Settings {
                 level: "info".into(),
                 format: "text".into(),
             },
+            directory: DirectorySettings::default(),
+            schedule: ScheduleSettings::default(),
+            http: HttpSettings::default(),
+            health: HealthSettings::default(),
+            shutdown_timeout_seconds: 30,
         }
     }
 }
@@ -506,6 +530,16 @@ fn validate(settings: &Settings, figment: &Figment, problems: &mut Vec<ConfigPro
             "logging.level",
             format!("not a log filter: {:?}", settings.logging.level),
         );
+    }
+    crate::directory::settings::validate(&settings.directory, &mut problem);
+    crate::daemon::settings::validate(
+        &settings.schedule,
+        &settings.http,
+        &settings.health,
+        &mut problem,
+    );
+    if settings.shutdown_timeout_seconds == 0 {
+        problem("shutdown_timeout_seconds", "must be at least 1".into());
     }
 }
 

@@ -133,3 +133,43 @@ async fn history_queues_conferences_and_recordings_archive_urls() {
         .unwrap();
     assert_eq!(changes, 2);
 }
+
+#[tokio::test]
+async fn a_job_lock_is_exclusive_until_released_or_dropped() {
+    use confsync::store::locks::JobLock;
+    let db = common::migrated_db().await;
+    let first = JobLock::try_acquire(&db.pool, "default", "history")
+        .await
+        .unwrap();
+    assert!(first.is_some());
+    assert!(JobLock::try_acquire(&db.pool, "default", "history")
+        .await
+        .unwrap()
+        .is_none());
+    assert!(JobLock::try_acquire(&db.pool, "default", "recordings")
+        .await
+        .unwrap()
+        .is_some());
+    assert!(JobLock::try_acquire(&db.pool, "other", "history")
+        .await
+        .unwrap()
+        .is_some());
+    first.unwrap().release("default", "history").await.unwrap();
+    let again = JobLock::try_acquire(&db.pool, "default", "history")
+        .await
+        .unwrap();
+    assert!(again.is_some());
+    drop(again);
+    // The dropped guard's connection closes asynchronously; give the server a moment.
+    let mut retaken = None;
+    for _ in 0..50 {
+        retaken = JobLock::try_acquire(&db.pool, "default", "history")
+            .await
+            .unwrap();
+        if retaken.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(retaken.is_some());
+}

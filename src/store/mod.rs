@@ -4,6 +4,7 @@
 
 pub mod conferences;
 pub mod history;
+pub mod locks;
 pub mod recordings;
 pub mod runs;
 pub mod state;

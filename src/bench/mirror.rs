@@ -55,7 +55,7 @@ impl Measured {
     }
 }
 
-pub async fn mirror(_settings: &Settings, args: &MirrorBenchArgs) -> anyhow::Result<()> {
+pub async fn run(_settings: &Settings, args: &MirrorBenchArgs) -> anyhow::Result<()> {
     let exe = std::env::current_exe().context("cannot find this executable")?;
     let history_start = (chrono::Utc::now() - chrono::Duration::days(3 * 366 + 7))
         .format("%Y-%m-%d")
