@@ -2,8 +2,6 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-
 use confsync::mirror::{self, history::WINDOW_SECONDS, Job, JobSummary, RunOptions};
 use confsync::sim::lock;
 use reqwest::Method;
@@ -28,26 +26,6 @@ async fn mirror_all(ctx: &mirror::MirrorContext, options: &RunOptions) -> Vec<Jo
 
 async fn count(pool: &sqlx::PgPool, sql: &str) -> i64 {
     sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
-}
-
-/// Every mirrored table as JSON rows, without the columns that record when we looked.
-async fn snapshot(pool: &sqlx::PgPool) -> BTreeMap<&'static str, serde_json::Value> {
-    let mut out = BTreeMap::new();
-    for (table, order) in [
-        ("cloudroom.conferences", "conf_id"),
-        ("cloudroom.meeting_history", "conf_id, start_time"),
-        ("cloudroom.recordings", "file_id"),
-        ("cloudroom.recording_urls", "file_id, download_url, vod_url"),
-    ] {
-        let sql = format!(
-            "select coalesce(jsonb_agg(to_jsonb(t) - 'first_seen_at' - 'last_seen_at' - 'removed_at' - 'deleted_at' order by {order}), '[]') from {table} t"
-        );
-        out.insert(
-            table,
-            sqlx::query_scalar(&sql).fetch_one(pool).await.unwrap(),
-        );
-    }
-    out
 }
 
 #[tokio::test]
@@ -353,7 +331,10 @@ async fn failures_between_pages_then_reruns_give_the_same_tables_as_a_clean_run(
     assert!(failed_runs > 0, "some runs were interrupted");
     sim.state.faults().fail_rate = Some(0.0);
     mirror_all(&ctx, &INCREMENTAL).await;
-    assert_eq!(snapshot(&db.pool).await, snapshot(&clean_db.pool).await);
+    assert_eq!(
+        common::snapshot(&db.pool).await,
+        common::snapshot(&clean_db.pool).await
+    );
     let failed: i64 = count(
         &db.pool,
         "select count(*) from confsync.sync_runs where status = 'failed'",

@@ -171,3 +171,25 @@ pub async fn admin(
     assert!(status.is_success(), "admin {path}: {status} {text}");
     serde_json::from_str(&text).unwrap_or(serde_json::Value::Null)
 }
+
+/// Every mirrored table as JSON rows, without the columns that record when we looked.
+pub async fn snapshot(
+    pool: &sqlx::PgPool,
+) -> std::collections::BTreeMap<&'static str, serde_json::Value> {
+    let mut out = std::collections::BTreeMap::new();
+    for (table, order) in [
+        ("cloudroom.conferences", "conf_id"),
+        ("cloudroom.meeting_history", "conf_id, start_time"),
+        ("cloudroom.recordings", "file_id"),
+        ("cloudroom.recording_urls", "file_id, download_url, vod_url"),
+    ] {
+        let sql = format!(
+            "select coalesce(jsonb_agg(to_jsonb(t) - 'first_seen_at' - 'last_seen_at' - 'removed_at' - 'deleted_at' order by {order}), '[]') from {table} t"
+        );
+        out.insert(
+            table,
+            sqlx::query_scalar(&sql).fetch_one(pool).await.unwrap(),
+        );
+    }
+    out
+}
