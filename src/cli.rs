@@ -152,7 +152,7 @@ async fn dispatch(cli: Cli) -> ExitCode {
             Ok(settings) => sync(&settings, &args).await,
             Err(code) => code,
         },
-        Command::Demo => match load_settings(&sources) {
+        Command::Demo => match load_settings(&demo_sources(&sources)) {
             Ok(settings) => report(crate::demo::run(settings).await),
             Err(code) => code,
         },
@@ -217,6 +217,18 @@ async fn simulate(config: SimConfig) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// The demo prints its own summary; job logs below warnings would only bury it.
+fn demo_sources(sources: &ConfigSources) -> ConfigSources {
+    if std::env::var_os("RUST_LOG").is_some() || std::env::var_os("CONFSYNC_LOGGING__LEVEL").is_some() {
+        return sources.clone();
+    }
+    let mut quiet = sources.clone();
+    let mut vars: Vec<(String, String)> = std::env::vars().collect();
+    vars.push(("CONFSYNC_LOGGING__LEVEL".into(), "warn".into()));
+    quiet.env = Some(vars);
+    quiet
+}
+
 /// Loads the configuration and starts logging, or prints every problem.
 fn load_settings(sources: &ConfigSources) -> Result<Settings, ExitCode> {
     match configuration::load(sources) {
@@ -272,6 +284,8 @@ async fn sync(settings: &Settings, args: &SyncArgs) -> ExitCode {
                 failed |= summary.error.is_some();
                 print_summary(&summary, args.json);
             }
+            // Another process (the daemon, say) is running it: nothing failed.
+            Err(e) if e.is::<crate::mirror::JobBusy>() => eprintln!("{e}"),
             Err(e) => {
                 eprintln!("error: {job:?}: {e:#}");
                 failed = true;
