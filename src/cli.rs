@@ -219,7 +219,9 @@ async fn simulate(config: SimConfig) -> ExitCode {
 
 /// The demo prints its own summary; job logs below warnings would only bury it.
 fn demo_sources(sources: &ConfigSources) -> ConfigSources {
-    if std::env::var_os("RUST_LOG").is_some() || std::env::var_os("CONFSYNC_LOGGING__LEVEL").is_some() {
+    if std::env::var_os("RUST_LOG").is_some()
+        || std::env::var_os("CONFSYNC_LOGGING__LEVEL").is_some()
+    {
         return sources.clone();
     }
     let mut quiet = sources.clone();

@@ -13,6 +13,7 @@ pub mod daemon;
 pub mod db;
 pub mod demo;
 pub mod directory;
+pub mod metrics;
 pub mod mirror;
 pub mod ratelimit;
 pub mod retry;

@@ -10,7 +10,7 @@ use crate::configuration::LoggingSettings;
 /// lines carry no timestamp, because the journal adds its own.
 pub fn init(settings: &LoggingSettings) {
     let filter = EnvFilter::try_from_default_env()
-        .or_else(|_| EnvFilter::try_new(&settings.level))
+        .or_else(|_| EnvFilter::try_new(quiet_scheduler(&settings.level)))
         .unwrap_or_else(|_| EnvFilter::new("info"));
     let under_journald = std::env::var_os("JOURNAL_STREAM").is_some();
     let builder = tracing_subscriber::fmt()
@@ -23,4 +23,14 @@ pub fn init(settings: &LoggingSettings) {
     };
     // Already installed (tests, or a second init): keep the first.
     drop(result);
+}
+
+/// tokio-cron-scheduler logs every job it adds at info, and the daemon adds
+/// one per tick; unless the level names it, it logs warnings only.
+fn quiet_scheduler(level: &str) -> String {
+    if level.contains("tokio_cron_scheduler") {
+        level.to_string()
+    } else {
+        format!("{level},tokio_cron_scheduler=warn")
+    }
 }

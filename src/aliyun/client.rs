@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
+use tokio_util::sync::CancellationToken;
 use tracing::field::Empty;
 use tracing::Instrument;
 
@@ -18,7 +19,11 @@ use super::models::{
 };
 use super::signature;
 use crate::configuration::AliyunSettings;
+use crate::metrics;
 use crate::retry::Backoff;
+
+/// The `vendor` label of this client's metrics.
+const VENDOR: &str = "aliyun";
 
 /// Counters callers may read at any time (e.g. for a sync summary).
 #[derive(Debug, Default)]
@@ -59,6 +64,8 @@ pub struct AliyunClient {
     batch_size: usize,
     backoff: Backoff,
     stats: Arc<ClientStats>,
+    /// Cuts retry waits short on shutdown (the last error is returned).
+    cancel: Option<CancellationToken>,
 }
 
 impl fmt::Debug for AliyunClient {
@@ -99,12 +106,20 @@ impl AliyunClient {
             batch_size: settings.batch_size.max(1),
             backoff: Backoff::with_retries(settings.max_retries),
             stats: Arc::new(ClientStats::default()),
+            cancel: None,
         })
     }
 
     /// Replaces the retry policy (tests shorten the delays).
     pub fn with_backoff(mut self, backoff: Backoff) -> Self {
         self.backoff = backoff;
+        self
+    }
+
+    /// Retry waits end early when `cancel` fires, so a shutdown is not held
+    /// up by a backoff.
+    pub fn with_cancel(mut self, cancel: CancellationToken) -> Self {
+        self.cancel = Some(cancel);
         self
     }
 
@@ -246,7 +261,10 @@ impl AliyunClient {
                     let delay = self.backoff.delay(attempt);
                     tracing::warn!(error = %e, attempt, delay_ms = delay.as_millis() as u64, "retrying");
                     self.stats.retries.fetch_add(1, Ordering::Relaxed);
-                    tokio::time::sleep(delay).await;
+                    metrics::record_retry(VENDOR, call.action);
+                    if !self.sleep_unless_cancelled(delay).await {
+                        return (Err(e), attempt + 1);
+                    }
                     attempt += 1;
                 }
                 other => return (other, attempt + 1),
@@ -254,7 +272,31 @@ impl AliyunClient {
         }
     }
 
+    /// Sleeps for `delay`; false when the client's token was cancelled first.
+    async fn sleep_unless_cancelled(&self, delay: Duration) -> bool {
+        match &self.cancel {
+            Some(cancel) => tokio::select! {
+                _ = cancel.cancelled() => false,
+                _ = tokio::time::sleep(delay) => true,
+            },
+            None => {
+                tokio::time::sleep(delay).await;
+                true
+            }
+        }
+    }
+
     async fn send_once(&self, call: &Call<'_>) -> Result<Value, AliyunError> {
+        let result = self.exchange(call).await;
+        let (status, code) = match &result {
+            Ok(_) => (Some(200), "0".to_string()),
+            Err(e) => (e.status(), e.code().unwrap_or_else(|| "none".to_string())),
+        };
+        metrics::record_api_call(VENDOR, call.action, status, &code);
+        result
+    }
+
+    async fn exchange(&self, call: &Call<'_>) -> Result<Value, AliyunError> {
         let (url, body) = self.signed_request(call);
         let response = self
             .http

@@ -15,6 +15,7 @@ use secrecy::SecretString;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use tokio_util::sync::CancellationToken;
 use tracing::field::Empty;
 use tracing::Instrument;
 use url::Url;
@@ -27,6 +28,7 @@ use super::models::{
 };
 use super::signature::AuthHeaders;
 use crate::configuration::CloudRoomSettings;
+use crate::metrics;
 use crate::ratelimit::{self, RequestLimiter};
 use crate::retry::Backoff;
 
@@ -53,6 +55,9 @@ pub mod endpoint {
     pub const DEPARTMENT_DELETE: &str = "department.delete";
 }
 use endpoint as ep;
+
+/// The `vendor` label of this client's metrics.
+const VENDOR: &str = "cloudroom";
 
 /// Counters of one client (and its clones).
 #[derive(Debug, Default)]
@@ -141,6 +146,8 @@ struct Inner {
     timeout: Duration,
     tz: Tz,
     stats: Arc<ClientStats>,
+    /// Cuts retry waits short on shutdown (the last error is returned).
+    cancel: Option<CancellationToken>,
 }
 
 impl fmt::Debug for CloudRoomClient {
@@ -220,6 +227,7 @@ impl CloudRoomClient {
                 timeout,
                 tz,
                 stats: Arc::default(),
+                cancel: None,
             }),
         })
     }
@@ -227,6 +235,13 @@ impl CloudRoomClient {
     /// Replaces the retry policy (tests and batch jobs tune the delays).
     pub fn with_backoff(mut self, backoff: Backoff) -> Self {
         Arc::make_mut(&mut self.inner).backoff = backoff;
+        self
+    }
+
+    /// Retry waits end early when `cancel` fires, so a shutdown is not held
+    /// up by a backoff of up to `Backoff::max`.
+    pub fn with_cancel(mut self, cancel: CancellationToken) -> Self {
+        Arc::make_mut(&mut self.inner).cancel = Some(cancel);
         self
     }
 
@@ -590,7 +605,10 @@ impl CloudRoomClient {
                         "retrying CloudRoom call"
                     );
                     self.inner.stats.retries.fetch_add(1, Ordering::Relaxed);
-                    tokio::time::sleep(delay).await;
+                    metrics::record_retry(VENDOR, req.endpoint);
+                    if !self.sleep_unless_cancelled(delay).await {
+                        return Err(e);
+                    }
                     attempt += 1;
                 }
                 other => return other,
@@ -598,10 +616,26 @@ impl CloudRoomClient {
         }
     }
 
+    /// Sleeps for `delay`; false when the client's token was cancelled first.
+    async fn sleep_unless_cancelled(&self, delay: Duration) -> bool {
+        match &self.inner.cancel {
+            Some(cancel) => tokio::select! {
+                _ = cancel.cancelled() => false,
+                _ = tokio::time::sleep(delay) => true,
+            },
+            None => {
+                tokio::time::sleep(delay).await;
+                true
+            }
+        }
+    }
+
     /// One HTTP exchange: limiter slot, fresh signature, send, classify.
     async fn attempt(&self, req: &Request, span: &tracing::Span) -> Result<Value, CloudRoomError> {
         let inner = &self.inner;
-        inner.stats.record_wait(inner.limiter.acquire().await);
+        let waited = inner.limiter.acquire().await;
+        inner.stats.record_wait(waited);
+        metrics::record_limiter_wait(VENDOR, waited);
         // Signed after the limiter wait, so a long queue cannot age the timestamp.
         let auth = AuthHeaders::now(&inner.secret_id, &inner.secret_key);
         span.record("request_id", auth.request_id.as_str());
@@ -611,12 +645,25 @@ impl CloudRoomClient {
         let transport = |e: reqwest::Error| {
             CloudRoomError::from_transport(req.endpoint, inner.timeout, e.without_url())
         };
-        let response = builder.send().await.map_err(transport)?;
+        let response = match builder.send().await {
+            Ok(response) => response,
+            Err(e) => {
+                metrics::record_api_call(VENDOR, req.endpoint, None, "none");
+                return Err(transport(e));
+            }
+        };
         let status = response.status().as_u16();
         span.record("http_status", status);
         let retry_after = retry_after(response.headers().get(RETRY_AFTER));
-        let text = response.text().await.map_err(transport)?;
-        let result = interpret(req.endpoint, status, &text, retry_after);
+        let text = response.text().await.map_err(transport);
+        let result = text.and_then(|text| interpret(req.endpoint, status, &text, retry_after));
+        let code = match &result {
+            Ok(_) => "0".to_string(),
+            Err(e) => e
+                .code()
+                .map_or_else(|| "none".to_string(), |c| c.to_string()),
+        };
+        metrics::record_api_call(VENDOR, req.endpoint, Some(status), &code);
         self.note_outcome(&result, span);
         result
     }

@@ -1,5 +1,10 @@
 //! `[schedule]`, `[http]` and `[health]` configuration.
 
+use std::net::SocketAddr;
+
+use chrono_tz::Tz;
+use croner::parser::{CronParser, Seconds};
+use croner::Cron;
 use serde::{Deserialize, Serialize};
 
 /// Cron expressions with a seconds field, or "off".
@@ -57,6 +62,51 @@ impl Default for HealthSettings {
     }
 }
 
+impl ScheduleSettings {
+    /// Each job's name (as in `confsync.sync_runs.job`) with its expression.
+    pub fn expressions(&self) -> [(&'static str, &str); 5] {
+        [
+            ("conferences", &self.conferences),
+            ("history", &self.history),
+            ("recordings", &self.recordings),
+            ("reconcile", &self.reconcile),
+            ("directory", &self.directory),
+        ]
+    }
+
+    /// The configured zone; `validate` has vouched for it.
+    pub fn tz(&self) -> Result<Tz, String> {
+        self.timezone.parse::<Tz>().map_err(|_| {
+            format!(
+                "unknown time zone {:?} (use an IANA name such as Asia/Shanghai)",
+                self.timezone
+            )
+        })
+    }
+}
+
+/// `"off"` disables a job.
+pub const OFF: &str = "off";
+
+/// Parses a cron expression with a seconds field (six fields, or seven with
+/// a year); `None` for `"off"`.
+pub fn parse_cron(expression: &str) -> Result<Option<Cron>, String> {
+    let expression = expression.trim();
+    if expression.eq_ignore_ascii_case(OFF) {
+        return Ok(None);
+    }
+    CronParser::builder()
+        .seconds(Seconds::Required)
+        .build()
+        .parse(expression)
+        .map(Some)
+        .map_err(|e| {
+            format!(
+                "not a cron expression with a seconds field, e.g. \"0 */10 * * * *\", or \"off\": {expression:?}: {e}"
+            )
+        })
+}
+
 /// Adds a problem for every bad `schedule.*`, `http.*` or `health.*` value.
 pub fn validate(
     schedule: &ScheduleSettings,
@@ -64,5 +114,69 @@ pub fn validate(
     health: &HealthSettings,
     problem: &mut dyn FnMut(&str, String),
 ) {
-    let _ = (schedule, http, health, problem);
+    if let Err(e) = schedule.tz() {
+        problem("schedule.timezone", e);
+    }
+    for (job, expression) in schedule.expressions() {
+        if let Err(e) = parse_cron(expression) {
+            problem(&format!("schedule.{job}"), e);
+        }
+    }
+    if let Err(e) = http.listen.parse::<SocketAddr>() {
+        problem(
+            "http.listen",
+            format!("not an address such as 127.0.0.1:9187: {e}"),
+        );
+    }
+    if health.max_consecutive_failures == 0 {
+        problem(
+            "health.max_consecutive_failures",
+            "must be at least 1".into(),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problems(schedule: &ScheduleSettings, http: &HttpSettings) -> Vec<(String, String)> {
+        let mut found = Vec::new();
+        validate(schedule, http, &HealthSettings::default(), &mut |k, m| {
+            found.push((k.to_string(), m))
+        });
+        found
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        assert!(problems(&ScheduleSettings::default(), &HttpSettings::default()).is_empty());
+    }
+
+    #[test]
+    fn bad_values_name_their_keys() {
+        let schedule = ScheduleSettings {
+            timezone: "Mars/Olympus".into(),
+            history: "every hour".into(),
+            recordings: "*/30 * * * *".into(),
+            directory: "off".into(),
+            ..ScheduleSettings::default()
+        };
+        let http = HttpSettings {
+            listen: "localhost".into(),
+        };
+        let keys: Vec<String> = problems(&schedule, &http)
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "schedule.timezone",
+                "schedule.history",
+                "schedule.recordings",
+                "http.listen"
+            ]
+        );
+    }
 }

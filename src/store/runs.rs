@@ -1,5 +1,6 @@
 //! `confsync.sync_runs`: one row per job run.
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::PgPool;
 
@@ -24,17 +25,70 @@ pub async fn start(pool: &PgPool, tenant: &str, job: &str, full: bool) -> Result
     .during("recording the start of a run")
 }
 
+/// Records the start of the run for scheduled tick `tick`, or returns `None`
+/// when a run of this job already claimed that tick (another daemon ran it).
+pub async fn start_for_tick(
+    pool: &PgPool,
+    tenant: &str,
+    job: &str,
+    full: bool,
+    tick: Option<DateTime<Utc>>,
+) -> Result<Option<i64>, StoreError> {
+    sqlx::query_scalar(
+        "insert into confsync.sync_runs (tenant, job, full_pass, scheduled_for)
+         values ($1, $2, $3, $4)
+         on conflict (tenant, job, scheduled_for) where scheduled_for is not null do nothing
+         returning id",
+    )
+    .bind(tenant)
+    .bind(job)
+    .bind(full)
+    .bind(tick)
+    .fetch_optional(pool)
+    .await
+    .during("recording the start of a run")
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunEnd {
+    Succeeded,
+    Failed,
+    /// Stopped before finishing: cancelled by a shutdown, or left by a crash.
+    Abandoned,
+}
+
+impl RunEnd {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunEnd::Succeeded => "succeeded",
+            RunEnd::Failed => "failed",
+            RunEnd::Abandoned => "abandoned",
+        }
+    }
+}
+
 pub async fn finish(
     pool: &PgPool,
     run_id: i64,
     totals: &RunTotals,
     error: Option<&str>,
 ) -> Result<(), StoreError> {
-    let status = if error.is_some() {
-        "failed"
+    let end = if error.is_some() {
+        RunEnd::Failed
     } else {
-        "succeeded"
+        RunEnd::Succeeded
     };
+    finish_as(pool, run_id, totals, end, error).await
+}
+
+pub async fn finish_as(
+    pool: &PgPool,
+    run_id: i64,
+    totals: &RunTotals,
+    end: RunEnd,
+    error: Option<&str>,
+) -> Result<(), StoreError> {
     sqlx::query(
         "update confsync.sync_runs
             set finished_at = now(), status = $2, pages = $3, api_calls = $4,
@@ -42,7 +96,7 @@ pub async fn finish(
           where id = $1",
     )
     .bind(run_id)
-    .bind(status)
+    .bind(end.as_str())
     .bind(totals.pages as i64)
     .bind(totals.api_calls as i64)
     .bind(totals.rows.inserted as i64)
@@ -53,4 +107,71 @@ pub async fn finish(
     .await
     .during("recording the end of a run")?;
     Ok(())
+}
+
+/// Marks the runs of (tenant, job) still `running` as `abandoned`. Call it
+/// only while holding that job's lock: then no live process is running them.
+pub async fn mark_abandoned(pool: &PgPool, tenant: &str, job: &str) -> Result<u64, StoreError> {
+    let done = sqlx::query(
+        "update confsync.sync_runs
+            set status = 'abandoned', finished_at = now(),
+                error = coalesce(error, 'left running by a process that stopped; marked at daemon start')
+          where tenant = $1 and job = $2 and status = 'running'",
+    )
+    .bind(tenant)
+    .bind(job)
+    .execute(pool)
+    .await
+    .during("marking abandoned runs")?;
+    Ok(done.rows_affected())
+}
+
+/// What `confsync status` and `/healthz` know about one job.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct JobRecord {
+    pub job: String,
+    pub last_started_at: Option<DateTime<Utc>>,
+    pub last_finished_at: Option<DateTime<Utc>>,
+    pub last_status: Option<String>,
+    pub last_rows_inserted: Option<i64>,
+    pub last_rows_updated: Option<i64>,
+    pub last_rows_unchanged: Option<i64>,
+    pub last_error: Option<String>,
+    /// Failed runs since the last success (abandoned runs neither count nor break the streak).
+    pub consecutive_failures: i64,
+    pub last_success_at: Option<DateTime<Utc>>,
+}
+
+/// The latest run, the failure streak and the last success of each of `jobs`.
+pub async fn job_records(
+    pool: &PgPool,
+    tenant: &str,
+    jobs: &[&str],
+) -> Result<Vec<JobRecord>, StoreError> {
+    sqlx::query_as(
+        "select j.job,
+                last.started_at as last_started_at, last.finished_at as last_finished_at,
+                last.status as last_status, last.rows_inserted as last_rows_inserted,
+                last.rows_updated as last_rows_updated, last.rows_unchanged as last_rows_unchanged,
+                last.error as last_error,
+                (select count(*) from confsync.sync_runs f
+                  where f.tenant = $1 and f.job = j.job and f.status = 'failed'
+                    and f.started_at > coalesce(ok.started_at, '-infinity')) as consecutive_failures,
+                ok.finished_at as last_success_at
+           from unnest($2::text[]) with ordinality as j(job, position)
+           left join lateral (
+                select * from confsync.sync_runs r
+                 where r.tenant = $1 and r.job = j.job
+                 order by r.started_at desc, r.id desc limit 1) last on true
+           left join lateral (
+                select r.started_at, r.finished_at from confsync.sync_runs r
+                 where r.tenant = $1 and r.job = j.job and r.status = 'succeeded'
+                 order by r.started_at desc limit 1) ok on true
+          order by j.position",
+    )
+    .bind(tenant)
+    .bind(jobs)
+    .fetch_all(pool)
+    .await
+    .during("reading the run history")
 }

@@ -1,0 +1,142 @@
+//! `/healthz` and `/metrics` on `http.listen`.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Serialize;
+use sqlx::PgPool;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::store::runs::{self, JobRecord};
+
+/// A database that does not answer within this is reported unreachable.
+const DB_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[derive(Clone)]
+pub struct HealthState {
+    pub pool: PgPool,
+    pub tenant: String,
+    /// The enabled jobs: a job switched off does not make the daemon unhealthy.
+    pub jobs: Vec<&'static str>,
+    pub max_consecutive_failures: u32,
+}
+
+#[derive(Debug, Serialize)]
+struct Health {
+    status: &'static str,
+    database: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+    jobs: Vec<JobHealth>,
+}
+
+#[derive(Debug, Serialize)]
+struct JobHealth {
+    job: String,
+    consecutive_failures: i64,
+    last_status: Option<String>,
+    last_success_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// The HTTP server, serving until `stop` is cancelled.
+pub struct HttpServer {
+    pub addr: SocketAddr,
+    pub handle: JoinHandle<()>,
+}
+
+pub async fn serve(
+    listen: &str,
+    state: HealthState,
+    stop: CancellationToken,
+) -> anyhow::Result<HttpServer> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on http.listen = {listen}: {e}"))?;
+    let addr = listener.local_addr()?;
+    let app = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .with_state(state);
+    let handle = tokio::spawn(async move {
+        let served = axum::serve(listener, app).with_graceful_shutdown(stop.cancelled_owned());
+        if let Err(e) = served.await {
+            tracing::error!(error = %e, "the HTTP listener stopped");
+        }
+    });
+    Ok(HttpServer { addr, handle })
+}
+
+async fn healthz(State(state): State<HealthState>) -> impl IntoResponse {
+    let health = check(&state).await;
+    let code = if health.status == "ok" {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (code, Json(health))
+}
+
+async fn check(state: &HealthState) -> Health {
+    let records = tokio::time::timeout(
+        DB_TIMEOUT,
+        runs::job_records(&state.pool, &state.tenant, &state.jobs),
+    )
+    .await;
+    let records = match records {
+        Ok(Ok(records)) => records,
+        Ok(Err(e)) => return unreachable_db(format!("database unreachable: {e}")),
+        Err(_) => {
+            return unreachable_db(format!(
+                "database did not answer within {} s",
+                DB_TIMEOUT.as_secs()
+            ))
+        }
+    };
+    let limit = i64::from(state.max_consecutive_failures);
+    let failing: Vec<String> = records
+        .iter()
+        .filter(|r| r.consecutive_failures >= limit)
+        .map(|r| format!("{} failed {} times in a row", r.job, r.consecutive_failures))
+        .collect();
+    Health {
+        status: if failing.is_empty() {
+            "ok"
+        } else {
+            "unhealthy"
+        },
+        database: "ok".into(),
+        reason: (!failing.is_empty()).then(|| failing.join("; ")),
+        jobs: records.into_iter().map(job_health).collect(),
+    }
+}
+
+fn unreachable_db(reason: String) -> Health {
+    Health {
+        status: "unhealthy",
+        database: "unreachable".into(),
+        reason: Some(reason),
+        jobs: Vec::new(),
+    }
+}
+
+fn job_health(record: JobRecord) -> JobHealth {
+    JobHealth {
+        job: record.job,
+        consecutive_failures: record.consecutive_failures,
+        last_status: record.last_status,
+        last_success_at: record.last_success_at,
+    }
+}
+
+async fn metrics() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
+        crate::metrics::render(),
+    )
+}

@@ -1,0 +1,155 @@
+//! `confsync status`: per job, the last run, its outcome, duration and rows,
+//! the failure streak and the next scheduled time.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use serde::Serialize;
+use sqlx::PgPool;
+
+use super::jobs::DaemonJob;
+use super::schedule::JobSchedule;
+use crate::configuration::Settings;
+use crate::store::runs::{self, JobRecord};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct JobStatus {
+    pub job: &'static str,
+    /// The cron expression, or "off".
+    pub schedule: String,
+    pub last_run: Option<DateTime<Utc>>,
+    /// running, succeeded, failed or abandoned.
+    pub outcome: Option<String>,
+    pub duration_seconds: Option<f64>,
+    pub rows_inserted: Option<i64>,
+    pub rows_updated: Option<i64>,
+    pub rows_unchanged: Option<i64>,
+    pub consecutive_failures: i64,
+    pub next_run: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+}
+
+/// Every job's status as of `now`.
+pub async fn collect(
+    pool: &PgPool,
+    settings: &Settings,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Vec<JobStatus>> {
+    let tz = settings.schedule.tz().map_err(anyhow::Error::msg)?;
+    let records = runs::job_records(pool, &settings.cloudroom.tenant, &DaemonJob::names()).await?;
+    let statuses = settings
+        .schedule
+        .expressions()
+        .into_iter()
+        .zip(DaemonJob::ALL)
+        .zip(records)
+        .map(|(((_, expression), job), record)| {
+            let next = JobSchedule::parse(expression, tz)
+                .ok()
+                .flatten()
+                .and_then(|s| s.next_after(now));
+            job_status(job, expression, record, next)
+        })
+        .collect();
+    Ok(statuses)
+}
+
+fn job_status(
+    job: DaemonJob,
+    expression: &str,
+    record: JobRecord,
+    next_run: Option<DateTime<Utc>>,
+) -> JobStatus {
+    let duration_seconds = match (record.last_started_at, record.last_finished_at) {
+        (Some(start), Some(end)) => Some((end - start).num_milliseconds() as f64 / 1000.0),
+        _ => None,
+    };
+    JobStatus {
+        job: job.name(),
+        schedule: expression.to_string(),
+        last_run: record.last_started_at,
+        outcome: record.last_status,
+        duration_seconds,
+        rows_inserted: record.last_rows_inserted,
+        rows_updated: record.last_rows_updated,
+        rows_unchanged: record.last_rows_unchanged,
+        consecutive_failures: record.consecutive_failures,
+        next_run,
+        last_error: record.last_error,
+    }
+}
+
+const HEADERS: [&str; 7] = [
+    "JOB",
+    "LAST RUN",
+    "OUTCOME",
+    "DURATION",
+    "ROWS (new/changed/same)",
+    "FAILURES",
+    "NEXT RUN",
+];
+
+/// A plain-text table, times in `tz`.
+pub fn table(statuses: &[JobStatus], tz: Tz) -> String {
+    let mut rows: Vec<[String; 7]> = vec![HEADERS.map(str::to_string)];
+    rows.extend(statuses.iter().map(|s| row(s, tz)));
+    let mut widths = [0usize; 7];
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in &rows {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    let errors: Vec<String> = statuses
+        .iter()
+        .filter(|s| s.outcome.as_deref() == Some("failed"))
+        .filter_map(|s| s.last_error.as_ref().map(|e| format!("{}: {e}", s.job)))
+        .collect();
+    if !errors.is_empty() {
+        out.push_str("\nlast errors:\n");
+        for e in errors {
+            out.push_str(&format!("  {e}\n"));
+        }
+    }
+    out
+}
+
+fn row(s: &JobStatus, tz: Tz) -> [String; 7] {
+    let time = |t: Option<DateTime<Utc>>| {
+        t.map_or_else(
+            || "-".to_string(),
+            |t| {
+                t.with_timezone(&tz)
+                    .format("%Y-%m-%d %H:%M:%S %Z")
+                    .to_string()
+            },
+        )
+    };
+    let rows = match (s.rows_inserted, s.rows_updated, s.rows_unchanged) {
+        (Some(i), Some(u), Some(n)) => format!("{i}/{u}/{n}"),
+        _ => "-".into(),
+    };
+    let next = if s.schedule.trim().eq_ignore_ascii_case("off") {
+        "off".to_string()
+    } else {
+        time(s.next_run)
+    };
+    [
+        s.job.to_string(),
+        time(s.last_run),
+        s.outcome.clone().unwrap_or_else(|| "never run".into()),
+        s.duration_seconds
+            .map_or_else(|| "-".into(), |d| format!("{d:.1} s")),
+        rows,
+        s.consecutive_failures.to_string(),
+        next,
+    ]
+}
