@@ -4,6 +4,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::model::Role;
+use super::source::{Field, SourceSpec};
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DirectorySettings {
@@ -20,6 +23,15 @@ pub struct DirectorySettings {
     pub default_role: Option<String>,
     /// Field name -> header name in the source, for exports with other headers.
     pub columns: BTreeMap<String, String>,
+    /// Push departments and users into CloudRoom.
+    pub cloudroom: bool,
+    /// Push users into Aliyun CVC (needs aliyun.group_id and aliyun.group_name).
+    pub aliyun: bool,
+    /// CloudRoom calls in flight at once; the shared per-secretId limiter
+    /// still decides the pace.
+    pub concurrency: usize,
+    /// People `directory verify` reads back with GetUser.
+    pub verify_sample: usize,
 }
 
 impl Default for DirectorySettings {
@@ -31,11 +43,74 @@ impl Default for DirectorySettings {
             delete_grace_days: 0,
             default_role: None,
             columns: BTreeMap::new(),
+            cloudroom: true,
+            aliyun: true,
+            concurrency: 8,
+            verify_sample: 50,
         }
+    }
+}
+
+impl DirectorySettings {
+    /// The role of people whose `role` is empty: CloudRoom's own default
+    /// (meeting scheduler) unless configured.
+    pub fn default_role(&self) -> Role {
+        self.default_role
+            .as_deref()
+            .and_then(Role::parse)
+            .unwrap_or(Role::Scheduler)
+    }
+
+    /// Deletes allowed without --allow-mass-delete in a directory of
+    /// `directory_size` people.
+    pub fn max_deletes(&self, directory_size: usize) -> usize {
+        self.max_deletes
+            .unwrap_or_else(|| (directory_size / 20).max(10))
     }
 }
 
 /// Adds a problem for every bad `directory.*` value.
 pub fn validate(settings: &DirectorySettings, problem: &mut dyn FnMut(&str, String)) {
-    let _ = (settings, problem);
+    if let Some(source) = &settings.source {
+        if let Err(e) = SourceSpec::parse(source) {
+            problem("directory.source", e.to_string());
+        }
+    }
+    if let Some(role) = &settings.default_role {
+        if Role::parse(role).is_none() {
+            problem(
+                "directory.default_role",
+                format!(
+                    "unknown role {role:?}; use one of {}",
+                    Role::NAMES.join(", ")
+                ),
+            );
+        }
+    }
+    for (field, header) in &settings.columns {
+        if Field::parse(field).is_none() {
+            problem(
+                "directory.columns",
+                format!(
+                    "unknown field {field:?} (mapped to header {header:?}); fields are {}",
+                    Field::NAMES.join(", ")
+                ),
+            );
+        }
+        if header.trim().is_empty() {
+            problem(
+                "directory.columns",
+                format!("field {field:?} maps to an empty header"),
+            );
+        }
+    }
+    if settings.concurrency == 0 {
+        problem("directory.concurrency", "must be at least 1".into());
+    }
+    if settings.delete_grace_days > 3650 {
+        problem(
+            "directory.delete_grace_days",
+            "must be at most 3650 (ten years)".into(),
+        );
+    }
 }

@@ -3,6 +3,7 @@
 //! in batched statements.
 
 pub mod conferences;
+pub mod directory;
 pub mod history;
 pub mod locks;
 pub mod recordings;

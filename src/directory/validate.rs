@@ -1,0 +1,410 @@
+//! Row validation: every bad row is reported with its line, field and
+//! reason, and the good rows carry on. A bad row's person is held: neither
+//! updated nor deleted, since the row cannot say what HR meant.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use secrecy::SecretString;
+use serde::Serialize;
+
+use super::model::{Department, Desired, Person, Role, PATH_SEPARATOR};
+use super::source::{Field, RawRow};
+
+/// CloudRoom refuses nicknames longer than this (code 22232, 昵称不能大于30个字符).
+pub const MAX_NAME_CHARS: usize = 30;
+
+/// One problem of one row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RowProblem {
+    pub line: u64,
+    pub field: &'static str,
+    pub reason: String,
+}
+
+impl std::fmt::Display for RowProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "line {}, field {}: {}",
+            self.line, self.field, self.reason
+        )
+    }
+}
+
+/// Checks every row and builds the desired state from the good ones.
+pub fn validate(rows: Vec<RawRow>, default_role: Role) -> Desired {
+    let mut desired = Desired {
+        rows_read: rows.len(),
+        ..Desired::default()
+    };
+    let mut seen_ids: HashMap<String, u64> = HashMap::new();
+    let mut seen_accounts: HashMap<String, u64> = HashMap::new();
+    let mut tree = Tree::default();
+    for mut row in rows {
+        let password = row.take_password();
+        let mut problems = check_row(&row);
+        let parsed = parse_row(&row, default_role, &mut problems);
+        let id = row.get(Field::EmployeeId).map(str::to_string);
+        if let Some(id) = &id {
+            if let Some(first) = seen_ids.get(id) {
+                problems.push(problem(
+                    &row,
+                    Field::EmployeeId,
+                    format!("duplicate of line {first}"),
+                ));
+            }
+        }
+        if let Some(account) = row.get(Field::Account) {
+            if let Some(first) = seen_accounts.get(&account.to_lowercase()) {
+                problems.push(problem(
+                    &row,
+                    Field::Account,
+                    format!("already used by line {first}"),
+                ));
+            }
+        }
+        let department = match (problems.is_empty(), &parsed) {
+            (true, Some(p)) => tree.place(
+                &row,
+                p.path.as_deref(),
+                p.department_id.as_deref(),
+                &mut problems,
+            ),
+            _ => None,
+        };
+        if let Some(id) = &id {
+            seen_ids.entry(id.clone()).or_insert(row.line);
+        }
+        if let Some(account) = row.get(Field::Account) {
+            seen_accounts
+                .entry(account.to_lowercase())
+                .or_insert(row.line);
+        }
+        match (problems.is_empty(), parsed) {
+            (true, Some(p)) => desired.people.push(person(&row, p, department, password)),
+            _ => {
+                match id {
+                    Some(id) => {
+                        desired.held.insert(id);
+                    }
+                    None => desired.unkeyed_problems += 1,
+                }
+                desired.problems.extend(problems);
+            }
+        }
+    }
+    for person in &mut desired.people {
+        if let Some(new) = person.department.as_ref().and_then(|k| tree.renamed.get(k)) {
+            person.department = Some(new.clone());
+        }
+    }
+    desired.departments = tree.departments;
+    desired
+}
+
+fn problem(row: &RawRow, field: Field, reason: impl Into<String>) -> RowProblem {
+    RowProblem {
+        line: row.line,
+        field: field.name(),
+        reason: reason.into(),
+    }
+}
+
+/// Field-by-field checks that need no other row.
+fn check_row(row: &RawRow) -> Vec<RowProblem> {
+    let mut problems = Vec::new();
+    for field in Field::REQUIRED {
+        if row.get(field).is_none() {
+            problems.push(problem(row, field, "missing (required)"));
+        }
+    }
+    if let Some(account) = row.get(Field::Account) {
+        if account
+            .chars()
+            .any(|c| c.is_whitespace() || c == '/' || c.is_control())
+        {
+            problems.push(problem(
+                row,
+                Field::Account,
+                format!("{account:?} contains a space, a slash or a control character"),
+            ));
+        }
+    }
+    if let Some(name) = row.get(Field::Name) {
+        let chars = name.chars().count();
+        if chars > MAX_NAME_CHARS {
+            problems.push(problem(
+                row,
+                Field::Name,
+                format!("{chars} characters; CloudRoom accepts at most {MAX_NAME_CHARS}"),
+            ));
+        }
+    }
+    if let Some(email) = row.get(Field::Email) {
+        if !is_email(email) {
+            problems.push(problem(
+                row,
+                Field::Email,
+                format!("{email:?} is not an e-mail address"),
+            ));
+        }
+    }
+    if let Some(mobile) = row.get(Field::Mobile) {
+        if !is_phone(mobile, 6, 15) {
+            problems.push(problem(
+                row,
+                Field::Mobile,
+                format!("{mobile:?} is not a mobile number (6 to 15 digits, optional leading +)"),
+            ));
+        }
+    }
+    if let Some(tel) = row.get(Field::Tel) {
+        if !is_tel(tel) {
+            problems.push(problem(
+                row,
+                Field::Tel,
+                format!("{tel:?} is not a telephone number"),
+            ));
+        }
+    }
+    if let Some(url) = row.get(Field::AvatarUrl) {
+        if !url::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https")) {
+            problems.push(problem(
+                row,
+                Field::AvatarUrl,
+                format!("{url:?} is not an http(s) URL"),
+            ));
+        }
+    }
+    problems
+}
+
+/// What a row means once its fields are known to be well-formed.
+struct Parsed {
+    role: Role,
+    active: bool,
+    path: Option<String>,
+    department_id: Option<String>,
+}
+
+fn parse_row(row: &RawRow, default_role: Role, problems: &mut Vec<RowProblem>) -> Option<Parsed> {
+    let role = match row.get(Field::Role) {
+        None => Some(default_role),
+        Some(text) => Role::parse(text).or_else(|| {
+            problems.push(problem(
+                row,
+                Field::Role,
+                format!(
+                    "unknown role {text:?}; use one of {}",
+                    Role::NAMES.join(", ")
+                ),
+            ));
+            None
+        }),
+    };
+    let active = match row
+        .get(Field::Status)
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        None | Some("active") => Some(true),
+        Some("inactive") => Some(false),
+        Some(other) => {
+            problems.push(problem(
+                row,
+                Field::Status,
+                format!("unknown status {other:?}; use active or inactive"),
+            ));
+            None
+        }
+    };
+    let path = match row.get(Field::Department) {
+        None => None,
+        Some(text) => {
+            let segments: Vec<&str> = text.split(PATH_SEPARATOR.trim()).map(str::trim).collect();
+            if segments.iter().any(|s| s.is_empty()) {
+                problems.push(problem(
+                    row,
+                    Field::Department,
+                    format!("{text:?} has an empty segment"),
+                ));
+            }
+            Some(segments.join(PATH_SEPARATOR))
+        }
+    };
+    let department_id = row.get(Field::DepartmentId).map(str::to_string);
+    if department_id.is_some() && path.is_none() {
+        problems.push(problem(
+            row,
+            Field::DepartmentId,
+            "given without a department path",
+        ));
+    }
+    Some(Parsed {
+        role: role?,
+        active: active?,
+        path,
+        department_id,
+    })
+}
+
+fn person(
+    row: &RawRow,
+    parsed: Parsed,
+    department: Option<String>,
+    password: Option<String>,
+) -> Person {
+    let text = |f: Field| row.get(f).map(str::to_string);
+    Person {
+        line: row.line,
+        employee_id: text(Field::EmployeeId).unwrap_or_default(),
+        account: text(Field::Account).unwrap_or_default(),
+        name: text(Field::Name).unwrap_or_default(),
+        email: text(Field::Email),
+        mobile: text(Field::Mobile).map(|m| m.replace([' ', '-'], "")),
+        tel: text(Field::Tel),
+        avatar_url: text(Field::AvatarUrl),
+        department,
+        role: parsed.role,
+        active: parsed.active,
+        initial_password: password.map(SecretString::from),
+    }
+}
+
+/// The department tree, built as rows arrive, refusing rows that
+/// contradict earlier ones about which id a path has.
+#[derive(Default)]
+struct Tree {
+    departments: BTreeMap<String, Department>,
+    /// Path -> (key, line that fixed it).
+    key_of_path: HashMap<String, (String, u64)>,
+    /// HR department_id -> (path, line that fixed it).
+    path_of_id: HashMap<String, (String, u64)>,
+    keys: HashSet<String>,
+    /// Path keys replaced by an HR id after people were placed under them.
+    renamed: HashMap<String, String>,
+}
+
+impl Tree {
+    /// The row's department key, creating its path's departments.
+    fn place(
+        &mut self,
+        row: &RawRow,
+        path: Option<&str>,
+        department_id: Option<&str>,
+        problems: &mut Vec<RowProblem>,
+    ) -> Option<String> {
+        let path = path?;
+        if let Some(id) = department_id {
+            if let Some((other, line)) = self.path_of_id.get(id) {
+                if other != path {
+                    problems.push(problem(
+                        row,
+                        Field::DepartmentId,
+                        format!("{id:?} is {other:?} on line {line}, not {path:?}"),
+                    ));
+                    return None;
+                }
+            }
+        }
+        if let Some((key, line)) = self.key_of_path.get(path) {
+            match department_id {
+                Some(id) if id != key && self.path_of_id.contains_key(key) => {
+                    problems.push(problem(
+                        row,
+                        Field::DepartmentId,
+                        format!("{path:?} has department_id {key:?} on line {line}"),
+                    ));
+                    return None;
+                }
+                Some(id) if id != key => {
+                    // The path was first seen without an id: the id now names it.
+                    self.rekey(path, id, row.line);
+                }
+                _ => {}
+            }
+        } else if let Some(id) = department_id {
+            self.key_of_path
+                .insert(path.to_string(), (id.to_string(), row.line));
+            self.path_of_id
+                .insert(id.to_string(), (path.to_string(), row.line));
+        }
+        self.add_path(path, row.line);
+        self.key_of_path.get(path).map(|(k, _)| k.clone())
+    }
+
+    /// Adds `path` and its ancestors (each keyed by its path unless an id names it).
+    fn add_path(&mut self, path: &str, line: u64) {
+        let segments: Vec<&str> = path.split(PATH_SEPARATOR).collect();
+        let mut parent_key: Option<String> = None;
+        for depth in 0..segments.len() {
+            let prefix = segments[..=depth].join(PATH_SEPARATOR);
+            let key = self
+                .key_of_path
+                .entry(prefix.clone())
+                .or_insert_with(|| (prefix.clone(), line))
+                .0
+                .clone();
+            if self.keys.insert(key.clone()) {
+                self.departments.insert(
+                    key.clone(),
+                    Department {
+                        key: key.clone(),
+                        name: segments[depth].to_string(),
+                        parent_key: parent_key.clone(),
+                        path: prefix,
+                        depth,
+                    },
+                );
+            }
+            parent_key = Some(key);
+        }
+    }
+
+    /// A path first keyed by itself gets the HR id a later row gives it.
+    fn rekey(&mut self, path: &str, id: &str, line: u64) {
+        let old = path.to_string();
+        self.key_of_path.insert(old.clone(), (id.to_string(), line));
+        self.path_of_id.insert(id.to_string(), (old.clone(), line));
+        if let Some(mut dept) = self.departments.remove(&old) {
+            self.keys.remove(&old);
+            dept.key = id.to_string();
+            self.keys.insert(id.to_string());
+            self.departments.insert(id.to_string(), dept);
+        }
+        for dept in self.departments.values_mut() {
+            if dept.parent_key.as_deref() == Some(old.as_str()) {
+                dept.parent_key = Some(id.to_string());
+            }
+        }
+        self.renamed.insert(old, id.to_string());
+    }
+}
+
+fn is_email(text: &str) -> bool {
+    let Some((local, domain)) = text.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && !domain.contains('@')
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !text.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+/// Digits with an optional leading `+`; spaces and dashes are ignored.
+fn is_phone(text: &str, min: usize, max: usize) -> bool {
+    let compact: String = text.chars().filter(|c| *c != ' ' && *c != '-').collect();
+    let digits = compact.strip_prefix('+').unwrap_or(&compact);
+    (min..=max).contains(&digits.len()) && digits.chars().all(|c| c.is_ascii_digit())
+}
+
+/// Desk phones carry area codes and extensions: `010-12345678-8001`, `(0755) 1234 5678`.
+fn is_tel(text: &str) -> bool {
+    let digits = text.chars().filter(char::is_ascii_digit).count();
+    (3..=20).contains(&digits)
+        && text
+            .chars()
+            .all(|c| c.is_ascii_digit() || " +-()#,".contains(c) || c == 'x' || c == 'X')
+}

@@ -1,0 +1,473 @@
+//! `directory.*`: what the directory push sent to CloudRoom and Aliyun, the
+//! audit of every mutation, and deletes held back for review.
+//!
+//! Every write takes a whole batch (UNNEST), never one statement per person.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use futures::TryStreamExt;
+use sqlx::{PgConnection, PgPool};
+
+use super::{Context, StoreError};
+
+/// A department confsync created, as recorded.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct StoredDepartment {
+    pub key: String,
+    pub cloudroom_id: i64,
+    pub name: String,
+    pub parent_key: Option<String>,
+    pub path: String,
+    pub content_hash: Vec<u8>,
+}
+
+/// What the plan needs of a stored person: hashes only, so that planning
+/// 100,000 people does not load 100,000 JSON documents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredUser {
+    pub employee_id: String,
+    pub account: String,
+    pub cloudroom_origin: Option<String>,
+    pub cloudroom_hash: Option<Vec<u8>>,
+    pub aliyun_hash: Option<Vec<u8>>,
+    pub first_seen_inactive: Option<DateTime<Utc>>,
+    /// The CloudRoom department (HR key) the person was last put in.
+    pub cloudroom_department: Option<String>,
+}
+
+/// The fields each target received last, for showing `old -> new`.
+#[derive(Debug, Clone, Default)]
+pub struct StoredFields {
+    pub cloudroom: Option<serde_json::Value>,
+    pub aliyun: Option<serde_json::Value>,
+}
+
+/// A department as CloudRoom now has it, after a create or an update.
+#[derive(Debug, Clone)]
+pub struct DepartmentWrite {
+    pub key: String,
+    pub cloudroom_id: i64,
+    pub name: String,
+    pub parent_key: Option<String>,
+    pub path: String,
+    pub content_hash: Vec<u8>,
+}
+
+/// A person as one target now has them.
+#[derive(Debug, Clone)]
+pub struct UserWrite {
+    pub employee_id: String,
+    pub account: String,
+    /// CloudRoom only: `created` or `adopted`.
+    pub origin: Option<&'static str>,
+    pub hash: Vec<u8>,
+    pub fields: serde_json::Value,
+}
+
+/// One audit row of `directory.changes`.
+#[derive(Debug, Clone)]
+pub struct ChangeRecord {
+    pub target: &'static str,
+    pub action: &'static str,
+    pub object: String,
+    pub request_id: Option<String>,
+    pub outcome: &'static str,
+    pub vendor_code: Option<String>,
+    pub message: Option<String>,
+}
+
+/// One delete held back by `directory.max_deletes`.
+#[derive(Debug, Clone)]
+pub struct StagedDelete {
+    pub target: &'static str,
+    pub kind: &'static str,
+    pub object: String,
+}
+
+pub async fn departments(pool: &PgPool, tenant: &str) -> Result<Vec<StoredDepartment>, StoreError> {
+    sqlx::query_as(
+        "select key, cloudroom_id, name, parent_key, path, content_hash
+           from directory.departments where tenant = $1",
+    )
+    .bind(tenant)
+    .fetch_all(pool)
+    .await
+    .during("reading directory.departments")
+}
+
+type UserRow = (
+    String,
+    String,
+    Option<String>,
+    Option<Vec<u8>>,
+    Option<Vec<u8>>,
+    Option<DateTime<Utc>>,
+    Option<String>,
+);
+
+pub async fn users(pool: &PgPool, tenant: &str) -> Result<Vec<StoredUser>, StoreError> {
+    let rows: Vec<UserRow> = sqlx::query_as(
+        "select employee_id, account, cloudroom_origin, cloudroom_hash, aliyun_hash, first_seen_inactive,
+                cloudroom_fields->>'department'
+           from directory.users where tenant = $1",
+    )
+    .bind(tenant)
+    .fetch_all(pool)
+    .await
+    .during("reading directory.users")?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(
+                employee_id,
+                account,
+                cloudroom_origin,
+                cloudroom_hash,
+                aliyun_hash,
+                first_seen_inactive,
+                cloudroom_department,
+            )| StoredUser {
+                employee_id,
+                account,
+                cloudroom_origin,
+                cloudroom_hash,
+                aliyun_hash,
+                first_seen_inactive,
+                cloudroom_department,
+            },
+        )
+        .collect())
+}
+
+/// The last pushed fields of these people (those the plan changes).
+pub async fn user_fields(
+    pool: &PgPool,
+    tenant: &str,
+    employee_ids: &[&str],
+) -> Result<HashMap<String, StoredFields>, StoreError> {
+    if employee_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(String, Option<serde_json::Value>, Option<serde_json::Value>)> = sqlx::query_as(
+        "select employee_id, cloudroom_fields, aliyun_fields
+               from directory.users where tenant = $1 and employee_id = any($2)",
+    )
+    .bind(tenant)
+    .bind(employee_ids)
+    .fetch_all(pool)
+    .await
+    .during("reading the pushed fields of changed people")?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, cloudroom, aliyun)| (id, StoredFields { cloudroom, aliyun }))
+        .collect())
+}
+
+pub async fn save_departments(
+    conn: &mut PgConnection,
+    tenant: &str,
+    rows: &[DepartmentWrite],
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let key: Vec<&str> = rows.iter().map(|r| r.key.as_str()).collect();
+    let id: Vec<i64> = rows.iter().map(|r| r.cloudroom_id).collect();
+    let name: Vec<&str> = rows.iter().map(|r| r.name.as_str()).collect();
+    let parent: Vec<Option<&str>> = rows.iter().map(|r| r.parent_key.as_deref()).collect();
+    let path: Vec<&str> = rows.iter().map(|r| r.path.as_str()).collect();
+    let hash: Vec<&[u8]> = rows.iter().map(|r| r.content_hash.as_slice()).collect();
+    sqlx::query(
+        "insert into directory.departments (tenant, key, cloudroom_id, name, parent_key, path, content_hash, pushed_at)
+         select $1, *, $8 from unnest($2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::bytea[])
+         on conflict (tenant, key) do update set
+             cloudroom_id = excluded.cloudroom_id, name = excluded.name,
+             parent_key = excluded.parent_key, path = excluded.path,
+             content_hash = excluded.content_hash, pushed_at = excluded.pushed_at",
+    )
+    .bind(tenant)
+    .bind(key)
+    .bind(id)
+    .bind(name)
+    .bind(parent)
+    .bind(path)
+    .bind(hash)
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .during("writing directory.departments")?;
+    Ok(())
+}
+
+pub async fn forget_departments(
+    conn: &mut PgConnection,
+    tenant: &str,
+    keys: &[&str],
+) -> Result<(), StoreError> {
+    if keys.is_empty() {
+        return Ok(());
+    }
+    sqlx::query("delete from directory.departments where tenant = $1 and key = any($2)")
+        .bind(tenant)
+        .bind(keys)
+        .execute(&mut *conn)
+        .await
+        .during("removing deleted departments")?;
+    Ok(())
+}
+
+pub async fn save_cloudroom_users(
+    conn: &mut PgConnection,
+    tenant: &str,
+    rows: &[UserWrite],
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let (id, account, origin, hash, fields) = user_columns(rows);
+    sqlx::query(
+        "insert into directory.users (tenant, employee_id, account, cloudroom_origin, cloudroom_hash, cloudroom_fields, cloudroom_pushed_at)
+         select $1, *, $7 from unnest($2::text[], $3::text[], $4::text[], $5::bytea[], $6::jsonb[])
+         on conflict (tenant, employee_id) do update set
+             account = excluded.account,
+             cloudroom_origin = coalesce(excluded.cloudroom_origin, directory.users.cloudroom_origin),
+             cloudroom_hash = excluded.cloudroom_hash, cloudroom_fields = excluded.cloudroom_fields,
+             cloudroom_pushed_at = excluded.cloudroom_pushed_at",
+    )
+    .bind(tenant)
+    .bind(id)
+    .bind(account)
+    .bind(origin)
+    .bind(hash)
+    .bind(fields)
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .during("recording CloudRoom users")?;
+    Ok(())
+}
+
+pub async fn save_aliyun_users(
+    conn: &mut PgConnection,
+    tenant: &str,
+    rows: &[UserWrite],
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let (id, account, _, hash, fields) = user_columns(rows);
+    sqlx::query(
+        "insert into directory.users (tenant, employee_id, account, aliyun_hash, aliyun_fields, aliyun_pushed_at)
+         select $1, *, $6 from unnest($2::text[], $3::text[], $4::bytea[], $5::jsonb[])
+         on conflict (tenant, employee_id) do update set
+             aliyun_hash = excluded.aliyun_hash, aliyun_fields = excluded.aliyun_fields,
+             aliyun_pushed_at = excluded.aliyun_pushed_at",
+    )
+    .bind(tenant)
+    .bind(id)
+    .bind(account)
+    .bind(hash)
+    .bind(fields)
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .during("recording Aliyun users")?;
+    Ok(())
+}
+
+type UserColumns<'a> = (
+    Vec<&'a str>,
+    Vec<&'a str>,
+    Vec<Option<&'static str>>,
+    Vec<&'a [u8]>,
+    Vec<&'a serde_json::Value>,
+);
+
+fn user_columns(rows: &[UserWrite]) -> UserColumns<'_> {
+    (
+        rows.iter().map(|r| r.employee_id.as_str()).collect(),
+        rows.iter().map(|r| r.account.as_str()).collect(),
+        rows.iter().map(|r| r.origin).collect(),
+        rows.iter().map(|r| r.hash.as_slice()).collect(),
+        rows.iter().map(|r| &r.fields).collect(),
+    )
+}
+
+/// Which target a person was removed from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removed {
+    CloudRoom,
+    Aliyun,
+}
+
+/// Records that these people are gone from one target; a person gone from
+/// both is forgotten.
+pub async fn remove_users(
+    conn: &mut PgConnection,
+    tenant: &str,
+    target: Removed,
+    employee_ids: &[&str],
+) -> Result<(), StoreError> {
+    if employee_ids.is_empty() {
+        return Ok(());
+    }
+    let sql = match target {
+        Removed::CloudRoom => {
+            "update directory.users set cloudroom_hash = null, cloudroom_fields = null, cloudroom_origin = null
+              where tenant = $1 and employee_id = any($2)"
+        }
+        Removed::Aliyun => {
+            "update directory.users set aliyun_hash = null, aliyun_fields = null
+              where tenant = $1 and employee_id = any($2)"
+        }
+    };
+    sqlx::query(sql)
+        .bind(tenant)
+        .bind(employee_ids)
+        .execute(&mut *conn)
+        .await
+        .during("recording deleted users")?;
+    sqlx::query(
+        "delete from directory.users
+          where tenant = $1 and employee_id = any($2) and cloudroom_hash is null and aliyun_hash is null",
+    )
+    .bind(tenant)
+    .bind(employee_ids)
+    .execute(&mut *conn)
+    .await
+    .during("forgetting users gone from every target")?;
+    Ok(())
+}
+
+/// Starts the grace period of people newly seen as leavers and stops it for
+/// people who are active again.
+pub async fn mark_leavers(
+    conn: &mut PgConnection,
+    tenant: &str,
+    leavers: &[&str],
+    returned: &[&str],
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    if !leavers.is_empty() {
+        sqlx::query(
+            "update directory.users set first_seen_inactive = $3
+              where tenant = $1 and employee_id = any($2) and first_seen_inactive is null",
+        )
+        .bind(tenant)
+        .bind(leavers)
+        .bind(now)
+        .execute(&mut *conn)
+        .await
+        .during("starting the grace period of leavers")?;
+    }
+    if !returned.is_empty() {
+        sqlx::query(
+            "update directory.users set first_seen_inactive = null
+              where tenant = $1 and employee_id = any($2) and first_seen_inactive is not null",
+        )
+        .bind(tenant)
+        .bind(returned)
+        .execute(&mut *conn)
+        .await
+        .during("ending the grace period of returning people")?;
+    }
+    Ok(())
+}
+
+pub async fn record_changes(
+    conn: &mut PgConnection,
+    tenant: &str,
+    run_id: Option<i64>,
+    changes: &[ChangeRecord],
+) -> Result<(), StoreError> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let col = |f: fn(&ChangeRecord) -> Option<&str>| -> Vec<Option<&str>> {
+        changes.iter().map(f).collect()
+    };
+    sqlx::query(
+        "insert into directory.changes (tenant, run_id, target, action, object, request_id, outcome, vendor_code, message)
+         select $1, $2, * from unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])",
+    )
+    .bind(tenant)
+    .bind(run_id)
+    .bind(col(|c| Some(c.target)))
+    .bind(col(|c| Some(c.action)))
+    .bind(col(|c| Some(c.object.as_str())))
+    .bind(col(|c| c.request_id.as_deref()))
+    .bind(col(|c| Some(c.outcome)))
+    .bind(col(|c| c.vendor_code.as_deref()))
+    .bind(col(|c| c.message.as_deref()))
+    .execute(&mut *conn)
+    .await
+    .during("recording directory changes")?;
+    Ok(())
+}
+
+/// Replaces the staged deletes with this run's.
+pub async fn replace_staged(
+    conn: &mut PgConnection,
+    tenant: &str,
+    staged: &[StagedDelete],
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query("delete from directory.staged_deletes where tenant = $1")
+        .bind(tenant)
+        .execute(&mut *conn)
+        .await
+        .during("clearing staged deletes")?;
+    if staged.is_empty() {
+        return Ok(());
+    }
+    let target: Vec<&str> = staged.iter().map(|s| s.target).collect();
+    let kind: Vec<&str> = staged.iter().map(|s| s.kind).collect();
+    let object: Vec<&str> = staged.iter().map(|s| s.object.as_str()).collect();
+    sqlx::query(
+        "insert into directory.staged_deletes (tenant, target, kind, object, staged_at)
+         select $1, t, k, o, $5 from unnest($2::text[], $3::text[], $4::text[]) as u(t, k, o)
+         on conflict do nothing",
+    )
+    .bind(tenant)
+    .bind(target)
+    .bind(kind)
+    .bind(object)
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .during("staging deletes")?;
+    Ok(())
+}
+
+/// Runs an HR query (`directory.source = "postgres:..."`) and returns each
+/// row as a JSON object, whatever the column types.
+pub async fn source_rows(pool: &PgPool, query: &str) -> Result<Vec<serde_json::Value>, StoreError> {
+    let sql = format!("select to_jsonb(hr) from ({query}) as hr");
+    sqlx::query_scalar::<_, serde_json::Value>(&sql)
+        .fetch(pool)
+        .try_collect()
+        .await
+        .during("running the directory.source query")
+}
+
+/// A random sample of the people pushed to Aliyun, with what they were sent.
+pub async fn aliyun_sample(
+    pool: &PgPool,
+    tenant: &str,
+    size: usize,
+) -> Result<Vec<(String, serde_json::Value)>, StoreError> {
+    sqlx::query_as(
+        "select employee_id, aliyun_fields from directory.users
+          where tenant = $1 and aliyun_hash is not null and aliyun_fields is not null
+          order by random() limit $2",
+    )
+    .bind(tenant)
+    .bind(i64::try_from(size).unwrap_or(i64::MAX))
+    .fetch_all(pool)
+    .await
+    .during("sampling users for verify")
+}
