@@ -164,6 +164,18 @@ impl Executor<'_> {
         executed.cancelled
     }
 
+    /// Calls not yet started when the run is cancelled are not made; those
+    /// in flight finish and are recorded.
+    async fn unless_cancelled(
+        &self,
+        call: impl std::future::Future<Output = Done>,
+    ) -> Option<Done> {
+        if self.cancel.is_cancelled() {
+            return None;
+        }
+        Some(call.await)
+    }
+
     fn changes(&self, target: Target, kind: Kind, actions: &[Action]) -> Vec<&Change> {
         self.plan
             .changes
@@ -394,8 +406,9 @@ impl Executor<'_> {
             &[Action::Create, Action::Update],
         );
         let mut results = stream::iter(changes)
-            .map(|change| self.push_user(client, change, dept_ids))
+            .map(|change| self.unless_cancelled(self.push_user(client, change, dept_ids)))
             .buffer_unordered(self.concurrency)
+            .filter_map(std::future::ready)
             .chunks(FLUSH_EVERY);
         while let Some(done) = results.next().await {
             self.save(done, executed).await?;
@@ -478,23 +491,26 @@ impl Executor<'_> {
     ) -> anyhow::Result<()> {
         let changes = self.changes(Target::CloudRoom, Kind::User, &[Action::Delete]);
         let mut results = stream::iter(changes)
-            .map(|change| async move {
-                let result = match client.delete_user(&change.label).await {
-                    Ok(()) => Ok(Applied::Removed),
-                    Err(e) if is_not_found(&e) => Ok(Applied::Removed),
-                    Err(e) => Err(e.into()),
-                };
-                Done {
-                    target: Target::CloudRoom,
-                    kind: Kind::User,
-                    planned: Action::Delete,
-                    action: "user.delete",
-                    object: change.key.clone(),
-                    request_id: None,
-                    result,
-                }
+            .map(|change| {
+                self.unless_cancelled(async move {
+                    let result = match client.delete_user(&change.label).await {
+                        Ok(()) => Ok(Applied::Removed),
+                        Err(e) if is_not_found(&e) => Ok(Applied::Removed),
+                        Err(e) => Err(e.into()),
+                    };
+                    Done {
+                        target: Target::CloudRoom,
+                        kind: Kind::User,
+                        planned: Action::Delete,
+                        action: "user.delete",
+                        object: change.key.clone(),
+                        request_id: None,
+                        result,
+                    }
+                })
             })
             .buffer_unordered(self.concurrency)
+            .filter_map(std::future::ready)
             .chunks(FLUSH_EVERY);
         while let Some(done) = results.next().await {
             self.save(done, executed).await?;

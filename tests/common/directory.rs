@@ -1,0 +1,162 @@
+//! Helpers for the directory push tests: sources on disk, settings, runs,
+//! and what the simulator holds.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use confsync::configuration::Settings;
+use confsync::directory::{self, ApplyOptions, ApplySummary};
+use confsync::sim::{lock, RunningSimulator};
+use tokio_util::sync::CancellationToken;
+
+use crate::common::TestDb;
+
+pub const HEADER: &str =
+    "employee_id,account,name,email,mobile,tel,avatar_url,department,department_id,role,status";
+
+pub fn sample_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("config/sample-hr.csv")
+}
+
+pub fn sample_text() -> String {
+    std::fs::read_to_string(sample_path()).expect("config/sample-hr.csv")
+}
+
+/// A source file in a fresh temporary directory (kept alive by the returned guard).
+pub fn write_source(name: &str, content: &[u8]) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join(name);
+    std::fs::write(&path, content).expect("write source");
+    (dir, path)
+}
+
+/// Replaces the source file's content (same path).
+pub fn rewrite(path: &Path, content: &str) {
+    std::fs::write(path, content).expect("rewrite source");
+}
+
+pub fn settings(sim: &RunningSimulator, db: &TestDb, source: &Path) -> Settings {
+    let mut s = crate::common::settings_for(sim, db);
+    s.directory.source = Some(source.display().to_string());
+    s
+}
+
+pub async fn apply(settings: &Settings, db: &TestDb) -> ApplySummary {
+    apply_with(settings, db, false).await
+}
+
+pub async fn apply_with(settings: &Settings, db: &TestDb, allow_mass_delete: bool) -> ApplySummary {
+    directory::run_apply(
+        settings,
+        &db.pool,
+        ApplyOptions { allow_mass_delete },
+        CancellationToken::new(),
+    )
+    .await
+    .expect("apply runs")
+}
+
+/// Requests answered by the simulator per (vendor, endpoint), all statuses.
+pub fn requests(sim: &RunningSimulator) -> BTreeMap<(String, String), u64> {
+    let mut out = BTreeMap::new();
+    for (key, n) in lock(&sim.state.counters).iter() {
+        *out.entry((key.vendor.to_string(), key.endpoint.clone()))
+            .or_default() += n;
+    }
+    out
+}
+
+pub fn total_requests(sim: &RunningSimulator) -> u64 {
+    lock(&sim.state.counters).values().sum()
+}
+
+pub fn calls(sim: &RunningSimulator, vendor: &str, endpoint: &str) -> u64 {
+    sim.state.requests(vendor, Some(endpoint), None)
+}
+
+/// Requests made between two snapshots, per endpoint, zero counts left out.
+pub fn delta(
+    before: &BTreeMap<(String, String), u64>,
+    after: &BTreeMap<(String, String), u64>,
+) -> BTreeMap<String, u64> {
+    after
+        .iter()
+        .map(|(k, v)| (k.1.clone(), v - before.get(k).copied().unwrap_or(0)))
+        .filter(|(_, v)| *v > 0)
+        .collect()
+}
+
+/// What CloudRoom and Aliyun hold, comparable across simulators (no ids):
+/// CloudRoom users by account with their department's full path, and
+/// Aliyun users by userId.
+pub fn world_view(
+    sim: &RunningSimulator,
+) -> (
+    BTreeMap<String, String>,
+    BTreeMap<String, String>,
+    Vec<String>,
+) {
+    let world = lock(&sim.state.cloudroom);
+    let users = world
+        .users()
+        .map(|u| {
+            let path = if u.department_id == 1 {
+                "公司".to_string()
+            } else {
+                world.full_path(u.department_id)
+            };
+            (
+                u.account.clone(),
+                format!(
+                    "{}|{:?}|{:?}|{}|{}",
+                    u.name, u.mobile, u.email, u.role_type, path
+                ),
+            )
+        })
+        .collect();
+    let mut departments: Vec<String> = world
+        .departments()
+        .map(|d| world.full_path(d.department_id))
+        .collect();
+    departments.sort();
+    drop(world);
+    let aliyun = lock(&sim.state.aliyun)
+        .users
+        .values()
+        .map(|u| {
+            (
+                u.user_id.clone(),
+                format!(
+                    "{}|{}|{}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
+                    u.user_name,
+                    u.group_id,
+                    u.group_name,
+                    u.depart_id,
+                    u.depart_name,
+                    u.user_email,
+                    u.user_tel,
+                    u.user_mobile,
+                    u.user_avatar_url
+                ),
+            )
+        })
+        .collect();
+    (users, aliyun, departments)
+}
+
+/// Active valid people of the sample (all its rows are valid).
+pub fn sample_active() -> usize {
+    sample_text()
+        .lines()
+        .skip(1)
+        .filter(|l| !l.ends_with(",inactive"))
+        .count()
+}
+
+pub async fn count(db: &TestDb, sql: &str) -> i64 {
+    sqlx::query_scalar(sql)
+        .fetch_one(&db.pool)
+        .await
+        .expect(sql)
+}
