@@ -497,10 +497,11 @@ async fn bad_rows_are_reported_with_line_and_field_and_good_rows_go_through() {
         "{summary}"
     );
     assert_eq!(summary.outcomes["cloudroom_users"].created, 2, "{summary}");
-    let world = lock(&sim.state.cloudroom);
-    assert!(world.user("a1").is_some_and(|u| u.name == "好人"));
-    assert!(world.user("a10").is_some_and(|u| u.role_type == 5));
-    drop(world);
+    {
+        let world = lock(&sim.state.cloudroom);
+        assert!(world.user("a1").is_some_and(|u| u.name == "好人"));
+        assert!(world.user("a10").is_some_and(|u| u.role_type == 5));
+    }
 
     // A non-UTF-8 export is refused, naming the line.
     let mut latin1 = b"employee_id,account,name\nE1,a1,ok\nE2,a2,Jos".to_vec();
@@ -540,17 +541,18 @@ async fn an_existing_account_is_adopted_and_updated() {
 
     let summary = dh::apply(&settings, &db).await;
     assert!(!summary.failed(), "{summary}");
-    let world = lock(&sim.state.cloudroom);
-    let user = world.user("gao.jie").unwrap();
-    assert_eq!(user.name, "高杰");
-    assert_eq!(user.role_type, 2);
-    assert_eq!(
-        world.full_path(user.department_id),
-        "公司 > 研发中心 > 前端组 > Web小组"
-    );
-    // Adoption keeps the password the person already has.
-    assert_eq!(user.password.expose_secret(), "made-by-hand-1");
-    drop(world);
+    {
+        let world = lock(&sim.state.cloudroom);
+        let user = world.user("gao.jie").unwrap();
+        assert_eq!(user.name, "高杰");
+        assert_eq!(user.role_type, 2);
+        assert_eq!(
+            world.full_path(user.department_id),
+            "公司 > 研发中心 > 前端组 > Web小组"
+        );
+        // Adoption keeps the password the person already has.
+        assert_eq!(user.password.expose_secret(), "made-by-hand-1");
+    }
     let origin: String = sqlx::query_scalar(
         "select cloudroom_origin from directory.users where employee_id = 'E10003'",
     )
@@ -804,22 +806,23 @@ async fn initial_passwords_reach_cloudroom_and_nothing_else() {
     let summary = dh::apply(&settings, &db).await;
     assert!(!summary.failed(), "{summary}");
     assert!(!format!("{summary:?}").contains("Given-Pass-4711"));
-    let world = lock(&sim.state.cloudroom);
-    assert_eq!(
-        world.user("a1").unwrap().password.expose_secret(),
-        "Given-Pass-4711"
-    );
-    let generated = world
-        .user("a2")
-        .unwrap()
-        .password
-        .expose_secret()
-        .to_string();
+    let generated = {
+        let world = lock(&sim.state.cloudroom);
+        assert_eq!(
+            world.user("a1").unwrap().password.expose_secret(),
+            "Given-Pass-4711"
+        );
+        world
+            .user("a2")
+            .unwrap()
+            .password
+            .expose_secret()
+            .to_string()
+    };
     assert!(
         generated.chars().count() >= 16,
         "generated password is long"
     );
-    drop(world);
     for secret in ["Given-Pass-4711", generated.as_str()] {
         let sql = format!(
             "select (select count(*) from directory.users t where t::text like '%{secret}%')
