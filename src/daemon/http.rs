@@ -59,10 +59,7 @@ pub async fn serve(
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on http.listen = {listen}: {e}"))?;
     let addr = listener.local_addr()?;
-    let app = Router::new()
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics))
-        .with_state(state);
+    let app = router(state);
     let handle = tokio::spawn(async move {
         let served = axum::serve(listener, app).with_graceful_shutdown(stop.cancelled_owned());
         if let Err(e) = served.await {
@@ -70,6 +67,13 @@ pub async fn serve(
         }
     });
     Ok(HttpServer { addr, handle })
+}
+
+pub fn router(state: HealthState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .with_state(state)
 }
 
 async fn healthz(State(state): State<HealthState>) -> impl IntoResponse {

@@ -112,6 +112,8 @@ impl JobSchedule {
     /// The next wall-clock time after `cursor` that the expression matches,
     /// found on plain dates (UTC stands in for "no zone").
     fn next_wall_time(&self, cursor: NaiveDateTime) -> Option<NaiveDateTime> {
+        // croner keeps the fraction of a second it starts from.
+        let cursor = cursor.with_nanosecond(0)?;
         self.cron
             .find_next_occurrence(&Utc.from_utc_datetime(&cursor), false)
             .ok()
