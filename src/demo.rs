@@ -39,11 +39,63 @@ pub async fn run(mut settings: Settings) -> anyhow::Result<()> {
         crate::cli::print_summary(summary, false);
     }
     show_reports(&ctx.pool).await?;
+    let directory = push_sample_directory(&mut settings, &ctx.pool).await;
     simulator.stop().await;
-    match summaries.iter().find_map(|s| s.error.as_ref()) {
-        Some(e) => anyhow::bail!("the mirror failed: {e}"),
-        None => Ok(()),
+    let directory = directory?;
+    if let Some(e) = summaries.iter().find_map(|s| s.error.as_ref()) {
+        anyhow::bail!("the mirror failed: {e}");
     }
+    if directory.failed() {
+        anyhow::bail!(
+            "the directory push failed for {} object(s)",
+            directory.failures.len()
+        );
+    }
+    Ok(())
+}
+
+/// Plans and applies `config/sample-hr.csv` against the demo's simulator.
+async fn push_sample_directory(
+    settings: &mut Settings,
+    pool: &PgPool,
+) -> anyhow::Result<crate::directory::ApplySummary> {
+    use crate::directory::plan::{Kind, Target};
+    let relative = std::path::Path::new("config/sample-hr.csv");
+    let sample = if relative.exists() {
+        relative.to_path_buf()
+    } else {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
+    };
+    settings.directory.source = Some(sample.display().to_string());
+    settings.directory.aliyun = true;
+    settings.directory.cloudroom = true;
+    settings.aliyun.group_id = Some("demo-group".into());
+    settings.aliyun.group_name = Some("示例公司".into());
+    // The simulator starts empty every time: so does what confsync pushed to it.
+    crate::store::directory::forget_tenant(pool, &settings.cloudroom.tenant).await?;
+    let plan = crate::directory::prepare(settings, pool, false).await?;
+    println!("\ndirectory plan for {}:", sample.display());
+    for (title, target, kind) in [
+        ("CloudRoom departments", Target::CloudRoom, Kind::Department),
+        ("CloudRoom users", Target::CloudRoom, Kind::User),
+        ("Aliyun users", Target::Aliyun, Kind::User),
+    ] {
+        let c = plan.counts(target, kind);
+        println!(
+            "  {title}: {} to create, {} to update, {} to delete",
+            c.create, c.update, c.delete
+        );
+    }
+    let summary = crate::directory::run_apply(
+        settings,
+        pool,
+        crate::directory::ApplyOptions::default(),
+        tokio_util::sync::CancellationToken::new(),
+    )
+    .await?;
+    println!();
+    print!("{summary}");
+    Ok(summary)
 }
 
 fn point_at_simulator(settings: &mut Settings, simulator: &sim::RunningSimulator) {

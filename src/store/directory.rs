@@ -471,3 +471,24 @@ pub async fn aliyun_sample(
     .await
     .during("sampling users for verify")
 }
+
+/// Forgets everything pushed for a tenant (the demo, whose simulator
+/// starts empty on every run). The audit trail stays.
+pub async fn forget_tenant(pool: &PgPool, tenant: &str) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await.during("starting a transaction")?;
+    for sql in [
+        "delete from directory.users where tenant = $1",
+        "delete from directory.departments where tenant = $1",
+        "delete from directory.staged_deletes where tenant = $1",
+    ] {
+        sqlx::query(sql)
+            .bind(tenant)
+            .execute(&mut *tx)
+            .await
+            .during("forgetting a tenant's directory")?;
+    }
+    tx.commit()
+        .await
+        .during("forgetting a tenant's directory")?;
+    Ok(())
+}
