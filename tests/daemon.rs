@@ -180,3 +180,44 @@ async fn a_failing_run_is_recorded_and_the_schedule_carries_on() {
     // The error chain, not just the outermost context.
     assert!(error.contains("page 1") && error.contains("500"), "{error}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconcile_records_one_row_around_its_three_full_passes() {
+    let sim = common::simulator(common::small_sim()).await;
+    let db = common::migrated_db().await;
+    let mut settings = daemon_settings(&sim, &db);
+    // Starts with conferences on the same ticks, as the defaults do on Sundays.
+    settings.schedule.reconcile = "*/3 * * * * *".into();
+    settings.schedule.conferences = "* * * * * *".into();
+    let running = daemon::start(settings).await.unwrap();
+    wait_for("a finished reconcile", Duration::from_secs(60), || async {
+        runs(&db.pool, "reconcile")
+            .await
+            .iter()
+            .any(|r| r.finished_at.is_some())
+    })
+    .await;
+    assert!(running.shutdown(SHUTDOWN).await);
+
+    let reconcile = runs(&db.pool, "reconcile").await[0].clone();
+    assert_eq!(reconcile.status, "succeeded", "{reconcile:?}");
+    let (passes, inserted): (i64, i64) = sqlx::query_as(
+        "select count(distinct job), sum(rows_inserted)::bigint from confsync.sync_runs
+          where full_pass and job <> 'reconcile' and started_at >= $1 and finished_at <= $2",
+    )
+    .bind(reconcile.started_at)
+    .bind(reconcile.finished_at)
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(passes, 3);
+    let (full, recorded): (bool, i64) =
+        sqlx::query_as("select full_pass, rows_inserted from confsync.sync_runs where id = $1")
+            .bind(reconcile.id)
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert!(full);
+    assert_eq!(recorded, inserted);
+    assert_no_overlap(&runs(&db.pool, "conferences").await);
+}
