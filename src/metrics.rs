@@ -67,7 +67,7 @@ impl Metrics {
         let rows = IntCounterVec::new(
             Opts::new(
                 "confsync_rows_total",
-                "Rows written or compared, by table and kind (inserted, updated, unchanged).",
+                "Rows by table and kind: inserted, updated, unchanged for the mirror; created, updated, deleted, failed, staged per directory section.",
             ),
             &["table", "kind"],
         )?;
@@ -170,14 +170,19 @@ pub fn record_run(job: &str, outcome: Outcome, duration: Option<Duration>) {
 
 /// Rows a job wrote (or found unchanged) in `table`.
 pub fn record_rows(table: &str, counts: RowCounts) {
-    let Some(m) = metrics() else { return };
     for (kind, n) in [
         ("inserted", counts.inserted),
         ("updated", counts.updated),
         ("unchanged", counts.unchanged),
     ] {
-        m.rows.with_label_values(&[table, kind]).inc_by(n);
+        record_rows_of_kind(table, kind, n);
     }
+}
+
+/// `n` rows (or objects) of `table` that fared as `kind`.
+pub fn record_rows_of_kind(table: &str, kind: &str, n: u64) {
+    let Some(m) = metrics() else { return };
+    m.rows.with_label_values(&[table, kind]).inc_by(n);
 }
 
 /// One HTTP exchange with a vendor. `status` is `None` when no answer came

@@ -221,3 +221,32 @@ async fn reconcile_records_one_row_around_its_three_full_passes() {
     assert_eq!(recorded, inserted);
     assert_no_overlap(&runs(&db.pool, "conferences").await);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_directory_job_applies_the_hr_export_on_its_schedule() {
+    let sim = common::simulator(common::small_sim()).await;
+    let db = common::migrated_db().await;
+    let mut settings = daemon_settings(&sim, &db);
+    let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/sample-hr.csv");
+    settings.directory.source = Some(sample.display().to_string());
+    settings.schedule.directory = "*/2 * * * * *".into();
+    let running = daemon::start(settings).await.unwrap();
+    wait_for("two directory runs", Duration::from_secs(60), || async {
+        runs(&db.pool, "directory")
+            .await
+            .iter()
+            .filter(|r| r.finished_at.is_some())
+            .count()
+            >= 2
+    })
+    .await;
+    assert!(running.shutdown(SHUTDOWN).await);
+    let rows = runs(&db.pool, "directory").await;
+    assert!(rows.iter().all(|r| r.status == "succeeded"), "{rows:?}");
+    assert_no_overlap(&rows);
+    let users: i64 = sqlx::query_scalar("select count(*) from directory.users")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert!(users > 0);
+}

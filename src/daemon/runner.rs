@@ -8,11 +8,13 @@ use std::time::Instant;
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
+use tokio::runtime::RuntimeFlavor;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
 use super::jobs::DaemonJob;
 use crate::configuration::Settings;
+use crate::directory::{ApplyOptions, ApplySummary, DirectoryError};
 use crate::metrics::{self, Outcome};
 use crate::mirror::{self, Claim, MirrorContext, RunOptions};
 use crate::store::runs::{self, RunEnd, RunTotals};
@@ -203,17 +205,62 @@ fn reconcile_totals(
     (totals, error)
 }
 
-/// Directory apply, through the library function of `crate::directory`.
-async fn run_directory(ctx: &RunContext, tick: DateTime<Utc>) -> anyhow::Result<()> {
-    let _ = &ctx.settings;
-    tracing::warn!(
-        tenant = ctx.mirror.tenant(),
-        job = "directory",
-        %tick,
-        "directory apply is not available in this build; tick skipped"
-    );
-    metrics::record_run("directory", Outcome::Skipped, None);
+/// Directory apply through `crate::directory::run_apply`, which takes the
+/// `directory` lock and records its own `sync_runs` row (without the tick:
+/// across daemons the lock keeps runs from overlapping, and a second run of
+/// the same tick finds nothing left to change).
+async fn run_directory(ctx: &RunContext, _tick: DateTime<Utc>) -> anyhow::Result<()> {
+    // (async for the uniform runner signature; see apply_directory)
+    const JOB: &str = crate::directory::JOB;
+    let started = Instant::now();
+    let summary = match apply_directory(ctx) {
+        Ok(summary) => summary,
+        Err(e) if matches!(e.downcast_ref(), Some(DirectoryError::Busy(_))) => {
+            tracing::info!(tenant = ctx.mirror.tenant(), job = JOB, "skipped: {e}");
+            metrics::record_run(JOB, Outcome::Skipped, None);
+            return Ok(());
+        }
+        Err(e) => return Err(e),
+    };
+    for (section, outcomes) in &summary.outcomes {
+        for (kind, n) in [
+            ("created", outcomes.created),
+            ("updated", outcomes.updated),
+            ("deleted", outcomes.deleted),
+            ("failed", outcomes.failed),
+            ("staged", outcomes.staged),
+        ] {
+            metrics::record_rows_of_kind(section, kind, n as u64);
+        }
+    }
+    let outcome = if summary.cancelled {
+        Outcome::Cancelled
+    } else if summary.failed() {
+        Outcome::Failed
+    } else {
+        Outcome::Succeeded
+    };
+    metrics::record_run(JOB, outcome, Some(started.elapsed()));
     Ok(())
+}
+
+/// rustc cannot prove `run_apply`'s future `Send` (rust#110338), so it
+/// cannot be awaited in a spawned task; it runs to completion on this
+/// worker thread instead, handed over to blocking work meanwhile. Once the
+/// future is provably `Send` this becomes a plain `.await`.
+fn apply_directory(ctx: &RunContext) -> anyhow::Result<ApplySummary> {
+    let handle = tokio::runtime::Handle::current();
+    if handle.runtime_flavor() != RuntimeFlavor::MultiThread {
+        anyhow::bail!("directory apply needs the multi-thread runtime");
+    }
+    tokio::task::block_in_place(|| {
+        handle.block_on(crate::directory::run_apply(
+            &ctx.settings,
+            &ctx.mirror.pool,
+            ApplyOptions::default(),
+            ctx.mirror.cancel.clone(),
+        ))
+    })
 }
 
 #[cfg(test)]
