@@ -114,7 +114,8 @@ def compare(results_path: str) -> None:
     print(f"| rows loaded | {c['rows']} | {d['rows']} | same |" if c["rows"] == d["rows"] else
           f"| rows loaded | {c['rows']} | {d['rows']} | MISMATCH |")
     print(f"| rows/s | {c['rows_per_s']:.0f} | {d['rows_per_s']:.0f} | {_ratio(c['rows_per_s'], d['rows_per_s'])} |")
-    print(f"| HTTP requests | {c['requests']} | {d['requests']} | {_ratio(c['requests'], d['requests'])} |")
+    same = " (same)" if c["requests"] == d["requests"] else ""
+    print(f"| HTTP requests | {c['requests']} | {d['requests']} | {_ratio(c['requests'], d['requests'])}{same} |")
     print(f"| peak RSS | {c['rss_mib']:.1f} MiB | {d['rss_mib']:.1f} MiB | {_ratio(c['rss_mib'], d['rss_mib'])} |")
     print()
     print(
