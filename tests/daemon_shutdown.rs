@@ -110,3 +110,53 @@ async fn tells_systemd_ready_watchdog_and_stopping() {
     let status = child.wait().await.unwrap();
     assert_eq!(status.code(), Some(0));
 }
+
+/// The daemon's stderr until its "started" line (then it is stopped).
+async fn startup_log(extra: &[(&str, &str)]) -> Vec<String> {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+
+    let sim = common::simulator(common::small_sim()).await;
+    let db = common::migrated_db().await;
+    let mut env = child_env(&sim, &db);
+    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let mut child = confsync(&env)
+        .arg("run")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    while let Some(line) = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+        .await
+        .expect("a log line")
+        .unwrap()
+    {
+        let started = line.contains("confsync daemon started");
+        seen.push(line);
+        if started {
+            break;
+        }
+    }
+    sigterm(&child);
+    assert_eq!(child.wait().await.unwrap().code(), Some(0));
+    seen
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_json_when_asked_and_plain_without_timestamps_under_journald() {
+    let json = startup_log(&[("CONFSYNC_LOGGING__FORMAT", "json")]).await;
+    for line in &json {
+        let event: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
+        assert!(event["timestamp"].is_string(), "{line}");
+    }
+    assert!(json.last().unwrap().contains(r#""http":"127.0.0.1:"#));
+
+    let journald = startup_log(&[("JOURNAL_STREAM", "8:12345")]).await;
+    for line in &journald {
+        assert!(
+            line.trim_start().starts_with("INFO") || line.trim_start().starts_with("WARN"),
+            "no timestamp: {line}"
+        );
+    }
+}
