@@ -50,12 +50,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningDaemon> {
     mirror.client = mirror.client.clone().with_cancel(stop.clone());
     mirror.cancel = stop.clone();
     abandon_stale_runs(&mirror.pool, mirror.tenant()).await?;
-    let health = http::HealthState {
-        pool: mirror.pool.clone(),
-        tenant: mirror.tenant().to_string(),
-        jobs: Vec::new(),
-        max_consecutive_failures: settings.health.max_consecutive_failures,
-    };
+    let (pool, tenant) = (mirror.pool.clone(), mirror.tenant().to_string());
     let tasks = TaskTracker::new();
     let ctx = Arc::new(RunContext {
         mirror,
@@ -67,8 +62,10 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningDaemon> {
     crate::metrics::register_jobs(&enabled);
     let serve_stop = CancellationToken::new();
     let health = http::HealthState {
+        pool,
+        tenant,
         jobs: enabled,
-        ..health
+        max_consecutive_failures: settings.health.max_consecutive_failures,
     };
     let server = http::serve(&settings.http.listen, health, serve_stop.clone()).await?;
     log_next_ticks(&scheduled);
