@@ -8,13 +8,12 @@ use std::time::Instant;
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
-use tokio::runtime::RuntimeFlavor;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
 use super::jobs::DaemonJob;
 use crate::configuration::Settings;
-use crate::directory::{ApplyOptions, ApplySummary, DirectoryError};
+use crate::directory::{ApplyOptions, DirectoryError};
 use crate::metrics::{self, Outcome};
 use crate::mirror::{self, Claim, MirrorContext, RunOptions};
 use crate::store::runs::{self, RunEnd, RunTotals};
@@ -210,10 +209,16 @@ fn reconcile_totals(
 /// across daemons the lock keeps runs from overlapping, and a second run of
 /// the same tick finds nothing left to change).
 async fn run_directory(ctx: &RunContext, _tick: DateTime<Utc>) -> anyhow::Result<()> {
-    // (async for the uniform runner signature; see apply_directory)
     const JOB: &str = crate::directory::JOB;
     let started = Instant::now();
-    let summary = match apply_directory(ctx) {
+    let summary = match crate::directory::run_apply(
+        &ctx.settings,
+        &ctx.mirror.pool,
+        ApplyOptions::default(),
+        ctx.mirror.cancel.clone(),
+    )
+    .await
+    {
         Ok(summary) => summary,
         Err(e) if matches!(e.downcast_ref(), Some(DirectoryError::Busy(_))) => {
             tracing::info!(tenant = ctx.mirror.tenant(), job = JOB, "skipped: {e}");
@@ -242,25 +247,6 @@ async fn run_directory(ctx: &RunContext, _tick: DateTime<Utc>) -> anyhow::Result
     };
     metrics::record_run(JOB, outcome, Some(started.elapsed()));
     Ok(())
-}
-
-/// rustc cannot prove `run_apply`'s future `Send` (rust#110338), so it
-/// cannot be awaited in a spawned task; it runs to completion on this
-/// worker thread instead, handed over to blocking work meanwhile. Once the
-/// future is provably `Send` this becomes a plain `.await`.
-fn apply_directory(ctx: &RunContext) -> anyhow::Result<ApplySummary> {
-    let handle = tokio::runtime::Handle::current();
-    if handle.runtime_flavor() != RuntimeFlavor::MultiThread {
-        anyhow::bail!("directory apply needs the multi-thread runtime");
-    }
-    tokio::task::block_in_place(|| {
-        handle.block_on(crate::directory::run_apply(
-            &ctx.settings,
-            &ctx.mirror.pool,
-            ApplyOptions::default(),
-            ctx.mirror.cancel.clone(),
-        ))
-    })
 }
 
 #[cfg(test)]

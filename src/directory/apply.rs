@@ -259,6 +259,7 @@ impl Executor<'_> {
             let done: Vec<Done> = stream::iter(level)
                 .map(|change| self.push_department(client, change, ids))
                 .buffer_unordered(self.concurrency)
+                .boxed()
                 .collect()
                 .await;
             for d in &done {
@@ -385,6 +386,7 @@ impl Executor<'_> {
                     }
                 })
                 .buffer_unordered(self.concurrency)
+                .boxed()
                 .collect()
                 .await;
             self.save(done, executed).await?;
@@ -408,6 +410,7 @@ impl Executor<'_> {
         let mut results = stream::iter(changes)
             .map(|change| self.unless_cancelled(self.push_user(client, change, dept_ids)))
             .buffer_unordered(self.concurrency)
+            .boxed()
             .filter_map(std::future::ready)
             .chunks(FLUSH_EVERY);
         while let Some(done) = results.next().await {
@@ -510,6 +513,7 @@ impl Executor<'_> {
                 })
             })
             .buffer_unordered(self.concurrency)
+            .boxed()
             .filter_map(std::future::ready)
             .chunks(FLUSH_EVERY);
         while let Some(done) = results.next().await {
