@@ -13,6 +13,10 @@ use super::source::{Field, RawRow};
 /// CloudRoom refuses nicknames longer than this (code 22232, 昵称不能大于30个字符).
 pub const MAX_NAME_CHARS: usize = 30;
 
+/// CloudRoom sets no rule for account passwords; an HR-given initial
+/// password shorter than this is guessable by anyone who knows the account.
+pub const MIN_PASSWORD_CHARS: usize = 8;
+
 /// One problem of one row.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RowProblem {
@@ -43,6 +47,7 @@ pub fn validate(rows: Vec<RawRow>, default_role: Role) -> Desired {
     for mut row in rows {
         let password = row.take_password();
         let mut problems = check_row(&row);
+        check_password(&row, password.as_deref(), &mut problems);
         let parsed = parse_row(&row, default_role, &mut problems);
         let id = row.get(Field::EmployeeId).map(str::to_string);
         if let Some(id) = &id {
@@ -113,9 +118,18 @@ fn problem(row: &RawRow, field: Field, reason: impl Into<String>) -> RowProblem 
 /// Field-by-field checks that need no other row.
 fn check_row(row: &RawRow) -> Vec<RowProblem> {
     let mut problems = Vec::new();
-    for field in Field::REQUIRED {
+    for &field in required_fields(row) {
         if row.get(field).is_none() {
             problems.push(problem(row, field, "missing (required)"));
+        }
+    }
+    for field in Field::ALL {
+        if let Some(c) = row.get(field).and_then(invisible_char) {
+            problems.push(problem(
+                row,
+                field,
+                format!("contains the invisible character U+{:04X}", u32::from(c)),
+            ));
         }
     }
     if let Some(account) = row.get(Field::Account) {
@@ -177,6 +191,51 @@ fn check_row(row: &RawRow) -> Vec<RowProblem> {
         }
     }
     problems
+}
+
+/// A leaver is deleted by employee_id, from what confsync stored when it
+/// pushed them: exports often blank a leaver's login, and holding the row
+/// for it would keep the account alive.
+fn required_fields(row: &RawRow) -> &'static [Field] {
+    let leaver = row
+        .get(Field::Status)
+        .is_some_and(|s| s.eq_ignore_ascii_case("inactive"));
+    if leaver {
+        &[Field::EmployeeId]
+    } else {
+        &Field::REQUIRED
+    }
+}
+
+/// Control characters (a quoted field's line break, a tab) and invisible
+/// ones (zero-width space, a byte order mark from pasted exports) make a
+/// value that looks like another and breaks keys and CloudRoom's display.
+fn invisible_char(text: &str) -> Option<char> {
+    text.chars().find(|&c| {
+        c.is_control()
+            || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}')
+    })
+}
+
+/// The reasons never quote the password: problems are printed and logged.
+fn check_password(row: &RawRow, password: Option<&str>, problems: &mut Vec<RowProblem>) {
+    let Some(password) = password else {
+        return;
+    };
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        problems.push(problem(
+            row,
+            Field::InitialPassword,
+            format!("shorter than {MIN_PASSWORD_CHARS} characters (value not shown)"),
+        ));
+    }
+    if invisible_char(password).is_some() {
+        problems.push(problem(
+            row,
+            Field::InitialPassword,
+            "contains a control or invisible character (value not shown)",
+        ));
+    }
 }
 
 /// What a row means once its fields are known to be well-formed.
@@ -381,16 +440,28 @@ impl Tree {
     }
 }
 
+/// A plain `local@domain.tld` address, as CloudRoom and CVC send mail to:
+/// no display name (`Zhang <z@x.com>`), no `mailto:`, no empty dot-separated
+/// parts. Non-ASCII letters are allowed (internationalised addresses).
 fn is_email(text: &str) -> bool {
     let Some((local, domain)) = text.split_once('@') else {
         return false;
     };
-    !local.is_empty()
-        && !domain.contains('@')
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !text.chars().any(|c| c.is_whitespace() || c.is_control())
+    let local_ok = local.split('.').all(|part| {
+        !part.is_empty()
+            && part
+                .chars()
+                .all(|c| c.is_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c))
+    });
+    let labels: Vec<&str> = domain.split('.').collect();
+    let domain_ok = labels.len() >= 2
+        && labels.iter().all(|label| {
+            !label.is_empty()
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+        });
+    local_ok && domain_ok
 }
 
 /// Digits with an optional leading `+`; spaces and dashes are ignored.
@@ -407,4 +478,98 @@ fn is_tel(text: &str) -> bool {
         && text
             .chars()
             .all(|c| c.is_ascii_digit() || " +-()#,".contains(c) || c == 'x' || c == 'X')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(fields: &[(Field, &str)]) -> RawRow {
+        let mut row = RawRow::new(2);
+        for (field, value) in fields {
+            row.set(*field, value);
+        }
+        row
+    }
+
+    fn problems_of(fields: &[(Field, &str)]) -> Vec<RowProblem> {
+        validate(vec![row(fields)], Role::Scheduler).problems
+    }
+
+    const GOOD: [(Field, &str); 3] = [
+        (Field::EmployeeId, "E1"),
+        (Field::Account, "a1"),
+        (Field::Name, "Ann"),
+    ];
+
+    #[test]
+    fn emails() {
+        for good in [
+            "a@b.com",
+            "a.b+c@x-y.example.com",
+            "张三@例子.中国",
+            "o'neil@x.io",
+        ] {
+            assert!(is_email(good), "{good}");
+        }
+        for bad in [
+            "a@",
+            "@b.com",
+            "a@b",
+            "a b@c.com",
+            "a@@b.com",
+            "a@b..com",
+            "a@.com",
+            "a@b.com.",
+            "<a@b.com>",
+            "mailto:a@b.com",
+            "a..b@c.com",
+            ".a@c.com",
+            "a@-b.com",
+            "a@b.com;c@d.com",
+        ] {
+            assert!(!is_email(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn control_and_invisible_characters_are_refused() {
+        let mut fields = GOOD.to_vec();
+        fields[2] = (Field::Name, "Ann\nLee");
+        let p = problems_of(&fields);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(p[0].field, "name");
+        assert!(p[0].reason.contains("U+000A"), "{p:?}");
+        fields[2] = (Field::Name, "Ann");
+        fields[1] = (Field::Account, "a1\u{200B}");
+        assert_eq!(problems_of(&fields)[0].field, "account");
+    }
+
+    #[test]
+    fn a_short_password_is_refused_without_showing_it() {
+        let mut fields = GOOD.to_vec();
+        fields.push((Field::InitialPassword, "Pw-4711"));
+        let p = problems_of(&fields);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(p[0].field, "initial_password");
+        assert!(!p[0].reason.contains("Pw-4711"), "{p:?}");
+        fields[3] = (Field::InitialPassword, "Pw-47110");
+        assert!(problems_of(&fields).is_empty());
+    }
+
+    #[test]
+    fn a_leaver_needs_only_an_employee_id() {
+        let desired = validate(
+            vec![row(&[
+                (Field::EmployeeId, "E9"),
+                (Field::Status, "Inactive"),
+            ])],
+            Role::Scheduler,
+        );
+        assert!(desired.problems.is_empty(), "{:?}", desired.problems);
+        assert!(!desired.people[0].active);
+        let p = problems_of(&[(Field::EmployeeId, "E9"), (Field::Status, "active")]);
+        let fields: Vec<&str> = p.iter().map(|p| p.field).collect();
+        assert_eq!(fields, ["account", "name"]);
+    }
 }
