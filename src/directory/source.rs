@@ -143,6 +143,19 @@ pub enum SourceError {
     },
     #[error("{path} line {line}: not UTF-8 text; re-export the file as UTF-8")]
     NotUtf8 { path: PathBuf, line: u64 },
+    #[error("{path} is UTF-16 text (Excel's \"Unicode Text\"); save it as \"CSV UTF-8\" instead")]
+    Utf16 { path: PathBuf },
+    #[error("{path}: the header is separated by {separator:?}, not commas; export it as comma-separated CSV")]
+    Separator { path: PathBuf, separator: char },
+    #[error("{path}: {count} columns are headed {header:?} (field {field}); keep one")]
+    DuplicateColumn {
+        path: PathBuf,
+        field: &'static str,
+        header: String,
+        count: usize,
+    },
+    #[error("{path} line {line}: the header row again; were two exports pasted together?")]
+    RepeatedHeader { path: PathBuf, line: u64 },
     #[error(
         "{path}: no {field} column (looked for header {header:?}); map it in [directory.columns]"
     )]
@@ -261,6 +274,11 @@ fn read_file(
         path: path.to_path_buf(),
         source,
     })?;
+    if bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF") {
+        return Err(SourceError::Utf16 {
+            path: path.to_path_buf(),
+        });
+    }
     // Excel and many HR tools write a UTF-8 byte order mark.
     let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
     parse(path, body, headers)
@@ -272,6 +290,11 @@ pub fn parse_csv(
     body: &[u8],
     headers: &[(Field, String)],
 ) -> Result<Vec<RawRow>, SourceError> {
+    // Nothing at all is an empty export (refused as such), not a file
+    // without the employee_id column.
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Vec::new());
+    }
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
@@ -304,6 +327,12 @@ pub fn parse_csv(
         let line = lines.line_at(body, record.position().map_or(0, |p| p.byte()));
         if record.len() == 1 && record.get(0).is_some_and(|f| f.trim_ascii().is_empty()) {
             continue;
+        }
+        if is_header(&record, &header_text) {
+            return Err(SourceError::RepeatedHeader {
+                path: path.to_path_buf(),
+                line,
+            });
         }
         if record.len() != header_record.len() {
             return Err(SourceError::FieldCount {
@@ -355,7 +384,15 @@ impl LineCounter {
     }
 }
 
-/// Column position of each field present; the required ones must be.
+fn is_header(record: &csv::ByteRecord, header_text: &[String]) -> bool {
+    record.len() == header_text.len()
+        && record.iter().zip(header_text).all(|(field, header)| {
+            std::str::from_utf8(field).is_ok_and(|f| f.trim().to_lowercase() == *header)
+        })
+}
+
+/// Column position of each field present; the required ones must be, and
+/// no field may have two columns (which one would HR mean?).
 fn column_index(
     path: &Path,
     header_text: &[String],
@@ -364,19 +401,55 @@ fn column_index(
     let mut index = Vec::new();
     for (field, header) in headers {
         let wanted = header.trim().to_lowercase();
-        match header_text.iter().position(|h| *h == wanted) {
-            Some(i) => index.push((*field, i)),
-            None if Field::REQUIRED.contains(field) => {
-                return Err(SourceError::MissingColumn {
+        let positions: Vec<usize> = (0..header_text.len())
+            .filter(|&i| header_text[i] == wanted)
+            .collect();
+        match positions[..] {
+            [i] => index.push((*field, i)),
+            [] if Field::REQUIRED.contains(field) => {
+                return Err(missing_column(path, header_text, *field, header))
+            }
+            [] => {}
+            _ => {
+                return Err(SourceError::DuplicateColumn {
                     path: path.to_path_buf(),
                     field: field.name(),
                     header: header.clone(),
+                    count: positions.len(),
                 })
             }
-            None => {}
         }
     }
+    let ignored: Vec<&str> = (0..header_text.len())
+        .filter(|i| !index.iter().any(|(_, c)| c == i))
+        .map(|i| header_text[i].as_str())
+        .collect();
+    if !ignored.is_empty() {
+        // Exports carry extra columns (cost centre, hire date); a misspelt
+        // field header also lands here, so say which ones were not read.
+        tracing::warn!(columns = ?ignored, "directory source: columns that are no field are ignored");
+    }
     Ok(index)
+}
+
+/// A one-column header holding `;` or tabs is a CSV written with another
+/// separator: say so instead of "no employee_id column".
+fn missing_column(path: &Path, header_text: &[String], field: Field, header: &str) -> SourceError {
+    let separator = match header_text {
+        [only] => [';', '\t', '|'].into_iter().find(|c| only.contains(*c)),
+        _ => None,
+    };
+    match separator {
+        Some(separator) => SourceError::Separator {
+            path: path.to_path_buf(),
+            separator,
+        },
+        None => SourceError::MissingColumn {
+            path: path.to_path_buf(),
+            field: field.name(),
+            header: header.to_string(),
+        },
+    }
 }
 
 /// One JSON object per line; blank lines are skipped.
@@ -468,6 +541,37 @@ mod tests {
         assert!(matches!(e, SourceError::FieldCount { line: 3, .. }), "{e}");
         let e = parse_csv(Path::new("x.csv"), b"employee_id,name\nE1,b\n", &headers()).unwrap_err();
         assert!(e.to_string().contains("account"), "{e}");
+    }
+
+    #[test]
+    fn csv_file_level_problems_are_named() {
+        let parse = |body: &[u8]| parse_csv(Path::new("x.csv"), body, &headers());
+        assert!(parse(b"").unwrap().is_empty());
+        assert!(parse(b" \r\n").unwrap().is_empty());
+        let e = parse(b"employee_id;account;name\nE1;a;b\n").unwrap_err();
+        assert!(
+            matches!(e, SourceError::Separator { separator: ';', .. }),
+            "{e}"
+        );
+        let e = parse(b"employee_id,account,name,Email,email\nE1,a,b,c,d\n").unwrap_err();
+        assert!(
+            matches!(
+                e,
+                SourceError::DuplicateColumn {
+                    field: "email",
+                    count: 2,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        let e = parse(b"employee_id,account,name\nE1,a,b\nemployee_id,account,name\n").unwrap_err();
+        assert!(
+            matches!(e, SourceError::RepeatedHeader { line: 3, .. }),
+            "{e}"
+        );
+        let rows = parse(b"employee_id,account,name,hire_date\nE1,a,b,2020-01-01\n").unwrap();
+        assert_eq!(rows.len(), 1);
     }
 
     #[test]
