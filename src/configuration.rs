@@ -532,6 +532,20 @@ fn validate(settings: &Settings, figment: &Figment, problems: &mut Vec<ConfigPro
         );
     }
     crate::directory::settings::validate(&settings.directory, &mut problem);
+    // Only a configured directory push needs the group; a mirror-only setup does not.
+    if settings.directory.source.is_some() && settings.directory.aliyun {
+        for (key, value) in [
+            ("aliyun.group_id", &settings.aliyun.group_id),
+            ("aliyun.group_name", &settings.aliyun.group_name),
+        ] {
+            if value.as_deref().is_none_or(|v| v.trim().is_empty()) {
+                problem(
+                    key,
+                    "required while directory.source is set and directory.aliyun is on (every CVC user belongs to that group); set it, or set directory.aliyun = false".into(),
+                );
+            }
+        }
+    }
     crate::daemon::settings::validate(
         &settings.schedule,
         &settings.http,
@@ -698,6 +712,21 @@ mod tests {
         assert!(text.contains("cloudroom.timezone"), "{text}");
         assert!(text.contains("aliyun.batch_size"), "{text}");
         assert!(text.contains("environment"), "{text}");
+    }
+
+    #[test]
+    fn a_directory_push_to_aliyun_needs_the_group() {
+        let err = load_env(&[("CONFSYNC_DIRECTORY__SOURCE", "/srv/hr.csv")]).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("aliyun.group_id") && text.contains("aliyun.group_name"),
+            "{text}"
+        );
+        assert!(load_env(&[
+            ("CONFSYNC_DIRECTORY__SOURCE", "/srv/hr.csv"),
+            ("CONFSYNC_DIRECTORY__ALIYUN", "false"),
+        ])
+        .is_ok());
     }
 
     #[test]

@@ -72,6 +72,13 @@ async fn first_push_of_the_sample_then_a_second_apply_makes_no_call() {
     )
     .await;
     assert_eq!(with_request_id, active as i64);
+    // CloudRoom mutations carry the X-CR-RequestId the client sent.
+    let cloudroom_with_id = dh::count(
+        &db,
+        "select count(*) from directory.changes where target = 'cloudroom' and request_id ~ '^[0-9a-f-]{36}$'",
+    )
+    .await;
+    assert_eq!(cloudroom_with_id, (19 + active) as i64);
 
     let before = dh::total_requests(&sim);
     let second = dh::apply(&settings, &db).await;

@@ -639,6 +639,8 @@ impl CloudRoomClient {
         // Signed after the limiter wait, so a long queue cannot age the timestamp.
         let auth = AuthHeaders::now(&inner.secret_id, &inner.secret_key);
         span.record("request_id", auth.request_id.as_str());
+        // Not in scope (the mirror) is fine: only auditing callers collect ids.
+        let _ = REQUEST_IDS.try_with(|ids| ids.borrow_mut().push(auth.request_id.clone()));
         let builder = self.build(req, &auth);
         inner.stats.record_call(req.endpoint);
         // URLs can carry a meeting password (join), so errors drop them.
@@ -795,6 +797,23 @@ fn parse_base(base_url: &str) -> Result<Url, String> {
         ));
     }
     Ok(url)
+}
+
+tokio::task_local! {
+    static REQUEST_IDS: std::cell::RefCell<Vec<String>>;
+}
+
+/// Runs `future` and returns, with its output, the `X-CR-RequestId` of every
+/// request it sent (retries included, in order), so that a caller that
+/// audits its mutations can name them to CloudRoom support.
+pub async fn with_request_ids<F: std::future::Future>(future: F) -> (F::Output, Vec<String>) {
+    REQUEST_IDS
+        .scope(std::cell::RefCell::new(Vec::new()), async move {
+            let output = future.await;
+            let ids = REQUEST_IDS.with(|ids| ids.take());
+            (output, ids)
+        })
+        .await
 }
 
 #[cfg(test)]

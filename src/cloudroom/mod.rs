@@ -9,7 +9,7 @@ pub mod error;
 pub mod models;
 pub mod signature;
 
-pub use client::{endpoint, ClientStats, CloudRoomClient, StatsSnapshot};
+pub use client::{endpoint, with_request_ids, ClientStats, CloudRoomClient, StatsSnapshot};
 pub use error::{explain_code, CloudRoomError};
 pub use models::{
     epoch_utc, parse_time, Attributes, Company, ConferenceDetail, ConferenceRecord, CreateCompany,

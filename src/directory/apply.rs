@@ -23,7 +23,7 @@ use super::password;
 use super::plan::{Action, Change, Kind, Plan, Target};
 use crate::aliyun::{AliyunClient, AliyunError, UserInfo};
 use crate::cloudroom::{
-    CloudRoomClient, CloudRoomError, CreateUser, DepartmentRequest, UpdateUser,
+    with_request_ids, CloudRoomClient, CloudRoomError, CreateUser, DepartmentRequest, UpdateUser,
 };
 use crate::store::directory::{
     self as store, ChangeRecord, DepartmentWrite, Removed, StagedDelete, UserWrite,
@@ -311,18 +311,22 @@ impl Executor<'_> {
             .stored_departments
             .get(&dept.key)
             .map(|d| d.cloudroom_id);
-        let answer = match stored_id {
-            Some(id) => match client.update_department(id, &body).await {
-                Ok(_) => Ok(id),
-                // Deleted in CloudRoom's own console: create it again.
-                Err(e) if is_not_found(&e) => {
-                    done.action = "department.recreate";
-                    created_id(client.create_department(&body).await)
-                }
-                Err(e) => Err(e.into()),
-            },
-            None => created_id(client.create_department(&body).await),
-        };
+        let (answer, mut request_ids) = with_request_ids(async {
+            match stored_id {
+                Some(id) => match client.update_department(id, &body).await {
+                    Ok(_) => Ok(id),
+                    // Deleted in CloudRoom's own console: create it again.
+                    Err(e) if is_not_found(&e) => {
+                        done.action = "department.recreate";
+                        created_id(client.create_department(&body).await)
+                    }
+                    Err(e) => Err(e.into()),
+                },
+                None => created_id(client.create_department(&body).await),
+            }
+        })
+        .await;
+        done.request_id = request_ids.pop();
         done.result =
             answer.map(|cloudroom_id| Applied::Department(department_write(dept, cloudroom_id)));
         done
@@ -367,12 +371,18 @@ impl Executor<'_> {
                         .stored_departments
                         .get(&change.key)
                         .map(|d| d.cloudroom_id);
+                    let mut request_ids = Vec::new();
                     let result = match id {
-                        Some(id) => match client.delete_department(id).await {
-                            Ok(()) => Ok(Applied::Removed),
-                            Err(e) if is_not_found(&e) => Ok(Applied::Removed),
-                            Err(e) => Err(e.into()),
-                        },
+                        Some(id) => {
+                            let (answer, ids) =
+                                with_request_ids(client.delete_department(id)).await;
+                            request_ids = ids;
+                            match answer {
+                                Ok(()) => Ok(Applied::Removed),
+                                Err(e) if is_not_found(&e) => Ok(Applied::Removed),
+                                Err(e) => Err(e.into()),
+                            }
+                        }
                         None => Err(refused("no CloudRoom id recorded")),
                     };
                     Done {
@@ -381,7 +391,7 @@ impl Executor<'_> {
                         planned: Action::Delete,
                         action: "department.delete",
                         object: change.key.clone(),
-                        request_id: None,
+                        request_id: request_ids.pop(),
                         result,
                     }
                 })
@@ -456,21 +466,25 @@ impl Executor<'_> {
             person,
             department_id,
         };
-        let outcome = match (change.action, &change.old_account) {
-            (Action::Update, None) => {
-                match client.update_user(&person.account, &record.update()).await {
-                    Ok(()) => Ok("updated"),
-                    // Deleted in CloudRoom's own console: create it again.
-                    Err(e) if is_not_found(&e) => record.create_or_adopt(client).await,
-                    Err(e) => Err(e.into()),
+        let (outcome, mut request_ids) = with_request_ids(async {
+            match (change.action, &change.old_account) {
+                (Action::Update, None) => {
+                    match client.update_user(&person.account, &record.update()).await {
+                        Ok(()) => Ok("updated"),
+                        // Deleted in CloudRoom's own console: create it again.
+                        Err(e) if is_not_found(&e) => record.create_or_adopt(client).await,
+                        Err(e) => Err(e.into()),
+                    }
                 }
+                (Action::Update, Some(old)) => {
+                    done.action = "user.replace";
+                    replace_account(client, &record, old).await
+                }
+                _ => record.create_or_adopt(client).await,
             }
-            (Action::Update, Some(old)) => {
-                done.action = "user.replace";
-                replace_account(client, &record, old).await
-            }
-            _ => record.create_or_adopt(client).await,
-        };
+        })
+        .await;
+        done.request_id = request_ids.pop();
         done.result = outcome.map(|how| {
             if how == "adopted" {
                 done.action = "user.adopt";
@@ -496,7 +510,9 @@ impl Executor<'_> {
         let mut results = stream::iter(changes)
             .map(|change| {
                 self.unless_cancelled(async move {
-                    let result = match client.delete_user(&change.label).await {
+                    let (answer, mut request_ids) =
+                        with_request_ids(client.delete_user(&change.label)).await;
+                    let result = match answer {
                         Ok(()) => Ok(Applied::Removed),
                         Err(e) if is_not_found(&e) => Ok(Applied::Removed),
                         Err(e) => Err(e.into()),
@@ -507,7 +523,7 @@ impl Executor<'_> {
                         planned: Action::Delete,
                         action: "user.delete",
                         object: change.key.clone(),
-                        request_id: None,
+                        request_id: request_ids.pop(),
                         result,
                     }
                 })
