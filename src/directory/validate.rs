@@ -49,7 +49,12 @@ pub fn validate(rows: Vec<RawRow>, default_role: Role) -> Desired {
         let mut problems = check_row(&row);
         check_password(&row, password.as_deref(), &mut problems);
         let parsed = parse_row(&row, default_role, &mut problems);
-        let id = row.get(Field::EmployeeId).map(str::to_string);
+        // An id with an invisible character is not the id of anyone stored:
+        // such a row counts as one without an id, which holds leaver deletes.
+        let id = row
+            .get(Field::EmployeeId)
+            .filter(|id| invisible_char(id).is_none())
+            .map(str::to_string);
         if let Some(id) = &id {
             if let Some(first) = seen_ids.get(id) {
                 problems.push(problem(
@@ -543,6 +548,12 @@ mod tests {
         fields[2] = (Field::Name, "Ann");
         fields[1] = (Field::Account, "a1\u{200B}");
         assert_eq!(problems_of(&fields)[0].field, "account");
+        fields[1] = (Field::Account, "a1");
+        fields[0] = (Field::EmployeeId, "\u{FEFF}E1");
+        let desired = validate(vec![row(&fields)], Role::Scheduler);
+        assert_eq!(desired.problems[0].field, "employee_id");
+        assert_eq!(desired.unkeyed_problems, 1, "the id cannot be trusted");
+        assert!(desired.held.is_empty());
     }
 
     #[test]
