@@ -160,3 +160,44 @@ pub async fn count(db: &TestDb, sql: &str) -> i64 {
         .await
         .expect(sql)
 }
+
+/// Delete calls the simulator answered, both vendors, all statuses.
+pub fn deletes(sim: &RunningSimulator) -> u64 {
+    calls(sim, "cloudroom", "user.delete")
+        + calls(sim, "cloudroom", "department.delete")
+        + calls(sim, "aliyun", "DeleteUser")
+}
+
+/// Every field a source can carry, in the order `person_row` writes them.
+pub const FULL_HEADER: &str = "employee_id,account,name,email,mobile,tel,avatar_url,department,department_id,role,status,initial_password";
+
+/// A valid CSV row for `id` under [`FULL_HEADER`] (lower-cased id as the
+/// account), with `overrides` (field name, raw CSV text) replacing fields.
+pub fn person_row(id: &str, overrides: &[(&str, &str)]) -> String {
+    let account = id.to_lowercase();
+    let email = format!("{account}@example.com");
+    let defaults = [
+        ("employee_id", id),
+        ("account", account.as_str()),
+        ("name", "测试员工"),
+        ("email", email.as_str()),
+        ("mobile", "13800000000"),
+        ("tel", "021-64092815"),
+        ("avatar_url", "https://avatars.example.com/a.png"),
+        ("department", "研发 / 后端"),
+        ("department_id", "D2"),
+        ("role", "user"),
+        ("status", "active"),
+        ("initial_password", ""),
+    ];
+    defaults
+        .iter()
+        .map(|(field, value)| {
+            overrides
+                .iter()
+                .find(|(f, _)| f == field)
+                .map_or(*value, |(_, v)| *v)
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
