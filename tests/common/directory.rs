@@ -201,3 +201,42 @@ pub fn person_row(id: &str, overrides: &[(&str, &str)]) -> String {
         .collect::<Vec<_>>()
         .join(",")
 }
+
+/// The environment a `confsync directory ...` child needs to push `source`
+/// into `sim`, recording in `db` (no config file; quiet logs).
+pub fn child_env(sim: &RunningSimulator, db: &TestDb, source: &Path) -> Vec<(String, String)> {
+    let config = &sim.state.config;
+    [
+        ("CONFSYNC_DATABASE__URL", db.url.clone()),
+        ("CONFSYNC_CLOUDROOM__BASE_URL", sim.cloudroom_base_url()),
+        ("CONFSYNC_CLOUDROOM__SECRET_ID", config.secret_id.clone()),
+        ("CONFSYNC_CLOUDROOM__SECRET_KEY", config.secret_key.clone()),
+        ("CONFSYNC_CLOUDROOM__REQUESTS_PER_MINUTE", "60000".into()),
+        ("CONFSYNC_ALIYUN__ENDPOINT", sim.aliyun_endpoint()),
+        (
+            "CONFSYNC_ALIYUN__ACCESS_KEY_ID",
+            config.access_key_id.clone(),
+        ),
+        (
+            "CONFSYNC_ALIYUN__ACCESS_KEY_SECRET",
+            config.access_key_secret.clone(),
+        ),
+        ("CONFSYNC_ALIYUN__GROUP_ID", "88".into()),
+        ("CONFSYNC_ALIYUN__GROUP_NAME", "示例公司".into()),
+        ("CONFSYNC_DIRECTORY__SOURCE", source.display().to_string()),
+        ("CONFSYNC_LOGGING__LEVEL", "error".into()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
+/// A `confsync` child with exactly `env` (no config file), killed if dropped.
+pub fn confsync_child(env: &[(String, String)]) -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_confsync"));
+    cmd.env_remove("CONFSYNC_CONFIG")
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true);
+    cmd
+}
