@@ -50,5 +50,6 @@ fn unknown_keys_and_bad_files_are_named() {
     };
     let err = load(&sources).unwrap_err().to_string();
     assert!(err.contains("requests_per_minut"), "{err}");
-    assert!(err.contains(&path.display().to_string()), "{err}");
+    // figment shows the path relative to the working directory when it can.
+    assert!(err.contains("c.toml") && err.contains("TOML file"), "{err}");
 }

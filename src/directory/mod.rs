@@ -50,8 +50,9 @@ pub const EXIT_PARTIAL: u8 = 3;
 pub enum DirectoryError {
     #[error("configuration: {0}")]
     Config(String),
+    // No #[source]: the message already holds the cause, and `{:#}` would print it twice.
     #[error("{0}; nothing was changed")]
-    Source(#[from] SourceError),
+    Source(SourceError),
     #[error("the source has no rows; nothing was changed (an empty export is never taken to mean that everyone left)")]
     Empty,
     #[error("only {valid} valid row(s), below directory.min_rows ({min}); nothing was changed")]
@@ -216,7 +217,9 @@ pub async fn prepare(
 ) -> Result<Plan, DirectoryError> {
     let dir = &settings.directory;
     let group = aliyun_group(settings)?;
-    let rows = source::read(dir.source.as_deref(), &dir.columns, pool).await?;
+    let rows = source::read(dir.source.as_deref(), &dir.columns, pool)
+        .await
+        .map_err(DirectoryError::Source)?;
     if rows.is_empty() {
         return Err(DirectoryError::Empty);
     }
@@ -362,7 +365,13 @@ async fn execute(
 }
 
 fn api_calls(cloudroom: Option<&CloudRoomClient>, aliyun: Option<&AliyunClient>) -> u64 {
-    cloudroom.map_or(0, |c| c.stats().calls()) + aliyun.map_or(0, |a| a.stats().snapshot().calls)
+    // Aliyun counts an action once however many attempts it took; add its
+    // retries so both vendors count HTTP requests.
+    let aliyun = aliyun.map_or(0, |a| {
+        let stats = a.stats().snapshot();
+        stats.calls + stats.retries
+    });
+    cloudroom.map_or(0, |c| c.stats().calls()) + aliyun
 }
 
 /// Reads a sample of pushed people back from Aliyun.
