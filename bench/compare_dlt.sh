@@ -108,10 +108,13 @@ measured() {
     echo "requests: $(cat "$OUT/$tool.requests.json")"
 }
 
+# $1: the name results are filed under ("confsync", or "confsync-resync" for
+# a second run against the database the first one filled).
 run_confsync() {
-    say "confsync sync mirror --json"
-    fresh_database bench_confsync
-    measured confsync env -u CONFSYNC_CONFIG \
+    local tool=${1:-confsync}
+    say "$tool: confsync sync mirror --json"
+    [ "$tool" = confsync ] && fresh_database bench_confsync
+    measured "$tool" env -u CONFSYNC_CONFIG \
         CONFSYNC_DATABASE__URL="$PG_URL/bench_confsync" \
         CONFSYNC_CLOUDROOM__BASE_URL="$SIM/CLOUDROOM-SERVER" \
         CONFSYNC_CLOUDROOM__SECRET_ID=$SECRET_ID \
@@ -122,12 +125,16 @@ run_confsync() {
         target/release/confsync sync mirror --json
 }
 
+# $1: as for run_confsync; a re-sync keeps dlt's pipeline state and database.
 run_dlt() {
-    say "dlt: $BENCH/dlt_mirror.py"
-    fresh_database bench_dlt
-    rm -rf "$OUT/dlt-pipelines"
+    local tool=${1:-dlt}
+    say "$tool: $BENCH/dlt_mirror.py"
+    if [ "$tool" = dlt ]; then
+        fresh_database bench_dlt
+        rm -rf "$OUT/dlt-pipelines"
+    fi
     # The same CONFSYNC_CLOUDROOM__* variables, read by dlt_mirror.py.
-    measured dlt env \
+    measured "$tool" env \
         CONFSYNC_CLOUDROOM__BASE_URL="$SIM/CLOUDROOM-SERVER" \
         CONFSYNC_CLOUDROOM__SECRET_ID=$SECRET_ID \
         CONFSYNC_CLOUDROOM__SECRET_KEY=$SECRET_KEY \
@@ -168,6 +175,9 @@ main() {
     start_simulator
     run_confsync
     run_dlt
+    # Nothing changed at the source: what does each tool ask for a second time?
+    run_confsync confsync-resync
+    run_dlt dlt-resync
     stop_simulator
     local load_after
     load_after=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -227,6 +237,23 @@ for tool in ("confsync", "dlt"):
 print(json.dumps(result, indent=1))
 PY
     python3 $BENCH/report.py compare "$OUT/results.json"
+    python3 - "$OUT" <<'PY'
+import json, sys
+out = sys.argv[1]
+def fig(tool):
+    with open(f"{out}/{tool}.measure.json") as f:
+        m = json.load(f)
+    with open(f"{out}/{tool}.requests.json") as f:
+        r = json.load(f)
+    return m["seconds"], r["total"], m["peak_rss_kib"] / 1024
+(cs, cr, cm), (ds, dr, dm) = fig("confsync-resync"), fig("dlt-resync")
+print()
+print("| no-change re-sync | confsync | dlt | confsync vs dlt |")
+print("|---|---:|---:|---:|")
+print(f"| wall time | {cs:.2f} s | {ds:.2f} s | {ds / cs:.1f}× faster |")
+print(f"| HTTP requests | {cr} | {dr} | {cr / dr:.4f}× ({dr - cr} fewer) |")
+print(f"| peak RSS | {cm:.1f} MiB | {dm:.1f} MiB | {cm / dm:.2f}× |")
+PY
 }
 
 main "$@"
