@@ -83,7 +83,7 @@ async fn history_queues_conferences_and_recordings_archive_urls() {
             raw: json!({"confId": 77, "startTime": i}),
         })
         .collect();
-    let counts = history::upsert_page(&mut conn, "default", &rows, now)
+    let counts = history::upsert_page(&mut conn, "default", &rows, now, false)
         .await
         .unwrap();
     assert_eq!(
@@ -172,4 +172,45 @@ async fn a_job_lock_is_exclusive_until_released_or_dropped() {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     assert!(retaken.is_some());
+}
+
+#[tokio::test]
+async fn a_backfill_page_counts_what_it_wrote_without_a_lookup() {
+    let db = common::migrated_db().await;
+    let now = Utc::now();
+    let mut conn = db.pool.acquire().await.unwrap();
+    let start = Utc.timestamp_opt(1_700_000_000, 0).single().unwrap();
+    let row = |i: i64, subject: &str| HistoryRow {
+        conf_id: 900 + i,
+        start_time: start + chrono::Duration::hours(i),
+        subject: Some(subject.into()),
+        conf_type: None,
+        end_time: None,
+        duration_seconds: None,
+        host_name: None,
+        members: None,
+        period_type: None,
+        raw: json!({"confId": 900 + i, "subject": subject}),
+    };
+    let end = start + chrono::Duration::days(1);
+    assert!(history::window_is_empty(&mut conn, "default", start, end)
+        .await
+        .unwrap());
+    let page = vec![row(0, "a"), row(1, "b")];
+    let first = history::upsert_page(&mut conn, "default", &page, now, true)
+        .await
+        .unwrap();
+    assert_eq!((first.inserted, first.updated, first.unchanged), (2, 0, 0));
+    assert!(!history::window_is_empty(&mut conn, "default", start, end)
+        .await
+        .unwrap());
+    // A row a shifted page repeats, and one that changed in between.
+    let again = vec![row(0, "a"), row(1, "b2")];
+    let second = history::upsert_page(&mut conn, "default", &again, now, true)
+        .await
+        .unwrap();
+    assert_eq!(
+        (second.inserted, second.updated, second.unchanged),
+        (0, 1, 1)
+    );
 }

@@ -92,6 +92,7 @@ async fn read_window(
         pass.window_start,
         (pass.window_start + WINDOW_SECONDS - 1).min(pass.until),
     );
+    let window_was_empty = pass.next_page == 1 && window_is_empty(ctx, window).await?;
     let mut pager = Pager::starting_at(pass.next_page);
     let mut page = fetch_page(ctx, window, pager.next).await?;
     loop {
@@ -116,7 +117,7 @@ async fn read_window(
         state.pass = Some(pass.clone());
         // The next page is read while this one is written: the checkpoint
         // only ever names pages that are committed.
-        let write = write_page(ctx, state, &rows);
+        let write = write_page(ctx, state, &rows, window_was_empty);
         let next = async {
             match more {
                 true => Some(fetch_page(ctx, window, pager.next).await),
@@ -157,15 +158,34 @@ async fn fetch_page(
     })
 }
 
+/// A backfill reaches windows the mirror has never seen: their pages need no
+/// comparison with the table (see `store::history::upsert_page`).
+async fn window_is_empty(ctx: &MirrorContext, (start, end): (i64, i64)) -> anyhow::Result<bool> {
+    let (Some(start), Some(end)) = (
+        DateTime::from_timestamp(start, 0),
+        DateTime::from_timestamp(end, 0),
+    ) else {
+        return Ok(false);
+    };
+    let mut conn = ctx
+        .pool
+        .acquire()
+        .await
+        .context("cannot get a database connection")?;
+    Ok(store::history::window_is_empty(&mut conn, ctx.tenant(), start, end).await?)
+}
+
 /// Writes one page together with the checkpoint that says where to resume.
 async fn write_page(
     ctx: &MirrorContext,
     state: &HistoryState,
     rows: &[crate::store::history::HistoryRow],
+    window_was_empty: bool,
 ) -> anyhow::Result<crate::store::RowCounts> {
     let tenant = ctx.tenant();
     let mut tx = store::begin(&ctx.pool).await?;
-    let counts = store::history::upsert_page(&mut tx, tenant, rows, Utc::now()).await?;
+    let counts =
+        store::history::upsert_page(&mut tx, tenant, rows, Utc::now(), window_was_empty).await?;
     store::state::save(&mut *tx, tenant, JOB, state).await?;
     tx.commit()
         .await

@@ -65,6 +65,9 @@ async fn existing(
     )
     .bind(tenant)
     .bind(ids)
+    // Planned on every execution (unnamed statement): a plan cached
+    // while the table was empty would scan it whole once it is large.
+    .persistent(false)
     .fetch_all(&mut *conn)
     .await
     .during("reading existing conferences")?;

@@ -26,12 +26,21 @@ type Key = (i64, DateTime<Utc>);
 
 /// Writes one page and queues the conferences of new or changed meetings
 /// for a recordings pass, in the caller's transaction.
+///
+/// `window_was_empty` says the table held no meeting of this page's window
+/// when the pass reached it (a backfill): then there is nothing to compare
+/// with, and the upsert itself tells new rows from rows an earlier page of the
+/// same pass already wrote.
 pub async fn upsert_page(
     conn: &mut PgConnection,
     tenant: &str,
     rows: &[HistoryRow],
     now: DateTime<Utc>,
+    window_was_empty: bool,
 ) -> Result<RowCounts, StoreError> {
+    if window_was_empty {
+        return insert_page(conn, tenant, rows, now).await;
+    }
     let keys: Vec<Key> = rows.iter().map(|r| (r.conf_id, r.start_time)).collect();
     let existing = existing(conn, tenant, &keys).await?;
     let hashes: Vec<Vec<u8>> = rows.iter().map(|r| content_hash(&r.raw)).collect();
@@ -62,6 +71,47 @@ pub async fn upsert_page(
     Ok(tally(&fates))
 }
 
+async fn insert_page(
+    conn: &mut PgConnection,
+    tenant: &str,
+    rows: &[HistoryRow],
+    now: DateTime<Utc>,
+) -> Result<RowCounts, StoreError> {
+    if rows.is_empty() {
+        return Ok(RowCounts::default());
+    }
+    let hashes: Vec<Vec<u8>> = rows.iter().map(|r| content_hash(&r.raw)).collect();
+    let all: Vec<usize> = (0..rows.len()).collect();
+    let written = write_rows(conn, tenant, rows, &hashes, &all, now).await?;
+    let conf_ids: Vec<i64> = written.iter().map(|(conf_id, _)| *conf_id).collect();
+    super::recordings::enqueue(conn, tenant, &conf_ids).await?;
+    let inserted = written.iter().filter(|(_, inserted)| *inserted).count() as u64;
+    Ok(RowCounts {
+        inserted,
+        updated: written.len() as u64 - inserted,
+        unchanged: (rows.len() - written.len()) as u64,
+    })
+}
+
+/// Whether the table holds no meeting that started within `[start, end]`.
+pub async fn window_is_empty(
+    conn: &mut PgConnection,
+    tenant: &str,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    sqlx::query_scalar(
+        "select not exists (select 1 from cloudroom.meeting_history
+                             where tenant = $1 and start_time between $2 and $3)",
+    )
+    .bind(tenant)
+    .bind(start)
+    .bind(end)
+    .fetch_one(&mut *conn)
+    .await
+    .during("looking for meetings in a history window")
+}
+
 async fn existing(
     conn: &mut PgConnection,
     tenant: &str,
@@ -71,15 +121,22 @@ async fn existing(
     let starts: Vec<DateTime<Utc>> = keys.iter().map(|k| k.1).collect();
     type Found = (i64, DateTime<Utc>, Vec<u8>, DateTime<Utc>);
     let rows: Vec<Found> = sqlx::query_as(
+        // One primary-key probe per incoming row, whatever the planner
+        // thinks of the table's size (a hash join would scan it whole).
         "select h.conf_id, h.start_time, h.content_hash, h.last_seen_at
-           from cloudroom.meeting_history h
-           join unnest($2::bigint[], $3::timestamptz[]) as k(conf_id, start_time)
-             on h.conf_id = k.conf_id and h.start_time = k.start_time
-          where h.tenant = $1",
+           from unnest($2::bigint[], $3::timestamptz[]) as k(conf_id, start_time)
+           cross join lateral (
+                select conf_id, start_time, content_hash, last_seen_at
+                  from cloudroom.meeting_history
+                 where tenant = $1 and conf_id = k.conf_id and start_time = k.start_time
+           ) h",
     )
     .bind(tenant)
     .bind(ids)
     .bind(starts)
+    // Planned on every execution (unnamed statement): a plan cached
+    // while the table was empty would scan it whole once it is large.
+    .persistent(false)
     .fetch_all(&mut *conn)
     .await
     .during("reading existing meeting history")?;
@@ -96,7 +153,7 @@ async fn write_rows(
     hashes: &[Vec<u8>],
     picked: &[usize],
     now: DateTime<Utc>,
-) -> Result<(), StoreError> {
+) -> Result<Vec<(i64, bool)>, StoreError> {
     macro_rules! col {
         ($field:ident) => {
             picked
@@ -106,7 +163,7 @@ async fn write_rows(
         };
     }
     let hash: Vec<&[u8]> = picked.iter().map(|&i| hashes[i].as_slice()).collect();
-    sqlx::query(
+    sqlx::query_as(
         "insert into cloudroom.meeting_history
             (tenant, conf_id, start_time, subject, conf_type, end_time, duration_seconds,
              host_name, members, period_type, content_hash, raw, first_seen_at, last_seen_at)
@@ -118,7 +175,9 @@ async fn write_rows(
              end_time = excluded.end_time, duration_seconds = excluded.duration_seconds,
              host_name = excluded.host_name, members = excluded.members,
              period_type = excluded.period_type, content_hash = excluded.content_hash,
-             raw = excluded.raw, last_seen_at = excluded.last_seen_at",
+             raw = excluded.raw, last_seen_at = excluded.last_seen_at
+         where meeting_history.content_hash is distinct from excluded.content_hash
+         returning conf_id, (xmax = 0) as inserted",
     )
     .bind(tenant)
     .bind(col!(conf_id))
@@ -133,10 +192,9 @@ async fn write_rows(
     .bind(hash)
     .bind(col!(raw))
     .bind(now)
-    .execute(&mut *conn)
+    .fetch_all(&mut *conn)
     .await
-    .during("writing meeting history")?;
-    Ok(())
+    .during("writing meeting history")
 }
 
 /// Conferences whose meetings ended at or after `since`.

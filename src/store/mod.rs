@@ -141,19 +141,17 @@ pub(crate) fn pick(fates: &[RowFate], wanted: &[RowFate]) -> Vec<usize> {
 /// re-reads exactly what was lost. It never loses earlier data and never
 /// corrupts; it saves an fsync per page.
 ///
-/// Plans are made for each execution (`plan_cache_mode = force_custom_plan`):
-/// a generic plan cached while a table was empty keeps scanning it whole once
-/// it holds a million rows, when nothing (no autovacuum) re-analyzes it.
+/// The lookups that compare a page with the table are planned on every
+/// execution (`persistent(false)`): a generic plan cached while a table was
+/// empty keeps scanning it whole once it holds a million rows, when nothing
+/// (no autovacuum) re-analyzes it.
 pub async fn begin(
     pool: &sqlx::PgPool,
 ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, StoreError> {
     let mut tx = pool.begin().await.during("starting a transaction")?;
-    sqlx::query(
-        "select set_config('synchronous_commit', 'off', true),
-                set_config('plan_cache_mode', 'force_custom_plan', true)",
-    )
-    .execute(&mut *tx)
-    .await
-    .during("starting a transaction")?;
+    sqlx::query("select set_config('synchronous_commit', 'off', true)")
+        .execute(&mut *tx)
+        .await
+        .during("starting a transaction")?;
     Ok(tx)
 }

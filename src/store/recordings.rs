@@ -120,6 +120,9 @@ async fn existing(
     )
     .bind(tenant)
     .bind(conf_ids)
+    // Planned on every execution (unnamed statement): a plan cached
+    // while the table was empty would scan it whole once it is large.
+    .persistent(false)
     .fetch_all(&mut *conn)
     .await
     .during("reading existing recordings")?;

@@ -55,8 +55,38 @@ async fn start_container() -> Result<String, String> {
     ))
 }
 
-/// A database of its own for one test; dropped databases are not cleaned up
-/// eagerly (the name is unique), `cleanup_stale` removes old ones.
+const TEST_DB_PREFIX: &str = "confsync_test_";
+
+/// Test databases are not dropped when a test ends (it may be inspected
+/// after a failure); each test binary instead drops, once, those that are
+/// older than an hour and that nobody is connected to.
+async fn drop_stale_databases(conn: &mut PgConnection) {
+    static ONCE: OnceCell<()> = OnceCell::const_new();
+    ONCE.get_or_init(|| async {
+        let cutoff = chrono::Utc::now().timestamp() - 3600;
+        let stale: Vec<String> = sqlx::query_scalar(
+            "select datname::text from pg_database d
+              where datname like 'confsync_test_%'
+                and case when datname ~ '^confsync_test_[0-9]+_'
+                         then split_part(datname, '_', 3)::bigint else 0 end < $1
+                and not exists (select 1 from pg_stat_activity a where a.datname = d.datname)",
+        )
+        .bind(cutoff)
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap_or_default();
+        for name in stale {
+            // Another binary may have dropped it first: that is fine.
+            let _ = sqlx::query(&format!(r#"drop database if exists "{name}""#))
+                .execute(&mut *conn)
+                .await;
+        }
+    })
+    .await;
+}
+
+/// A database of its own for one test, named with its creation time so that
+/// `drop_stale_databases` can clean up after earlier runs.
 pub struct TestDb {
     pub pool: PgPool,
     pub url: String,
@@ -65,10 +95,15 @@ pub struct TestDb {
 
 pub async fn test_db() -> TestDb {
     let admin = admin_url().await;
-    let name = format!("confsync_test_{}", uuid::Uuid::new_v4().simple());
+    let name = format!(
+        "{TEST_DB_PREFIX}{}_{}",
+        chrono::Utc::now().timestamp(),
+        uuid::Uuid::new_v4().simple()
+    );
     let mut conn = PgConnection::connect(admin)
         .await
         .expect("connect to the test server");
+    drop_stale_databases(&mut conn).await;
     sqlx::query(&format!(r#"CREATE DATABASE "{name}""#))
         .execute(&mut conn)
         .await
