@@ -16,8 +16,7 @@ use std::time::Instant;
 use anyhow::{bail, Context as _};
 use serde::Serialize;
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 use tokio_util::sync::CancellationToken;
 
 use crate::configuration::Settings;
@@ -93,8 +92,8 @@ async fn parent(settings: &Settings, args: &DirectoryBenchArgs) -> anyhow::Resul
         "confsync bench directory: {} people, Aliyun batch size {batch_size}, rate limit off",
         args.people
     );
-    let sim = Simulator::spawn(&exe).await?;
-    fresh_database(&args.database_url).await?;
+    let sim = super::Simulator::spawn(&exe, 42, 0, 0, 0).await?;
+    super::fresh_database(&args.database_url).await?;
     let dir = tempfile_dir()?;
     let source = dir.join("hr.csv");
     let changed_line = write_people(&source, args.people, None)?;
@@ -146,9 +145,9 @@ impl Measured {
 
 async fn measure(exe: &Path, env: &[(String, String)], sim: &str) -> anyhow::Result<Measured> {
     let plan = run_child(exe, env, "plan").await?;
-    let before = counters(sim).await?;
+    let before = super::counters(sim).await?;
     let apply = run_child(exe, env, "apply").await?;
-    let after = counters(sim).await?;
+    let after = super::counters(sim).await?;
     let requests = after
         .iter()
         .map(|(k, v)| (k.clone(), v - before.get(k).copied().unwrap_or(0)))
@@ -282,70 +281,4 @@ fn tempfile_dir() -> anyhow::Result<PathBuf> {
     let dir = std::env::temp_dir().join(format!("confsync-bench-directory-{}", std::process::id()));
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     Ok(dir)
-}
-
-struct Simulator {
-    child: Child,
-    base_url: String,
-}
-
-impl Simulator {
-    async fn spawn(exe: &Path) -> anyhow::Result<Simulator> {
-        let mut child = Command::new(exe)
-            .args(["simulate", "--port", "0", "--requests-per-minute", "0"])
-            .args(["--conferences", "0", "--history", "0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .context("cannot start the simulator")?;
-        let stdout = child.stdout.take().context("simulator stdout")?;
-        let mut lines = BufReader::new(stdout).lines();
-        while let Some(line) = lines.next_line().await? {
-            if let Some(url) = line.strip_prefix("simulator listening on ") {
-                // Keep draining: a closed pipe would kill the simulator at its next println.
-                tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-                return Ok(Simulator {
-                    child,
-                    base_url: url.trim().to_string(),
-                });
-            }
-        }
-        bail!("the simulator exited before listening")
-    }
-
-    async fn stop(mut self) {
-        let _ = self.child.kill().await;
-    }
-}
-
-async fn fresh_database(url: &str) -> anyhow::Result<()> {
-    let options: sqlx::postgres::PgConnectOptions = url.parse().context("bench database URL")?;
-    let name = options
-        .get_database()
-        .unwrap_or("confsync_bench_directory")
-        .to_string();
-    let admin = sqlx::PgPool::connect_with(options.clone().database("postgres")).await?;
-    sqlx::query(&format!(r#"drop database if exists "{name}" with (force)"#))
-        .execute(&admin)
-        .await?;
-    sqlx::query(&format!(r#"create database "{name}""#))
-        .execute(&admin)
-        .await?;
-    let pool = sqlx::PgPool::connect_with(options).await?;
-    crate::db::MIGRATOR.run(&pool).await?;
-    Ok(())
-}
-
-async fn counters(sim: &str) -> anyhow::Result<BTreeMap<String, u64>> {
-    let list: Vec<Value> = reqwest::get(format!("{sim}/__admin/counters"))
-        .await?
-        .json()
-        .await?;
-    let mut out = BTreeMap::new();
-    for c in list {
-        let endpoint = c["endpoint"].as_str().unwrap_or("?").to_string();
-        *out.entry(endpoint).or_insert(0) += c["count"].as_u64().unwrap_or(0);
-    }
-    Ok(out)
 }

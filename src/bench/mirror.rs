@@ -11,8 +11,6 @@ use std::time::Instant;
 use anyhow::{bail, Context as _};
 use serde_json::Value;
 use sqlx::PgPool;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
 
 use crate::configuration::Settings;
 use crate::mirror::history::WINDOW_SECONDS;
@@ -64,7 +62,7 @@ pub async fn run(_settings: &Settings, args: &MirrorBenchArgs) -> anyhow::Result
         "confsync bench mirror: seed {}, {} conferences, {} history rows, {} recordings per meeting, rate limit off",
         args.seed, args.conferences, args.history, args.recordings_per_conference
     );
-    let sim = Simulator::spawn(
+    let sim = super::Simulator::spawn(
         &exe,
         args.seed,
         args.conferences,
@@ -72,7 +70,7 @@ pub async fn run(_settings: &Settings, args: &MirrorBenchArgs) -> anyhow::Result
         args.recordings_per_conference,
     )
     .await?;
-    let pool = fresh_database(&args.database_url).await?;
+    let pool = super::fresh_database(&args.database_url).await?;
     let env = sync_env(&sim.base_url, &args.database_url, &history_start);
     let minimum = minimum_requests(&sim.base_url, &history_start).await?;
 
@@ -119,8 +117,8 @@ pub async fn run(_settings: &Settings, args: &MirrorBenchArgs) -> anyhow::Result
             "\nmemory run: {} history rows (history job only)",
             args.large_history
         );
-        let sim = Simulator::spawn(&exe, args.seed, 0, args.large_history, 0).await?;
-        let pool = fresh_database(&args.database_url).await?;
+        let sim = super::Simulator::spawn(&exe, args.seed, 0, args.large_history, 0).await?;
+        let pool = super::fresh_database(&args.database_url).await?;
         let env = sync_env(&sim.base_url, &args.database_url, &history_start);
         let large = run_sync(
             &exe,
@@ -149,50 +147,6 @@ fn print_run(label: &str, m: &Measured) {
     println!("  requests by endpoint: {:?}", m.requests);
 }
 
-struct Simulator {
-    child: Child,
-    base_url: String,
-}
-
-impl Simulator {
-    async fn spawn(
-        exe: &std::path::Path,
-        seed: u64,
-        conferences: usize,
-        history: usize,
-        recordings: usize,
-    ) -> anyhow::Result<Simulator> {
-        let mut child = Command::new(exe)
-            .args(["simulate", "--port", "0", "--requests-per-minute", "0"])
-            .args(["--seed", &seed.to_string()])
-            .args(["--conferences", &conferences.to_string()])
-            .args(["--history", &history.to_string()])
-            .args(["--recordings-per-conference", &recordings.to_string()])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .context("cannot start the simulator")?;
-        let stdout = child.stdout.take().context("simulator stdout")?;
-        let mut lines = BufReader::new(stdout).lines();
-        while let Some(line) = lines.next_line().await? {
-            if let Some(url) = line.strip_prefix("simulator listening on ") {
-                // Keep draining: a closed pipe would kill the simulator at its next println.
-                tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-                return Ok(Simulator {
-                    child,
-                    base_url: url.trim().to_string(),
-                });
-            }
-        }
-        bail!("the simulator exited before listening")
-    }
-
-    async fn stop(mut self) {
-        let _ = self.child.kill().await;
-    }
-}
-
 fn sync_env(sim: &str, database_url: &str, history_start: &str) -> Vec<(String, String)> {
     [
         ("CONFSYNC_DATABASE__URL", database_url.to_string()),
@@ -217,24 +171,6 @@ fn sync_env(sim: &str, database_url: &str, history_start: &str) -> Vec<(String, 
     .collect()
 }
 
-async fn fresh_database(url: &str) -> anyhow::Result<PgPool> {
-    let options: sqlx::postgres::PgConnectOptions = url.parse().context("bench database URL")?;
-    let name = options
-        .get_database()
-        .unwrap_or("confsync_bench")
-        .to_string();
-    let admin = sqlx::PgPool::connect_with(options.clone().database("postgres")).await?;
-    sqlx::query(&format!(r#"drop database if exists "{name}" with (force)"#))
-        .execute(&admin)
-        .await?;
-    sqlx::query(&format!(r#"create database "{name}""#))
-        .execute(&admin)
-        .await?;
-    let pool = sqlx::PgPool::connect_with(options).await?;
-    crate::db::MIGRATOR.run(&pool).await?;
-    Ok(pool)
-}
-
 /// Runs `confsync <args>` as a child and measures it.
 async fn run_sync(
     exe: &std::path::Path,
@@ -243,7 +179,7 @@ async fn run_sync(
     args: &[&str],
     pool: &PgPool,
 ) -> anyhow::Result<Measured> {
-    let before = counters(sim).await?;
+    let before = super::counters(sim).await?;
     let xid: i64 = sqlx::query_scalar("select txid_current()")
         .fetch_one(pool)
         .await?;
@@ -261,7 +197,7 @@ async fn run_sync(
     if !status {
         bail!("`confsync {}` failed", args.join(" "));
     }
-    let after = counters(sim).await?;
+    let after = super::counters(sim).await?;
     let requests = after
         .iter()
         .map(|(k, v)| (k.clone(), v - before.get(k).copied().unwrap_or(0)))
@@ -321,19 +257,6 @@ async fn rows_written_since(pool: &PgPool, xid: i64) -> anyhow::Result<u64> {
         total += n;
     }
     Ok(total as u64)
-}
-
-async fn counters(sim: &str) -> anyhow::Result<BTreeMap<String, u64>> {
-    let list: Vec<Value> = reqwest::get(format!("{sim}/__admin/counters"))
-        .await?
-        .json()
-        .await?;
-    let mut out = BTreeMap::new();
-    for c in list {
-        let endpoint = c["endpoint"].as_str().unwrap_or("?").to_string();
-        *out.entry(endpoint).or_insert(0) += c["count"].as_u64().unwrap_or(0);
-    }
-    Ok(out)
 }
 
 /// The fewest requests that can read everything: one per page of each
