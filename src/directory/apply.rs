@@ -255,19 +255,24 @@ impl Executor<'_> {
             if self.stopped(executed) {
                 return Ok(());
             }
-            let ids = &*dept_ids;
-            let done: Vec<Done> = stream::iter(level)
-                .map(|change| self.push_department(client, change, ids))
+            // The parents' ids, as they stood when this level began.
+            let parents = dept_ids.clone();
+            // Each result is saved as soon as it arrives: CloudRoom cannot list
+            // departments, so an id not recorded before a crash means a
+            // duplicate on the next run; this keeps that to the requests in flight.
+            let mut results = stream::iter(level)
+                .map(|change| self.push_department(client, change, &parents))
                 .buffer_unordered(self.concurrency)
                 .boxed()
-                .collect()
-                .await;
-            for d in &done {
-                if let Ok(Applied::Department(w)) = &d.result {
-                    dept_ids.insert(w.key.clone(), w.cloudroom_id);
+                .ready_chunks(self.concurrency);
+            while let Some(done) = results.next().await {
+                for d in &done {
+                    if let Ok(Applied::Department(w)) = &d.result {
+                        dept_ids.insert(w.key.clone(), w.cloudroom_id);
+                    }
                 }
+                self.save(done, executed).await?;
             }
-            self.save(done, executed).await?;
         }
         Ok(())
     }
