@@ -279,15 +279,8 @@ async fn run_locked(
     store::runs::finish_as(&ctx.pool, run_id, &totals, end, error.as_deref())
         .await
         .context("cannot record the end of the run in confsync.sync_runs")?;
-    let rows = totals.rows.inserted + totals.rows.updated;
-    span.record("rows", rows);
-    metrics::record_rows(job.table(), totals.rows);
-    let outcome = match end {
-        RunEnd::Succeeded => metrics::Outcome::Succeeded,
-        RunEnd::Failed => metrics::Outcome::Failed,
-        RunEnd::Abandoned => metrics::Outcome::Cancelled,
-    };
-    metrics::record_run(job.name(), outcome, Some(started.elapsed()));
+    span.record("rows", totals.rows.inserted + totals.rows.updated);
+    record_metrics(job, &totals, end, started);
     let summary = JobSummary {
         job: job.name(),
         tenant,
@@ -303,16 +296,30 @@ async fn run_locked(
         cancelled,
         error,
     };
-    match (&summary.error, cancelled) {
+    log_end(&span, &summary);
+    Ok(RunOutcome::Ran(summary))
+}
+
+fn record_metrics(job: Job, totals: &RunTotals, end: RunEnd, started: Instant) {
+    metrics::record_rows(job.table(), totals.rows);
+    let outcome = match end {
+        RunEnd::Succeeded => metrics::Outcome::Succeeded,
+        RunEnd::Failed => metrics::Outcome::Failed,
+        RunEnd::Abandoned => metrics::Outcome::Cancelled,
+    };
+    metrics::record_run(job.name(), outcome, Some(started.elapsed()));
+}
+
+fn log_end(span: &tracing::Span, summary: &JobSummary) {
+    match (&summary.error, summary.cancelled) {
         (None, _) => {
-            tracing::info!(parent: &span, pages = summary.pages, api_calls = summary.api_calls, "run succeeded")
+            tracing::info!(parent: span, pages = summary.pages, api_calls = summary.api_calls, "run succeeded")
         }
         (Some(e), true) => {
-            tracing::warn!(parent: &span, error = %e, "run cancelled; the next run resumes")
+            tracing::warn!(parent: span, error = %e, "run cancelled; the next run resumes")
         }
-        (Some(e), false) => tracing::error!(parent: &span, error = %e, "run failed"),
+        (Some(e), false) => tracing::error!(parent: span, error = %e, "run failed"),
     }
-    Ok(RunOutcome::Ran(summary))
 }
 
 /// The full mirror: conferences, then history (which queues recordings), then
