@@ -2,9 +2,8 @@
 
 use serde_json::Value;
 
-use crate::cloudroom::{ConferenceRecord, VideoRecord};
+use crate::cloudroom::{epoch_utc, ConferenceRecord, VideoRecord};
 use crate::store::conferences::ConferenceRow;
-use crate::store::epoch;
 use crate::store::history::HistoryRow;
 use crate::store::recordings::RecordingRow;
 
@@ -33,8 +32,8 @@ pub fn conference(record: ConferenceRecord, keep_passwords: bool) -> Option<Conf
         subject: record.subject,
         conf_type: small(record.conf_type),
         status: small(record.status),
-        schedule_start: epoch(record.schedule_time.unwrap_or(0)),
-        schedule_end: epoch(record.schedule_end_time.unwrap_or(0)),
+        schedule_start: epoch_utc(record.schedule_time),
+        schedule_end: epoch_utc(record.schedule_end_time),
         host_name: record.host_name,
         members: small(record.members),
         period_type: small(record.period_type),
@@ -45,15 +44,17 @@ pub fn conference(record: ConferenceRecord, keep_passwords: bool) -> Option<Conf
 
 /// A history record without a confId or start time cannot be keyed: skipped.
 pub fn history(record: ConferenceRecord, keep_passwords: bool) -> Option<HistoryRow> {
-    let start = record.start_time.unwrap_or(0);
-    let end = record.end_time.unwrap_or(0);
-    let duration = (end > start && start > 0).then_some(end - start);
+    let start = epoch_utc(record.start_time)?;
+    let end = epoch_utc(record.end_time);
+    let duration = end
+        .map(|end| (end - start).num_seconds())
+        .filter(|seconds| *seconds > 0);
     Some(HistoryRow {
         conf_id: record.conf_id?,
-        start_time: epoch(start)?,
+        start_time: start,
         subject: record.subject,
         conf_type: small(record.conf_type),
-        end_time: epoch(end),
+        end_time: end,
         duration_seconds: duration,
         host_name: record.host_name,
         members: small(record.members),
@@ -67,7 +68,7 @@ pub fn recording(record: VideoRecord, conf_id: i64) -> Option<RecordingRow> {
         file_id: record.file_id?,
         conf_id: record.conf_id.unwrap_or(conf_id),
         title: record.title,
-        created_at: epoch(record.create_time.unwrap_or(0)),
+        created_at: epoch_utc(record.create_time),
         duration_seconds: record.duration,
         size_bytes: record.size.and_then(|s| i64::try_from(s).ok()),
         vod_url: record.vod_url,

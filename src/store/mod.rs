@@ -95,15 +95,6 @@ pub(crate) fn tally(fates: &[RowFate]) -> RowCounts {
     counts
 }
 
-/// Epoch seconds as a timestamp; CloudRoom uses 0 for "none".
-pub fn epoch(seconds: i64) -> Option<DateTime<Utc>> {
-    if seconds <= 0 {
-        None
-    } else {
-        DateTime::from_timestamp(seconds, 0)
-    }
-}
-
 /// What the table already holds for one key: hash, tombstoned, last seen.
 pub(crate) type Existing = (Vec<u8>, bool, DateTime<Utc>);
 
