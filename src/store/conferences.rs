@@ -85,15 +85,6 @@ async fn write_rows(
     picked: &[usize],
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    // One column vector per field: UNNEST turns them back into rows in one statement.
-    macro_rules! col {
-        ($field:ident) => {
-            picked
-                .iter()
-                .map(|&i| rows[i].$field.clone())
-                .collect::<Vec<_>>()
-        };
-    }
     let hash: Vec<&[u8]> = picked.iter().map(|&i| hashes[i].as_slice()).collect();
     sqlx::query(
         "insert into cloudroom.conferences as c
@@ -111,18 +102,18 @@ async fn write_rows(
              last_seen_at = excluded.last_seen_at, removed_at = null",
     )
     .bind(tenant)
-    .bind(col!(conf_id))
-    .bind(col!(subject))
-    .bind(col!(conf_type))
-    .bind(col!(status))
-    .bind(col!(schedule_start))
-    .bind(col!(schedule_end))
-    .bind(col!(host_name))
-    .bind(col!(members))
-    .bind(col!(period_type))
-    .bind(col!(owner_id))
+    .bind(column!(rows, picked, conf_id))
+    .bind(column!(rows, picked, subject))
+    .bind(column!(rows, picked, conf_type))
+    .bind(column!(rows, picked, status))
+    .bind(column!(rows, picked, schedule_start))
+    .bind(column!(rows, picked, schedule_end))
+    .bind(column!(rows, picked, host_name))
+    .bind(column!(rows, picked, members))
+    .bind(column!(rows, picked, period_type))
+    .bind(column!(rows, picked, owner_id))
     .bind(hash)
-    .bind(col!(raw))
+    .bind(column!(rows, picked, raw))
     .bind(now)
     .execute(&mut *conn)
     .await

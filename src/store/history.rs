@@ -154,14 +154,6 @@ async fn write_rows(
     picked: &[usize],
     now: DateTime<Utc>,
 ) -> Result<Vec<(i64, bool)>, StoreError> {
-    macro_rules! col {
-        ($field:ident) => {
-            picked
-                .iter()
-                .map(|&i| rows[i].$field.clone())
-                .collect::<Vec<_>>()
-        };
-    }
     let hash: Vec<&[u8]> = picked.iter().map(|&i| hashes[i].as_slice()).collect();
     sqlx::query_as(
         "insert into cloudroom.meeting_history
@@ -180,17 +172,17 @@ async fn write_rows(
          returning conf_id, (xmax = 0) as inserted",
     )
     .bind(tenant)
-    .bind(col!(conf_id))
-    .bind(col!(start_time))
-    .bind(col!(subject))
-    .bind(col!(conf_type))
-    .bind(col!(end_time))
-    .bind(col!(duration_seconds))
-    .bind(col!(host_name))
-    .bind(col!(members))
-    .bind(col!(period_type))
+    .bind(column!(rows, picked, conf_id))
+    .bind(column!(rows, picked, start_time))
+    .bind(column!(rows, picked, subject))
+    .bind(column!(rows, picked, conf_type))
+    .bind(column!(rows, picked, end_time))
+    .bind(column!(rows, picked, duration_seconds))
+    .bind(column!(rows, picked, host_name))
+    .bind(column!(rows, picked, members))
+    .bind(column!(rows, picked, period_type))
     .bind(hash)
-    .bind(col!(raw))
+    .bind(column!(rows, picked, raw))
     .bind(now)
     .fetch_all(&mut *conn)
     .await

@@ -2,6 +2,17 @@
 //! new, changed or unchanged (by content hash) and writes only what changed,
 //! in batched statements.
 
+/// The `$field` of each picked row as one column vector: UNNEST turns the
+/// vectors back into rows, so a page is written in one statement.
+macro_rules! column {
+    ($rows:ident, $picked:ident, $field:ident) => {
+        $picked
+            .iter()
+            .map(|&i| $rows[i].$field.clone())
+            .collect::<Vec<_>>()
+    };
+}
+
 pub mod conferences;
 pub mod directory;
 pub mod history;

@@ -140,14 +140,6 @@ async fn write_rows(
     picked: &[usize],
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    macro_rules! col {
-        ($field:ident) => {
-            picked
-                .iter()
-                .map(|&i| rows[i].$field.clone())
-                .collect::<Vec<_>>()
-        };
-    }
     let hash: Vec<&[u8]> = picked.iter().map(|&i| hashes[i].as_slice()).collect();
     sqlx::query(
         "insert into cloudroom.recordings
@@ -163,16 +155,16 @@ async fn write_rows(
              last_seen_at = excluded.last_seen_at, deleted_at = null",
     )
     .bind(tenant)
-    .bind(col!(file_id))
-    .bind(col!(conf_id))
-    .bind(col!(title))
-    .bind(col!(created_at))
-    .bind(col!(duration_seconds))
-    .bind(col!(size_bytes))
-    .bind(col!(vod_url))
-    .bind(col!(download_url))
+    .bind(column!(rows, picked, file_id))
+    .bind(column!(rows, picked, conf_id))
+    .bind(column!(rows, picked, title))
+    .bind(column!(rows, picked, created_at))
+    .bind(column!(rows, picked, duration_seconds))
+    .bind(column!(rows, picked, size_bytes))
+    .bind(column!(rows, picked, vod_url))
+    .bind(column!(rows, picked, download_url))
     .bind(hash)
-    .bind(col!(raw))
+    .bind(column!(rows, picked, raw))
     .bind(now)
     .execute(&mut *conn)
     .await
