@@ -77,6 +77,36 @@ struct Done {
     result: Result<Applied, Refused>,
 }
 
+impl Done {
+    /// A CloudRoom outcome of `change`, named `action` in the audit.
+    fn cloudroom(
+        kind: Kind,
+        change: &Change,
+        action: &'static str,
+        request_id: Option<String>,
+        result: Result<Applied, Refused>,
+    ) -> Done {
+        Done {
+            target: Target::CloudRoom,
+            kind,
+            planned: change.action,
+            action,
+            object: change.key.clone(),
+            request_id,
+            result,
+        }
+    }
+}
+
+/// A delete is done when CloudRoom says so, or says the object is already gone.
+fn removed(answer: Result<(), CloudRoomError>) -> Result<Applied, Refused> {
+    match answer {
+        Ok(()) => Ok(Applied::Removed),
+        Err(e) if is_not_found(&e) => Ok(Applied::Removed),
+        Err(e) => Err(e.into()),
+    }
+}
+
 enum Applied {
     Department(DepartmentWrite),
     CloudRoomUser(UserWrite),
@@ -283,19 +313,17 @@ impl Executor<'_> {
         change: &Change,
         ids: &HashMap<String, i64>,
     ) -> Done {
-        let mut done = Done {
-            target: Target::CloudRoom,
-            kind: Kind::Department,
-            planned: change.action,
-            action: if change.action == Action::Create {
-                "department.create"
-            } else {
-                "department.update"
-            },
-            object: change.key.clone(),
-            request_id: None,
-            result: Err(refused("not in the plan")),
+        let action = match change.action {
+            Action::Create => "department.create",
+            _ => "department.update",
         };
+        let mut done = Done::cloudroom(
+            Kind::Department,
+            change,
+            action,
+            None,
+            Err(refused("not in the plan")),
+        );
         let Some(dept) = self.plan.department(&change.key) else {
             return done;
         };
@@ -382,23 +410,17 @@ impl Executor<'_> {
                             let (answer, ids) =
                                 with_request_ids(client.delete_department(id)).await;
                             request_ids = ids;
-                            match answer {
-                                Ok(()) => Ok(Applied::Removed),
-                                Err(e) if is_not_found(&e) => Ok(Applied::Removed),
-                                Err(e) => Err(e.into()),
-                            }
+                            removed(answer)
                         }
                         None => Err(refused("no CloudRoom id recorded")),
                     };
-                    Done {
-                        target: Target::CloudRoom,
-                        kind: Kind::Department,
-                        planned: Action::Delete,
-                        action: "department.delete",
-                        object: change.key.clone(),
-                        request_id: request_ids.pop(),
+                    Done::cloudroom(
+                        Kind::Department,
+                        change,
+                        "department.delete",
+                        request_ids.pop(),
                         result,
-                    }
+                    )
                 })
                 .buffer_unordered(self.concurrency)
                 .boxed()
@@ -443,19 +465,17 @@ impl Executor<'_> {
         change: &Change,
         dept_ids: &HashMap<String, i64>,
     ) -> Done {
-        let mut done = Done {
-            target: Target::CloudRoom,
-            kind: Kind::User,
-            planned: change.action,
-            action: if change.action == Action::Create {
-                "user.create"
-            } else {
-                "user.update"
-            },
-            object: change.key.clone(),
-            request_id: None,
-            result: Err(refused("not in the plan")),
+        let action = match change.action {
+            Action::Create => "user.create",
+            _ => "user.update",
         };
+        let mut done = Done::cloudroom(
+            Kind::User,
+            change,
+            action,
+            None,
+            Err(refused("not in the plan")),
+        );
         let Some(person) = self.plan.person(&change.key) else {
             return done;
         };
@@ -517,20 +537,13 @@ impl Executor<'_> {
                 self.unless_cancelled(async move {
                     let (answer, mut request_ids) =
                         with_request_ids(client.delete_user(&change.label)).await;
-                    let result = match answer {
-                        Ok(()) => Ok(Applied::Removed),
-                        Err(e) if is_not_found(&e) => Ok(Applied::Removed),
-                        Err(e) => Err(e.into()),
-                    };
-                    Done {
-                        target: Target::CloudRoom,
-                        kind: Kind::User,
-                        planned: Action::Delete,
-                        action: "user.delete",
-                        object: change.key.clone(),
-                        request_id: request_ids.pop(),
-                        result,
-                    }
+                    Done::cloudroom(
+                        Kind::User,
+                        change,
+                        "user.delete",
+                        request_ids.pop(),
+                        removed(answer),
+                    )
                 })
             })
             .buffer_unordered(self.concurrency)
