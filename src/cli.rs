@@ -310,10 +310,11 @@ pub fn print_summary(summary: &crate::mirror::JobSummary, json: bool) {
     }
 }
 
-/// A spinner on a terminal; hidden otherwise, so logs and pipes stay clean.
+/// A spinner on stderr when stderr is a terminal (where it draws); hidden
+/// otherwise, so logs and pipes stay clean.
 pub fn progress_bar() -> indicatif::ProgressBar {
     use std::io::IsTerminal;
-    if std::io::stdout().is_terminal() {
+    if std::io::stderr().is_terminal() {
         let bar = indicatif::ProgressBar::new_spinner();
         bar.enable_steady_tick(std::time::Duration::from_millis(120));
         bar

@@ -4,6 +4,7 @@
 //! Secrets are held in [`SecretString`] so that neither `Debug` nor
 //! `config show` can print them.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use figment::providers::{Env, Format, Serialized, Toml};
@@ -88,7 +89,15 @@ pub struct CloudRoomSettings {
     #[serde(serialize_with = "redact_opt")]
     pub secret_key: Option<SecretString>,
     pub secret_key_file: Option<PathBuf>,
-    pub requests_per_minute: u32,
+    /// Deprecated: the budget of the two list endpoints, which
+    /// `rate_limits.conference_list` and `rate_limits.conference_history` now set.
+    pub requests_per_minute: Option<u32>,
+    /// Requests per minute by endpoint (`conference_list`, `video_list`, …;
+    /// 0: no budget). Unlisted endpoints keep the document's limits: 300
+    /// for the two list endpoints, none elsewhere until a 429 teaches one.
+    pub rate_limits: BTreeMap<String, u32>,
+    /// How long one call keeps retrying 429 answers before it fails.
+    pub rate_limit_patience_seconds: u64,
     pub timeout_seconds: u64,
     pub max_retries: u32,
     pub timezone: String,
@@ -143,7 +152,9 @@ impl Default for Settings {
                 secret_id: None,
                 secret_key: None,
                 secret_key_file: None,
-                requests_per_minute: 300,
+                requests_per_minute: None,
+                rate_limits: BTreeMap::new(),
+                rate_limit_patience_seconds: 600,
                 timeout_seconds: 30,
                 max_retries: 5,
                 timezone: "Asia/Shanghai".into(),
@@ -151,7 +162,7 @@ impl Default for Settings {
                 history_start: None,
                 history_lookback: "2d".into(),
                 recordings_lookback: "3d".into(),
-                recordings_concurrency: 8,
+                recordings_concurrency: 16,
             },
             aliyun: AliyunSettings {
                 endpoint: "https://aliyuncvc.cn-hangzhou.aliyuncs.com".into(),
@@ -471,8 +482,10 @@ fn validate(settings: &Settings, figment: &Figment, problems: &mut Vec<ConfigPro
     }
     let cr = &settings.cloudroom;
     check_http_url(&cr.base_url, "cloudroom.base_url", &mut problem);
-    if cr.requests_per_minute == 0 {
-        problem("cloudroom.requests_per_minute", "must be at least 1".into());
+    if let Err(bad) = cr.endpoint_budgets() {
+        for (key, message) in bad {
+            problem(&key, message);
+        }
     }
     if cr.timeout_seconds == 0 {
         problem("cloudroom.timeout_seconds", "must be at least 1".into());
@@ -644,6 +657,11 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
 }
 
 impl CloudRoomSettings {
+    /// Endpoint label → requests per minute, or each bad key with its problem.
+    pub fn endpoint_budgets(&self) -> Result<BTreeMap<String, u32>, Vec<(String, String)>> {
+        crate::cloudroom::budgets::resolve(self.requests_per_minute, &self.rate_limits)
+    }
+
     pub fn history_lookback(&self) -> std::time::Duration {
         parse_duration(&self.history_lookback).unwrap_or(std::time::Duration::from_secs(2 * 86_400))
     }
@@ -698,7 +716,7 @@ mod tests {
         .unwrap();
         assert_eq!(s.cloudroom.secret_id.as_deref(), Some("012345"));
         assert_eq!(s.cloudroom.secret_key.unwrap().expose_secret(), "98765");
-        assert_eq!(s.cloudroom.requests_per_minute, 120);
+        assert_eq!(s.cloudroom.requests_per_minute, Some(120));
     }
 
     #[test]

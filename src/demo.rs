@@ -9,14 +9,11 @@ use crate::configuration::Settings;
 use crate::mirror::{self, MirrorContext, RunOptions};
 use crate::sim::{self, SimConfig};
 
-/// The demo raises the request budget on both sides so that it finishes in
-/// seconds; production keeps CloudRoom's 300 per minute.
-const DEMO_REQUESTS_PER_MINUTE: u32 = 30_000;
-
 pub async fn run(mut settings: Settings) -> anyhow::Result<()> {
+    // The simulator enforces the document's limits and the client keeps its
+    // default budgets: the demo shows the daemon as it would run.
     let simulator = sim::start(SimConfig {
         port: 0,
-        requests_per_minute: DEMO_REQUESTS_PER_MINUTE,
         ..SimConfig::default()
     })
     .await
@@ -111,7 +108,6 @@ fn point_at_simulator(settings: &mut Settings, simulator: &sim::RunningSimulator
         simulator.state.config.secret_key.clone(),
     ));
     cr.secret_key_file = None;
-    cr.requests_per_minute = DEMO_REQUESTS_PER_MINUTE;
     let al = &mut settings.aliyun;
     al.endpoint = simulator.aliyun_endpoint();
     al.access_key_id = Some(simulator.state.config.access_key_id.clone());

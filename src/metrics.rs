@@ -54,6 +54,7 @@ struct Metrics {
     api_calls: IntCounterVec,
     retries: IntCounterVec,
     limiter_wait: prometheus::CounterVec,
+    rate_budget: GaugeVec,
     run_duration: HistogramVec,
     last_success: GaugeVec,
 }
@@ -92,6 +93,13 @@ impl Metrics {
             ),
             &["vendor"],
         )?;
+        let rate_budget = GaugeVec::new(
+            Opts::new(
+                "confsync_rate_budget_requests_per_minute",
+                "Request budgets that a 429 taught or changed, by vendor and endpoint.",
+            ),
+            &["vendor", "endpoint"],
+        )?;
         // From a one-page conference pass to a three-year history backfill.
         let buckets = prometheus::exponential_buckets(0.5, 2.0, 14)?;
         let run_duration = HistogramVec::new(
@@ -112,6 +120,7 @@ impl Metrics {
         registry.register(Box::new(api_calls.clone()))?;
         registry.register(Box::new(retries.clone()))?;
         registry.register(Box::new(limiter_wait.clone()))?;
+        registry.register(Box::new(rate_budget.clone()))?;
         registry.register(Box::new(run_duration.clone()))?;
         registry.register(Box::new(last_success.clone()))?;
         Ok(Metrics {
@@ -121,6 +130,7 @@ impl Metrics {
             api_calls,
             retries,
             limiter_wait,
+            rate_budget,
             run_duration,
             last_success,
         })
@@ -205,6 +215,14 @@ pub fn record_limiter_wait(vendor: &str, waited: Duration) {
     m.limiter_wait
         .with_label_values(&[vendor])
         .inc_by(waited.as_secs_f64());
+}
+
+/// A budget learned or changed after a 429.
+pub fn record_rate_budget(vendor: &str, endpoint: &str, per_minute: u32) {
+    let Some(m) = metrics() else { return };
+    m.rate_budget
+        .with_label_values(&[vendor, endpoint])
+        .set(f64::from(per_minute));
 }
 
 /// Everything recorded so far, in the Prometheus text format.

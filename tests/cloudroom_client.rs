@@ -17,6 +17,7 @@ use confsync::cloudroom::{
 use confsync::configuration::{CloudRoomSettings, Settings};
 use confsync::retry::Backoff;
 use confsync::sim::cloudroom::{PLATFORM_SECRET_ID, PLATFORM_SECRET_KEY};
+use confsync::sim::rate::RateFlags;
 use confsync::sim::{RunningSimulator, SimConfig};
 use secrecy::SecretString;
 
@@ -34,7 +35,7 @@ impl Setup {
         s.base_url = self.sim.cloudroom_base_url();
         s.secret_id = Some(self.id.clone());
         s.secret_key = Some(SecretString::from(self.key.clone()));
-        s.requests_per_minute = requests_per_minute;
+        s.requests_per_minute = Some(requests_per_minute);
         s.timeout_seconds = 5;
         s
     }
@@ -410,42 +411,57 @@ async fn retries_stop_at_max_retries() {
     assert_eq!(c.stats().retries(), 2);
 }
 
-#[tokio::test]
-async fn limiter_spaces_calls_and_the_server_never_throttles() {
-    let s = setup_with(SimConfig {
-        requests_per_minute: 120,
+/// The server under the document's reading (5 per sliding minute on the
+/// list endpoints, here), a client with the same budget.
+async fn list_limit_of_five() -> Setup {
+    setup_with(SimConfig {
+        rate: RateFlags {
+            list_requests_per_minute: 5,
+            ..RateFlags::default()
+        },
         ..common::small_sim()
     })
-    .await;
-    let c = CloudRoomClient::new(&s.settings(120)).expect("client");
+    .await
+}
+
+#[tokio::test]
+async fn a_list_budget_goes_at_once_then_waits_for_the_window_without_a_429() {
+    let s = list_limit_of_five().await;
+    let c = CloudRoomClient::new(&s.settings(5)).expect("client");
     let started = Instant::now();
     for _ in 0..5 {
         c.list_conferences(&ListQuery::page(1, 20))
             .await
             .expect("within budget");
     }
-    // 120/min less the 1% margin is one request every ~508 ms: four gaps.
+    // Not paced: the whole budget goes at once.
     assert!(
-        started.elapsed() >= Duration::from_millis(1900),
+        started.elapsed() < Duration::from_secs(2),
         "{:?}",
         started.elapsed()
     );
+    // The sixth waits for the window to slide instead of being sent.
+    let sixth = tokio::time::timeout(
+        Duration::from_secs(2),
+        c.list_conferences(&ListQuery::page(1, 20)),
+    )
+    .await;
+    assert!(sixth.is_err(), "the sixth call did not wait");
+    assert_eq!(s.sim.state.requests(VENDOR, None, None), 5);
     assert_eq!(s.sim.state.requests(VENDOR, None, Some(429)), 0);
-    assert_eq!(c.stats().rate_limited(), 0);
-    assert!(c.stats().limiter_wait() >= Duration::from_millis(1500));
+    // Other endpoints have no budget of their own.
+    for _ in 0..20 {
+        c.list_videos(1, &ListQuery::page(1, 20)).await.ok();
+    }
+    assert_eq!(s.sim.state.requests(VENDOR, None, Some(429)), 0);
 }
 
 #[tokio::test]
-async fn clients_of_one_secret_id_share_one_limiter() {
-    let s = setup_with(SimConfig {
-        requests_per_minute: 120,
-        ..common::small_sim()
-    })
-    .await;
-    let a = CloudRoomClient::new(&s.settings(120)).expect("client a");
-    let b = CloudRoomClient::new(&s.settings(120)).expect("client b");
-    assert!(Arc::ptr_eq(&a.limiter(), &b.limiter()));
-    let started = Instant::now();
+async fn clients_of_one_secret_id_share_one_budget() {
+    let s = list_limit_of_five().await;
+    let a = CloudRoomClient::new(&s.settings(5)).expect("client a");
+    let b = CloudRoomClient::new(&s.settings(5)).expect("client b");
+    assert!(Arc::ptr_eq(&a.budgets(), &b.budgets()));
     let run = |c: CloudRoomClient| async move {
         for _ in 0..3 {
             c.list_conferences(&ListQuery::page(1, 20))
@@ -453,16 +469,14 @@ async fn clients_of_one_secret_id_share_one_limiter() {
                 .expect("within budget");
         }
     };
-    tokio::join!(run(a.clone()), run(b.clone()));
-    // Six calls through one budget: five gaps of ~508 ms. Two separate
-    // budgets would have finished after two gaps.
-    assert!(
-        started.elapsed() >= Duration::from_millis(2400),
-        "{:?}",
-        started.elapsed()
-    );
+    // Six calls through one budget of five: one waits for the window.
+    let both = tokio::time::timeout(Duration::from_secs(2), async {
+        tokio::join!(run(a.clone()), run(b.clone()))
+    })
+    .await;
+    assert!(both.is_err(), "six calls fitted a budget of five");
+    assert_eq!(s.sim.state.requests(VENDOR, None, None), 5);
     assert_eq!(s.sim.state.requests(VENDOR, None, Some(429)), 0);
-    assert_eq!(a.stats().calls() + b.stats().calls(), 6);
 }
 
 #[tokio::test]

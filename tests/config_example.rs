@@ -9,7 +9,10 @@ fn example_config_loads() {
         env: Some(Vec::new()),
     };
     let (settings, _) = load(&sources).expect("the example configuration is valid");
-    assert_eq!(settings.cloudroom.requests_per_minute, 300);
+    let budgets = settings.cloudroom.endpoint_budgets().unwrap();
+    assert_eq!(budgets.get("conference.list"), Some(&300));
+    assert_eq!(budgets.get("conference.history"), Some(&300));
+    assert_eq!(budgets.get("video.list"), None, "no budget until a 429");
 }
 
 #[test]

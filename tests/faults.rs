@@ -148,13 +148,17 @@ async fn ten_percent_errors_and_429_bursts_converge_with_bounded_retries() {
 async fn at_the_simulators_limit_the_limiter_gets_no_429() {
     let per_minute = 1200;
     let sim = common::simulator(SimConfig {
-        requests_per_minute: per_minute,
+        rate: confsync::sim::rate::RateFlags {
+            list_requests_per_minute: per_minute,
+            ..Default::default()
+        },
         ..common::small_sim()
     })
     .await;
     let db = common::test_db().await;
     let mut settings = common::settings_for(&sim, &db);
-    settings.cloudroom.requests_per_minute = per_minute;
+    settings.cloudroom.rate_limits.clear();
+    settings.cloudroom.requests_per_minute = Some(per_minute);
     // A secretId of its own, so no other test shares this limiter.
     let client = CloudRoomClient::new(&settings.cloudroom).unwrap();
     let calls = (0..8).map(|_| {

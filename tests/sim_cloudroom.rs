@@ -323,7 +323,11 @@ async fn company_endpoints_need_platform_credentials() {
 #[tokio::test]
 async fn over_requests_per_minute_is_429_22008() {
     let (_sim, api) = sim_with(SimConfig {
-        requests_per_minute: 5,
+        rate: confsync::sim::rate::RateFlags {
+            list_requests_per_minute: 5,
+            list_limit_scope: confsync::sim::rate::ListScope::Shared,
+            ..Default::default()
+        },
         ..common::small_sim()
     })
     .await;

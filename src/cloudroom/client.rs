@@ -20,6 +20,7 @@ use tracing::field::Empty;
 use tracing::Instrument;
 use url::Url;
 
+use super::auth_gate::AuthGate;
 use super::error::CloudRoomError;
 use super::models::{
     Company, ConferenceDetail, ConferenceRecord, CreateCompany, CreateConference, CreateUser,
@@ -29,32 +30,10 @@ use super::models::{
 use super::signature::AuthHeaders;
 use crate::configuration::CloudRoomSettings;
 use crate::metrics;
-use crate::ratelimit::{self, RequestLimiter};
+use crate::ratelimit::{self, Answer, Change, EndpointBudgets};
 use crate::retry::Backoff;
 
-/// Endpoint labels shared by spans, stats and the simulator's counters.
-pub mod endpoint {
-    pub const CONFERENCE_CREATE: &str = "conference.create";
-    pub const CONFERENCE_UPDATE: &str = "conference.update";
-    pub const CONFERENCE_GET: &str = "conference.get";
-    pub const CONFERENCE_JOIN: &str = "conference.join";
-    pub const CONFERENCE_END: &str = "conference.end";
-    pub const CONFERENCE_DELETE: &str = "conference.delete";
-    pub const CONFERENCE_LIST: &str = "conference.list";
-    pub const CONFERENCE_HISTORY: &str = "conference.history";
-    pub const VIDEO_LIST: &str = "video.list";
-    pub const VIDEO_DELETE: &str = "video.delete";
-    pub const COMPANY_CREATE: &str = "company.create";
-    pub const COMPANY_UPDATE: &str = "company.update";
-    pub const COMPANY_DELETE: &str = "company.delete";
-    pub const USER_CREATE: &str = "user.create";
-    pub const USER_UPDATE: &str = "user.update";
-    pub const USER_DELETE: &str = "user.delete";
-    pub const DEPARTMENT_CREATE: &str = "department.create";
-    pub const DEPARTMENT_UPDATE: &str = "department.update";
-    pub const DEPARTMENT_DELETE: &str = "department.delete";
-}
-use endpoint as ep;
+use super::endpoint as ep;
 
 /// The `vendor` label of this client's metrics.
 const VENDOR: &str = "cloudroom";
@@ -141,8 +120,13 @@ struct Inner {
     base: Url,
     secret_id: String,
     secret_key: SecretString,
-    limiter: Arc<RequestLimiter>,
+    budgets: Arc<EndpointBudgets>,
     backoff: Backoff,
+    /// How long one call keeps retrying 429s.
+    rate_limit_patience: Duration,
+    /// Set by an authentication refusal: requests certain to fail the same
+    /// way are not sent (see [`AuthGate`]).
+    auth_gate: Arc<AuthGate>,
     timeout: Duration,
     tz: Tz,
     stats: Arc<ClientStats>,
@@ -156,7 +140,10 @@ impl fmt::Debug for CloudRoomClient {
             .field("base", &self.inner.base.as_str())
             .field("secret_id", &self.inner.secret_id)
             .field("secret_key", &"[redacted]")
-            .field("requests_per_minute", &self.inner.limiter.per_minute())
+            .field(
+                "configured_budgets",
+                &self.inner.budgets.configured_budgets(),
+            )
             .field("timezone", &self.inner.tz)
             .finish()
     }
@@ -215,15 +202,26 @@ impl CloudRoomClient {
             .user_agent(concat!("confsync/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| config(format!("cannot build the HTTP client: {e}")))?;
-        let limiter = ratelimit::shared(&secret_id, settings.requests_per_minute.max(1));
+        let budgets = settings.endpoint_budgets().map_err(|problems| {
+            config(
+                problems
+                    .into_iter()
+                    .map(|(key, message)| format!("{key}: {message}"))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )
+        })?;
+        let budgets = ratelimit::shared(&secret_id, &budgets);
         Ok(CloudRoomClient {
             inner: Arc::new(Inner {
                 http,
                 base,
                 secret_id,
                 secret_key,
-                limiter,
+                budgets,
                 backoff: Backoff::with_retries(settings.max_retries),
+                rate_limit_patience: Duration::from_secs(settings.rate_limit_patience_seconds),
+                auth_gate: Arc::default(),
                 timeout,
                 tz,
                 stats: Arc::default(),
@@ -253,9 +251,9 @@ impl CloudRoomClient {
         &self.inner.secret_id
     }
 
-    /// The limiter this client shares with every client of its secretId.
-    pub fn limiter(&self) -> Arc<RequestLimiter> {
-        self.inner.limiter.clone()
+    /// The budgets this client shares with every client of its secretId.
+    pub fn budgets(&self) -> Arc<EndpointBudgets> {
+        self.inner.budgets.clone()
     }
 
     /// The zone in which the detail endpoint's wall-clock times are read.
@@ -585,6 +583,9 @@ impl CloudRoomClient {
         result
     }
 
+    /// Retries transient failures up to `backoff.max_retries` times. A 429
+    /// is not one of them: its budget waits out the vendor's window, and
+    /// the call gives up only after `rate_limit_patience` of refusals.
     async fn retry_loop(
         &self,
         req: &Request,
@@ -592,26 +593,39 @@ impl CloudRoomClient {
     ) -> Result<Value, CloudRoomError> {
         let backoff = &self.inner.backoff;
         let mut attempt: u32 = 0;
+        let mut refusals: u32 = 0;
+        let mut first_refusal: Option<Instant> = None;
         loop {
             span.record("attempt", attempt);
-            match self.attempt(req, span).await {
-                Err(e) if e.is_retryable() && attempt < backoff.max_retries => {
-                    let delay = retry_delay(backoff, attempt, &e);
-                    tracing::debug!(
-                        endpoint = req.endpoint,
-                        attempt,
-                        delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
-                        error = %e,
-                        "retrying CloudRoom call"
-                    );
-                    self.inner.stats.retries.fetch_add(1, Ordering::Relaxed);
-                    metrics::record_retry(VENDOR, req.endpoint);
-                    if !self.sleep_unless_cancelled(delay).await {
-                        return Err(e);
-                    }
-                    attempt += 1;
+            let error = match self.attempt(req, span, refusals).await {
+                Err(e) => e,
+                answer => return answer,
+            };
+            let delay = if error.is_rate_limited() {
+                let since = *first_refusal.get_or_insert_with(Instant::now);
+                if since.elapsed() >= self.inner.rate_limit_patience {
+                    return Err(error);
                 }
-                other => return other,
+                refusals += 1;
+                // The budget holds the pause (see `attempt`).
+                Duration::ZERO
+            } else if error.is_retryable() && attempt < backoff.max_retries {
+                attempt += 1;
+                retry_delay(backoff, attempt - 1, &error)
+            } else {
+                return Err(error);
+            };
+            tracing::debug!(
+                endpoint = req.endpoint,
+                attempt,
+                delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                error = %error,
+                "retrying CloudRoom call"
+            );
+            self.inner.stats.retries.fetch_add(1, Ordering::Relaxed);
+            metrics::record_retry(VENDOR, req.endpoint);
+            if !self.sleep_unless_cancelled(delay).await {
+                return Err(error);
             }
         }
     }
@@ -619,6 +633,7 @@ impl CloudRoomClient {
     /// Sleeps for `delay`; false when the client's token was cancelled first.
     async fn sleep_unless_cancelled(&self, delay: Duration) -> bool {
         match &self.inner.cancel {
+            Some(cancel) if cancel.is_cancelled() => false,
             Some(cancel) => tokio::select! {
                 _ = cancel.cancelled() => false,
                 _ = tokio::time::sleep(delay) => true,
@@ -630,13 +645,54 @@ impl CloudRoomClient {
         }
     }
 
-    /// One HTTP exchange: limiter slot, fresh signature, send, classify.
-    async fn attempt(&self, req: &Request, span: &tracing::Span) -> Result<Value, CloudRoomError> {
+    /// One HTTP exchange: a slot in the endpoint's budget, a fresh
+    /// signature, send, classify, and the answer back to the budget.
+    /// `refusals`: the 429s this call has had, which lengthen the pause
+    /// after another one.
+    async fn attempt(
+        &self,
+        req: &Request,
+        span: &tracing::Span,
+        refusals: u32,
+    ) -> Result<Value, CloudRoomError> {
         let inner = &self.inner;
-        let waited = inner.limiter.acquire().await;
+        inner.auth_gate.check(req.endpoint)?;
+        let budget = inner.budgets.get(req.endpoint);
+        let waited_from = Instant::now();
+        let permit = match &inner.cancel {
+            Some(cancel) => tokio::select! {
+                _ = cancel.cancelled() => return Err(CloudRoomError::Cancelled { endpoint: req.endpoint }),
+                permit = budget.acquire() => permit,
+            },
+            None => budget.acquire().await,
+        };
+        let waited = waited_from.elapsed();
         inner.stats.record_wait(waited);
         metrics::record_limiter_wait(VENDOR, waited);
-        // Signed after the limiter wait, so a long queue cannot age the timestamp.
+        // An earlier answer in this batch may have been a refusal.
+        inner.auth_gate.check(req.endpoint)?;
+        let result = self.exchange(req, span).await;
+        let answer = match &result {
+            Ok(_) => Answer::Accepted,
+            Err(CloudRoomError::RateLimited { retry_after, .. }) => Answer::RateLimited {
+                pause: retry_after
+                    .unwrap_or_else(|| inner.backoff.delay(refusals.min(MAX_REFUSAL_STEPS))),
+            },
+            Err(_) => Answer::Other,
+        };
+        if let Some(change) = permit.answer(answer) {
+            self.note_budget_change(req.endpoint, change);
+        }
+        if let Err(e @ CloudRoomError::Auth { .. }) = &result {
+            inner.auth_gate.close(e);
+        }
+        result
+    }
+
+    /// Signs, sends and classifies one request.
+    async fn exchange(&self, req: &Request, span: &tracing::Span) -> Result<Value, CloudRoomError> {
+        let inner = &self.inner;
+        // Signed after the budget wait, so a long queue cannot age the timestamp.
         let auth = AuthHeaders::now(&inner.secret_id, &inner.secret_key);
         span.record("request_id", auth.request_id.as_str());
         // Not in scope (the mirror) is fine: only auditing callers collect ids.
@@ -668,6 +724,34 @@ impl CloudRoomClient {
         metrics::record_api_call(VENDOR, req.endpoint, Some(status), &code);
         self.note_outcome(&result, span);
         result
+    }
+
+    /// A budget learned where the document states none is worth one warning
+    /// per process; later adjustments are routine.
+    fn note_budget_change(&self, endpoint: &'static str, change: Change) {
+        let (limit, what) = match change {
+            Change::Learned(limit) => (limit, "learned"),
+            Change::Lowered(limit) => (limit, "lowered"),
+            Change::Raised(limit) => (limit, "raised"),
+        };
+        metrics::record_rate_budget(VENDOR, endpoint, limit.per_minute);
+        if matches!(change, Change::Learned(_)) {
+            tracing::warn!(
+                endpoint,
+                per_minute = limit.per_minute,
+                "CloudRoom answered 429 on an endpoint without a configured budget; \
+                 learned a budget of {} requests/min (set cloudroom.rate_limits.{} to fix it)",
+                limit.per_minute,
+                super::budgets::config_key(endpoint)
+            );
+        } else {
+            tracing::info!(
+                endpoint,
+                per_minute = limit.per_minute,
+                paced = limit.paced,
+                "request budget {what}"
+            );
+        }
     }
 
     fn build(&self, req: &Request, auth: &AuthHeaders) -> reqwest::RequestBuilder {
@@ -703,6 +787,11 @@ impl CloudRoomClient {
 }
 
 const NO_BODY: Option<&()> = None;
+
+/// A 429 pause grows with the call's refusals this many times at most
+/// (3.2 s with the default backoff): a learned budget, not a long pause,
+/// is what waits out a full window.
+const MAX_REFUSAL_STEPS: u32 = 4;
 
 /// Turns an HTTP answer into its JSON value or the error it reports. An
 /// empty 2xx body counts as `{}`, which is what the document shows.

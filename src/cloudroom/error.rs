@@ -62,6 +62,9 @@ pub enum CloudRoomError {
         reason: String,
         excerpt: String,
     },
+    /// Not sent: the run is shutting down.
+    #[error("CloudRoom {endpoint}: not sent, shutting down")]
+    Cancelled { endpoint: &'static str },
     /// The client cannot be built (missing credentials, bad base URL, ...).
     #[error("CloudRoom client configuration: {message}")]
     Config { message: String },
@@ -102,7 +105,10 @@ impl CloudRoomError {
             Self::RateLimited { .. } | Self::Timeout { .. } | Self::Connect { .. } => true,
             Self::Business { code, .. } => *code == 500,
             Self::Decode { http_status, .. } => matches!(http_status, 502..=504),
-            Self::Auth { .. } | Self::Transport { .. } | Self::Config { .. } => false,
+            Self::Auth { .. }
+            | Self::Transport { .. }
+            | Self::Cancelled { .. }
+            | Self::Config { .. } => false,
         }
     }
 

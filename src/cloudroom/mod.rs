@@ -4,12 +4,15 @@
 //! rate-limited per secretId, signed per attempt ([`signature`]), retried on
 //! transient failures and traced as a `cloudroom_call` span.
 
+pub mod auth_gate;
+pub mod budgets;
 pub mod client;
+pub mod endpoint;
 pub mod error;
 pub mod models;
 pub mod signature;
 
-pub use client::{endpoint, with_request_ids, ClientStats, CloudRoomClient, StatsSnapshot};
+pub use client::{with_request_ids, ClientStats, CloudRoomClient, StatsSnapshot};
 pub use error::{explain_code, CloudRoomError};
 pub use models::{
     epoch_utc, parse_time, Attributes, Company, ConferenceDetail, ConferenceRecord, CreateCompany,

@@ -2,6 +2,7 @@
 //! scheduled and running conferences, so it stays small), then conferences
 //! the pass did not see are marked removed.
 
+use super::progress::PassProgress;
 use anyhow::Context as _;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
@@ -30,6 +31,7 @@ pub async fn run(
     // pass resumed after a crash would not have them.
     let mut pager = Pager::starting_at(1);
     let mut seen: Vec<i64> = Vec::new();
+    let progress = PassProgress::start(ctx);
     loop {
         let page_no = pager.next;
         let query = ListQuery::page(page_no, PAGE_SIZE);
@@ -55,8 +57,10 @@ pub async fn run(
             .await
             .context("cannot commit a page of conferences")?;
         totals.pages += 1;
-        ctx.progress
-            .set_message(format!("conferences: page {page_no}, {} rows", seen.len()));
+        progress.show(
+            ctx,
+            format!("conferences: page {page_no}, {} rows", seen.len()),
+        );
         if !more {
             break;
         }

@@ -2,6 +2,7 @@
 //! rejects longer ones with 22236), oldest first, one transaction per page
 //! together with the checkpoint that says where to resume.
 
+use super::progress::PassProgress;
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -46,8 +47,9 @@ pub async fn run(
         Some(p) if (p.full || !options.full) && options.since.is_none() => p,
         _ => new_pass(ctx, options, &state, now),
     };
+    let progress = PassProgress::start(ctx);
     while pass.window_start <= pass.until {
-        read_window(ctx, &mut state, &mut pass, totals).await?;
+        read_window(ctx, &mut state, &mut pass, totals, &progress).await?;
     }
     state.watermark = Some(pass.until);
     state.pass = None;
@@ -86,6 +88,7 @@ async fn read_window(
     state: &mut HistoryState,
     pass: &mut Pass,
     totals: &mut RunTotals,
+    progress: &PassProgress,
 ) -> anyhow::Result<()> {
     let keep = ctx.settings.keep_meeting_passwords;
     let window = (
@@ -127,8 +130,7 @@ async fn read_window(
         let (written, next) = tokio::join!(write, next);
         totals.rows += written?;
         totals.pages += 1;
-        ctx.progress
-            .set_message(format!("history: {} page {page_no}", show(window.1)));
+        progress.show(ctx, format!("history: {} page {page_no}", show(window.1)));
         if ctx.cancel.is_cancelled() {
             anyhow::bail!("cancelled after page {page_no}; the next run resumes here");
         }

@@ -4,6 +4,7 @@ pub mod conferences;
 pub mod convert;
 pub mod history;
 pub mod paging;
+pub mod progress;
 pub mod recordings;
 
 use std::time::Instant;
@@ -16,7 +17,7 @@ use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use crate::cloudroom::CloudRoomClient;
+use crate::cloudroom::{endpoint, CloudRoomClient};
 use crate::configuration::{CloudRoomSettings, Settings};
 use crate::metrics;
 use crate::store::locks::JobLock;
@@ -59,7 +60,7 @@ pub struct MirrorContext {
     pub settings: CloudRoomSettings,
     /// Stops the job between pages (the page in hand is committed first).
     pub cancel: CancellationToken,
-    /// Hidden unless stdout is a terminal.
+    /// Hidden unless stderr is a terminal.
     pub progress: ProgressBar,
 }
 
@@ -81,7 +82,31 @@ impl MirrorContext {
     pub fn tenant(&self) -> &str {
         &self.settings.tenant
     }
+
+    /// Starts the client's request budgets from what earlier runs learned,
+    /// so that a daemon does not relearn a limit at every tick.
+    pub async fn load_budgets(&self) -> anyhow::Result<()> {
+        let budgets = self.client.budgets();
+        let stored = store::rate_budgets::load(&self.pool, self.tenant(), VENDOR).await?;
+        for (endpoint, limit) in stored {
+            if let Some(label) = endpoint::ALL.iter().find(|label| **label == endpoint) {
+                budgets.get(label).seed(limit);
+                metrics::record_rate_budget(VENDOR, label, limit.per_minute);
+            }
+        }
+        Ok(())
+    }
+
+    /// Keeps what this process has learned for the next run.
+    pub async fn save_budgets(&self) -> anyhow::Result<()> {
+        let learned = self.client.budgets().learned();
+        store::rate_budgets::save(&self.pool, self.tenant(), VENDOR, &learned).await?;
+        Ok(())
+    }
 }
+
+/// The `vendor` column of `confsync.rate_budgets`.
+const VENDOR: &str = "cloudroom";
 
 /// Options of one run.
 #[derive(Debug, Clone, Default)]
@@ -259,6 +284,7 @@ async fn run_locked(
     let calls_before = ctx.client.stats().calls();
     let mut totals = RunTotals::default();
     let result = async {
+        ctx.load_budgets().await?;
         match job {
             Job::Conferences => conferences::run(ctx, options, &mut totals).await,
             Job::History => history::run(ctx, options, &mut totals).await,
@@ -267,6 +293,9 @@ async fn run_locked(
     }
     .instrument(span.clone())
     .await;
+    if let Err(e) = ctx.save_budgets().await {
+        tracing::warn!(parent: &span, error = %format!("{e:#}"), "cannot keep the learned request budgets");
+    }
     totals.api_calls = ctx.client.stats().calls() - calls_before;
     let error = result.as_ref().err().map(|e| format!("{e:#}"));
     // A run stopped by a shutdown did not fail: it resumes at the next run.

@@ -15,8 +15,9 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use super::paging::{Pager, Verdict, PAGE_SIZE};
+use super::progress::PassProgress;
 use super::{convert, MirrorContext, RunOptions};
-use crate::cloudroom::ListQuery;
+use crate::cloudroom::{CloudRoomError, ListQuery};
 use crate::store::recordings::ConferenceRecordings;
 use crate::store::{self, runs::RunTotals, RowCounts};
 
@@ -40,8 +41,10 @@ pub async fn run(
     totals: &mut RunTotals,
 ) -> anyhow::Result<()> {
     let targets = targets(ctx, options).await?;
-    ctx.progress
-        .set_message(format!("recordings: {} conferences", targets.len()));
+    let queued = targets.len();
+    let progress = PassProgress::start(ctx);
+    progress.show(ctx, format!("recordings: 0 of {queued} conferences"));
+    let mut done = 0usize;
     let (sender, mut receiver) = mpsc::channel(WRITE_BATCH * 2);
     let producer = tokio::spawn(read_all(ctx.clone(), targets, sender));
     // Stops the readers if this task returns early.
@@ -55,14 +58,23 @@ pub async fn run(
         let mut batch = Vec::with_capacity(fetched.len());
         for f in fetched.drain(..) {
             totals.pages += f.pages;
+            done += 1;
             match f.result {
                 Ok(read) => batch.push(read),
+                // Every further request would be refused the same way.
+                Err(e) if is_doomed(&e) => {
+                    return Err(e.context(format!(
+                        "conference {}; the pass stopped, unread conferences stay queued",
+                        f.conf_id
+                    )))
+                }
                 Err(e) => {
                     tracing::warn!(conf_id = f.conf_id, error = %format!("{e:#}"), "recordings of a conference failed; it stays queued");
                     failures.push(format!("conference {}: {e:#}", f.conf_id));
                 }
             }
         }
+        progress.show(ctx, format!("recordings: {done} of {queued} conferences"));
         if writes.len() >= WRITERS {
             totals.rows += joined(writes.join_next().await)?;
         }
@@ -115,14 +127,37 @@ impl Drop for AbortOnDrop {
     }
 }
 
+/// An error after which no request of this pass can succeed: the
+/// credentials were refused, or the run is shutting down.
+fn is_doomed(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<CloudRoomError>()
+            .is_some_and(|e| e.is_auth() || matches!(e, CloudRoomError::Cancelled { .. }))
+    })
+}
+
+/// Reads the first conference alone, so that credentials the server
+/// refuses cost one request rather than a whole concurrent batch, then the
+/// rest `recordings_concurrency` at a time.
 async fn read_all(ctx: MirrorContext, targets: BTreeSet<i64>, sender: mpsc::Sender<Fetched>) {
     let concurrency = ctx.settings.recordings_concurrency;
     let ctx = &ctx;
+    let mut targets = targets.into_iter();
+    if let Some(first) = targets.next() {
+        let fetched = read_conference(ctx, first).await;
+        let doomed = fetched.result.as_ref().is_err_and(is_doomed);
+        if sender.send(fetched).await.is_err() || doomed {
+            return;
+        }
+    }
     let mut reads = stream::iter(targets)
         .map(|conf_id| async move { read_conference(ctx, conf_id).await })
         .buffer_unordered(concurrency);
     while let Some(fetched) = reads.next().await {
-        if ctx.cancel.is_cancelled() || sender.send(fetched).await.is_err() {
+        // Dropping `reads` on return cancels the reads still in flight.
+        let doomed = fetched.result.as_ref().is_err_and(is_doomed);
+        if ctx.cancel.is_cancelled() || sender.send(fetched).await.is_err() || doomed {
             return;
         }
     }

@@ -6,10 +6,9 @@
 //! omitted field takes the document's default rather than keeping its value.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -46,7 +45,6 @@ pub const MAX_CLOCK_DIFFERENCE_SECS: i64 = 300;
 pub const MAX_QUERY_WINDOW_SECS: i64 = 365 * 86_400;
 pub const DEFAULT_PAGE_SIZE: usize = 20;
 pub const MAX_PAGE_SIZE: i64 = 100;
-const RATE_WINDOW: Duration = Duration::from_secs(60);
 const MAX_SUBJECT_CHARS: usize = 50;
 const MAX_NICKNAME_CHARS: usize = 30;
 const MAX_ASSISTANTS: usize = 4;
@@ -59,6 +57,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: i64,
     pub msg: Cow<'static, str>,
+    /// Seconds for a `Retry-After` header (429 only, when the flag asks).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -68,6 +68,7 @@ impl ApiError {
             status: StatusCode::BAD_REQUEST,
             code,
             msg: Cow::Borrowed(document_message(code)),
+            retry_after: None,
         }
     }
 
@@ -77,6 +78,7 @@ impl ApiError {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             code,
             msg: Cow::Borrowed(document_message(code)),
+            retry_after: None,
         }
     }
 
@@ -92,6 +94,7 @@ impl ApiError {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             code: 400,
             msg: Cow::Borrowed(msg),
+            retry_after: None,
         }
     }
 
@@ -100,6 +103,14 @@ impl ApiError {
             status: StatusCode::TOO_MANY_REQUESTS,
             code: 22008,
             msg: Cow::Borrowed(document_message(22008)),
+            retry_after: None,
+        }
+    }
+
+    fn retry_after(self, seconds: Option<u64>) -> Self {
+        ApiError {
+            retry_after: seconds,
+            ..self
         }
     }
 
@@ -187,7 +198,7 @@ pub struct World {
     next_user_id: i64,
     /// For ids the simulator invents after start-up, so runs stay repeatable.
     rng: StdRng,
-    rate_windows: RateWindows,
+    rate_windows: super::rate::RateWindows,
 }
 
 impl fmt::Debug for World {
@@ -233,7 +244,7 @@ impl World {
             next_department_id: FIRST_DEPARTMENT_ID,
             next_user_id: FIRST_USER_ID,
             rng: StdRng::seed_from_u64(config.seed ^ 0x5EED_C10D_0000_0001),
-            rate_windows: RateWindows::default(),
+            rate_windows: super::rate::RateWindows::default(),
         }
     }
 
@@ -511,35 +522,6 @@ fn authenticate(headers: &HeaderMap, config: &SimConfig, now: i64) -> ApiResult<
     })
 }
 
-/// Sliding one-minute windows of admitted requests, per secretId.
-#[derive(Default)]
-struct RateWindows {
-    by_secret_id: HashMap<String, VecDeque<Instant>>,
-}
-
-impl RateWindows {
-    /// Admits and records a request unless `per_minute` were admitted in
-    /// the last 60 s. Refused requests are not recorded, so a client that
-    /// backs off gets through as soon as the window slides.
-    fn admit(&mut self, secret_id: &str, per_minute: u32, now: Instant) -> bool {
-        if per_minute == 0 {
-            return true;
-        }
-        let window = self.by_secret_id.entry(secret_id.to_string()).or_default();
-        while window
-            .front()
-            .is_some_and(|t| now.duration_since(*t) >= RATE_WINDOW)
-        {
-            window.pop_front();
-        }
-        if window.len() >= per_minute as usize {
-            return false;
-        }
-        window.push_back(now);
-        true
-    }
-}
-
 /// The gate every /v2 request passes, in this order:
 /// 1. authentication: the gateway must know whose quota to charge, and
 ///    strangers never spend anyone's quota;
@@ -547,24 +529,22 @@ impl RateWindows {
 /// 3. injected server faults (HTTP 500 code 500): they model the backend
 ///    behind the gateway, so only admitted requests meet them;
 /// 4. the credential's scope (22224), a business rule of the backend.
-fn admit(state: &SimState, headers: &HeaderMap, scope: Scope) -> ApiResult<()> {
+fn admit(state: &SimState, headers: &HeaderMap, endpoint: &str, scope: Scope) -> ApiResult<()> {
     let caller = authenticate(headers, &state.config, state.now())?;
     {
         let mut faults = state.faults();
+        if faults.cloudroom_revoked {
+            return Err(ApiError::auth(22006));
+        }
         if faults.cloudroom_429_next > 0 {
             faults.cloudroom_429_next -= 1;
             return Err(ApiError::rate_limited());
         }
     }
-    let per_minute = state.config.requests_per_minute;
-    // With the limit off, skip the world lock.
-    let admitted = per_minute == 0
-        || lock(&state.cloudroom)
-            .rate_windows
-            .admit(&caller.secret_id, per_minute, Instant::now());
-    if !admitted {
-        return Err(ApiError::rate_limited());
-    }
+    lock(&state.cloudroom)
+        .rate_windows
+        .admit(&state.config.rate, &caller.secret_id, endpoint)
+        .map_err(|refused| ApiError::rate_limited().retry_after(refused.retry_after))?;
     if state.should_fail() {
         return Err(ApiError::business(500));
     }
@@ -587,21 +567,27 @@ where
     F: FnOnce(&mut World, i64) -> ApiResult<Vec<u8>>,
 {
     state.add_latency().await;
-    let outcome = admit(state, headers, scope).and_then(|()| {
+    let outcome = admit(state, headers, endpoint, scope).and_then(|()| {
         let now = state.now();
         work(&mut lock(&state.cloudroom), now)
     });
-    let (status, code, body) = match outcome {
-        Ok(body) => (StatusCode::OK, "0".to_string(), body),
-        Err(e) => (e.status, e.code.to_string(), e.body()),
+    let (status, code, body, retry_after) = match outcome {
+        Ok(body) => (StatusCode::OK, "0".to_string(), body, None),
+        Err(e) => (e.status, e.code.to_string(), e.body(), e.retry_after),
     };
     state.count("cloudroom", endpoint, status.as_u16(), &code);
-    (
+    let mut response = (
         status,
         [(header::CONTENT_TYPE, "application/json;charset=UTF-8")],
         body,
     )
-        .into_response()
+        .into_response();
+    if let Some(seconds) = retry_after {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
+    }
+    response
 }
 
 fn reply<T: Serialize>(value: &T) -> ApiResult<Vec<u8>> {

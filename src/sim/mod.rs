@@ -9,6 +9,7 @@ pub mod admin;
 pub mod aliyun;
 pub mod cloudroom;
 pub mod data;
+pub mod rate;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -46,9 +47,9 @@ pub struct SimConfig {
     /// Recordings per ended meeting.
     #[arg(long, default_value_t = 1)]
     pub recordings_per_conference: usize,
-    /// CloudRoom requests allowed per secretId per sliding minute (0 = no limit).
-    #[arg(long, default_value_t = 300)]
-    pub requests_per_minute: u32,
+    /// CloudRoom's request limits and the readings of them the document leaves open.
+    #[command(flatten)]
+    pub rate: rate::RateFlags,
     /// Fraction of requests answered HTTP 500 with code 500.
     #[arg(long, default_value_t = 0.0)]
     pub fail_rate: f64,
@@ -78,7 +79,7 @@ impl Default for SimConfig {
             conferences: 50,
             history: 500,
             recordings_per_conference: 1,
-            requests_per_minute: 0,
+            rate: rate::RateFlags::default(),
             fail_rate: 0.0,
             latency_ms: 0,
             secret_id: DOC_SECRET_ID.into(),
@@ -132,6 +133,9 @@ pub struct Faults {
     pub aliyun_throttle_next: u32,
     /// The next N requests to either vendor answer HTTP 500.
     pub fail_next: u32,
+    /// Every CloudRoom request is refused with 22006, as after the
+    /// enterprise's secretId was revoked.
+    pub cloudroom_revoked: bool,
 }
 
 impl SimState {

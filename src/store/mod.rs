@@ -17,6 +17,7 @@ pub mod conferences;
 pub mod directory;
 pub mod history;
 pub mod locks;
+pub mod rate_budgets;
 pub mod recordings;
 pub mod runs;
 pub mod state;

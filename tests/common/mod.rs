@@ -131,7 +131,7 @@ pub fn small_sim() -> SimConfig {
         conferences: 30,
         history: 250,
         recordings_per_conference: 1,
-        requests_per_minute: 0,
+        rate: confsync::sim::rate::RateFlags::unlimited(),
         anchor: Some(1_767_225_600), // 2026-01-01T00:00:00Z
         ..SimConfig::default()
     }
@@ -147,8 +147,8 @@ pub async fn migrated_db() -> TestDb {
     db
 }
 
-/// Settings that point at `sim` and `db`, with a request budget high enough
-/// that tests are not slowed by the limiter.
+/// Settings that point at `sim` and `db`, without request budgets, so that
+/// tests are not slowed by them.
 pub fn settings_for(sim: &RunningSimulator, db: &TestDb) -> confsync::configuration::Settings {
     let mut s = confsync::configuration::Settings::default();
     s.database.url = db.url.clone();
@@ -158,7 +158,11 @@ pub fn settings_for(sim: &RunningSimulator, db: &TestDb) -> confsync::configurat
     s.cloudroom.secret_key = Some(secrecy::SecretString::from(
         sim.state.config.secret_key.clone(),
     ));
-    s.cloudroom.requests_per_minute = 60_000;
+    // The simulator is unlimited (small_sim): no budget on the lists either.
+    s.cloudroom.rate_limits = [("conference_list", 0), ("conference_history", 0)]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
     s.cloudroom.max_retries = 3;
     // small_sim() anchors its data at 2026-01-01 and spreads history over the three years before.
     s.cloudroom.history_start = Some("2022-12-01".into());
