@@ -4,6 +4,19 @@
 # rows/s, HTTP requests (the simulator's own counters) and peak RSS of each,
 # the ratios, the machine, and a Markdown table for BENCHMARKS.md.
 #
+# PROFILE picks the server (default limit-off):
+#   limit-off   no limits, no latency: the tools' own speed; also times
+#               `confsync bench pages` (the same pages, no database) as the
+#               simulator's serving limit.
+#   documented  the document's limits (300/min on the two list endpoints,
+#               none elsewhere) and 30 ms of latency, both tools at their
+#               default settings.
+#   video-120   as documented, plus an unstated 120/min on video/{confId}:
+#               confsync only; prints its 429 share and the floor
+#               (video calls / 120 per minute).
+# The shape can be changed with CONFERENCES, HISTORY and
+# RECORDINGS_PER_CONFERENCE (defaults: seed 42's 2000 / 20000 / 2).
+#
 # Run from anywhere: bash bench/compare_dlt.sh
 # Needs: cargo, python3 (with venv), psql, a PostgreSQL server reachable as
 # $PGUSER@$PGHOST:$PGPORT (default postgres@127.0.0.1:5432) that may create
@@ -17,9 +30,19 @@ export PGHOST=${PGHOST:-127.0.0.1} PGPORT=${PGPORT:-5432} PGUSER=${PGUSER:-postg
 PG_URL="postgresql://$PGUSER@$PGHOST:$PGPORT"
 
 SEED=42
-CONFERENCES=2000
-HISTORY=20000
-RECORDINGS_PER_CONFERENCE=2
+PROFILE=${PROFILE:-limit-off}
+CONFERENCES=${CONFERENCES:-2000}
+HISTORY=${HISTORY:-20000}
+RECORDINGS_PER_CONFERENCE=${RECORDINGS_PER_CONFERENCE:-2}
+case "$PROFILE" in
+    limit-off) SIM_FLAGS=(--list-requests-per-minute 0)
+        # No budget on the lists either: the client as fast as it goes.
+        CONFSYNC_BUDGETS=(CONFSYNC_CLOUDROOM__RATE_LIMITS__CONFERENCE_LIST=0
+            CONFSYNC_CLOUDROOM__RATE_LIMITS__CONFERENCE_HISTORY=0) ;;
+    documented) SIM_FLAGS=(--latency-ms 30); CONFSYNC_BUDGETS=() ;;
+    video-120) SIM_FLAGS=(--latency-ms 30 --other-requests-per-minute video.list=120); CONFSYNC_BUDGETS=() ;;
+    *) echo "PROFILE must be limit-off, documented or video-120" >&2; exit 2 ;;
+esac
 EXPECTED_RECORDINGS=$((HISTORY * RECORDINGS_PER_CONFERENCE))
 SECRET_ID=6mioUaDlFdf3Bagt3s
 SECRET_KEY=t02npiEZn82WqRl26Nfb0stD89bZkwTT
@@ -64,11 +87,11 @@ trap stop_simulator EXIT
 start_simulator() {
     PORT=$(free_port)
     SIM="http://127.0.0.1:$PORT"
-    say "simulator on port $PORT: seed $SEED, $CONFERENCES conferences, $HISTORY history rows, $RECORDINGS_PER_CONFERENCE recordings each, no rate limit"
+    say "simulator on port $PORT: seed $SEED, $CONFERENCES conferences, $HISTORY history rows, $RECORDINGS_PER_CONFERENCE recordings each, profile $PROFILE (${SIM_FLAGS[*]})"
     target/release/confsync simulate --port "$PORT" --seed $SEED \
         --conferences $CONFERENCES --history $HISTORY \
         --recordings-per-conference $RECORDINGS_PER_CONFERENCE \
-        --requests-per-minute 0 >"$OUT/simulator.log" 2>&1 &
+        "${SIM_FLAGS[@]}" >"$OUT/simulator.log" 2>&1 &
     SIM_PID=$!
     for _ in $(seq 1 300); do
         grep -q 'simulator listening' "$OUT/simulator.log" && return 0
@@ -119,7 +142,7 @@ run_confsync() {
         CONFSYNC_CLOUDROOM__BASE_URL="$SIM/CLOUDROOM-SERVER" \
         CONFSYNC_CLOUDROOM__SECRET_ID=$SECRET_ID \
         CONFSYNC_CLOUDROOM__SECRET_KEY=$SECRET_KEY \
-        CONFSYNC_CLOUDROOM__REQUESTS_PER_MINUTE=100000000 \
+        "${CONFSYNC_BUDGETS[@]}" \
         CONFSYNC_CLOUDROOM__HISTORY_START="$HISTORY_START" \
         CONFSYNC_LOGGING__LEVEL=warn \
         target/release/confsync sync mirror --json
@@ -166,13 +189,51 @@ print(json.dumps(dict(zip(keys, sys.argv[1:]))))
 PY
 }
 
+# The same pages without a database: the simulator's serving limit.
+run_pages() {
+    say "confsync bench pages (no database)"
+    measured pages env -u CONFSYNC_CONFIG CONFSYNC_LOGGING__LEVEL=warn \
+        target/release/confsync bench pages --base-url "$SIM/CLOUDROOM-SERVER" \
+        --history-start "$HISTORY_START"
+}
+
+# video-120: confsync alone, its 429 share and its wall time against the floor.
+video_profile() {
+    start_simulator
+    run_confsync
+    stop_simulator
+    python3 - "$OUT" <<'PY'
+import json, sys
+out = sys.argv[1]
+with open(f"{out}/confsync.measure.json") as f:
+    seconds = json.load(f)["seconds"]
+with open(f"{out}/confsync.requests.json") as f:
+    r = json.load(f)
+ok = r["by_endpoint_status"].get("video.list 200", 0)
+refused = r["by_endpoint_status"].get("video.list 429", 0)
+floor = ok / 120 * 60
+print()
+print("| video/{confId} at 120/min | confsync |")
+print("|---|---:|")
+print(f"| video calls answered 200 | {ok} |")
+print(f"| video calls answered 429 | {refused} ({100 * refused / max(ok, 1):.1f} % of the calls) |")
+print(f"| floor (calls / 120 per min) | {floor:.1f} s |")
+print(f"| wall time | {seconds:.1f} s ({seconds / floor:.2f}× the floor) |")
+PY
+}
+
 main() {
     mkdir -p $OUT
     need_tools
     build
+    if [ "$PROFILE" = video-120 ]; then
+        video_profile
+        return
+    fi
     local load_before
     load_before=$(cut -d' ' -f1-3 /proc/loadavg)
     start_simulator
+    [ "$PROFILE" = limit-off ] && run_pages
     run_confsync
     run_dlt
     # Nothing changed at the source: what does each tool ask for a second time?

@@ -38,14 +38,17 @@ def requests_between(before_path: str, after_path: str) -> Dict[str, object]:
     delta = after - before
     by_endpoint: Counter = Counter()
     by_status: Counter = Counter()
+    by_endpoint_status: Counter = Counter()
     for (_, endpoint, status, _), n in delta.items():
         by_endpoint[endpoint] += n
         by_status[str(status)] += n
+        by_endpoint_status[f"{endpoint} {status}"] += n
     return {
         "total": sum(delta.values()),
         "status_429": by_status.get("429", 0),
         "by_endpoint": dict(sorted(by_endpoint.items())),
         "by_status": dict(sorted(by_status.items())),
+        "by_endpoint_status": dict(sorted(by_endpoint_status.items())),
     }
 
 

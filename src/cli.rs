@@ -61,6 +61,9 @@ pub enum BenchCommand {
     Mirror(crate::bench::mirror::MirrorBenchArgs),
     /// Plan time, API calls and memory of a directory push with generated people.
     Directory(crate::bench::directory::DirectoryBenchArgs),
+    /// Fetch a first mirror's pages from a server and nothing else (no
+    /// database): the server's serving limit, as a floor for the mirror.
+    Pages(crate::bench::pages::PagesBenchArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -158,6 +161,10 @@ async fn dispatch(cli: Cli) -> ExitCode {
         },
         Command::Bench(BenchCommand::Mirror(args)) => match load_settings(&sources) {
             Ok(settings) => report(crate::bench::mirror::run(&settings, &args).await),
+            Err(code) => code,
+        },
+        Command::Bench(BenchCommand::Pages(args)) => match load_settings(&sources) {
+            Ok(settings) => report(crate::bench::pages::run(&settings, &args).await),
             Err(code) => code,
         },
         Command::Bench(BenchCommand::Directory(args)) => match load_settings(&sources) {

@@ -8,7 +8,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use confsync::mirror::{self, Job, RunOptions};
-use confsync::sim::rate::{ListScope, OtherLimit, RateFlags};
+use confsync::sim::rate::{ListScope, OtherLimit, RateFlags, RateWindow};
 use confsync::sim::{RunningSimulator, SimConfig};
 
 const FULL: RunOptions = RunOptions {
@@ -40,15 +40,10 @@ fn answered(sim: &RunningSimulator, endpoint: Option<&str>, status: Option<u16>)
 /// A list limit low enough that a full mirror (one conference page, about
 /// five history pages) must wait out one window.
 async fn mirror_under_list_limit(
-    scope: ListScope,
-    per_minute: u32,
+    rate: RateFlags,
     secret_id: &str,
 ) -> (RunningSimulator, common::TestDb, Vec<mirror::JobSummary>) {
-    let rate = RateFlags {
-        list_requests_per_minute: per_minute,
-        list_limit_scope: scope,
-        ..RateFlags::default()
-    };
+    let per_minute = rate.list_requests_per_minute;
     let sim = common::simulator(sim_config(secret_id, rate)).await;
     let db = common::migrated_db().await;
     let mut ctx = context(&sim, &db);
@@ -74,8 +69,21 @@ async fn conferences_in_history(db: &common::TestDb) -> u64 {
 
 #[tokio::test]
 async fn under_the_documented_limits_a_mirror_gets_no_429() {
-    let (sim, _db, summaries) =
-        mirror_under_list_limit(ListScope::PerEndpoint, 2, "rateDocumented01").await;
+    no_429_under(RateWindow::Sliding, "rateDocumented01").await;
+}
+
+#[tokio::test]
+async fn under_limits_counted_in_calendar_minutes_a_mirror_gets_no_429() {
+    no_429_under(RateWindow::Fixed, "rateFixedMinute1").await;
+}
+
+async fn no_429_under(window: RateWindow, secret_id: &str) {
+    let rate = RateFlags {
+        list_requests_per_minute: 2,
+        rate_window: window,
+        ..RateFlags::default()
+    };
+    let (sim, _db, summaries) = mirror_under_list_limit(rate, secret_id).await;
     for s in &summaries {
         assert!(s.error.is_none(), "{s}");
     }
@@ -90,8 +98,12 @@ async fn under_the_documented_limits_a_mirror_gets_no_429() {
 
 #[tokio::test]
 async fn when_the_two_lists_share_one_limit_the_mirror_still_completes() {
-    let (sim, db, summaries) =
-        mirror_under_list_limit(ListScope::Shared, 4, "rateSharedLists1").await;
+    let rate = RateFlags {
+        list_requests_per_minute: 4,
+        list_limit_scope: ListScope::Shared,
+        ..RateFlags::default()
+    };
+    let (sim, db, summaries) = mirror_under_list_limit(rate, "rateSharedLists1").await;
     for s in &summaries {
         assert!(s.error.is_none(), "{s}");
     }

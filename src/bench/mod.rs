@@ -6,6 +6,7 @@
 
 pub mod directory;
 pub mod mirror;
+pub mod pages;
 
 use std::collections::BTreeMap;
 use std::process::Stdio;
@@ -16,7 +17,7 @@ use sqlx::PgPool;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-/// A `confsync simulate` child with its rate limit off.
+/// A `confsync simulate` child with its rate limits off.
 struct Simulator {
     child: Child,
     base_url: String,
@@ -31,7 +32,7 @@ impl Simulator {
         recordings: usize,
     ) -> anyhow::Result<Simulator> {
         let mut child = Command::new(exe)
-            .args(["simulate", "--port", "0", "--requests-per-minute", "0"])
+            .args(["simulate", "--port", "0", "--list-requests-per-minute", "0"])
             .args(["--seed", &seed.to_string()])
             .args(["--conferences", &conferences.to_string()])
             .args(["--history", &history.to_string()])
