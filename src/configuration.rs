@@ -11,9 +11,10 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use figment::value::{Dict, Map, Value};
 use figment::{Figment, Metadata, Profile, Provider};
 use secrecy::{ExposeSecret, SecretString};
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
 use crate::daemon::settings::{HealthSettings, HttpSettings, ScheduleSettings};
+pub use crate::db::DatabaseSettings;
 use crate::directory::settings::DirectorySettings;
 
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/confsync/confsync.toml";
@@ -24,6 +25,8 @@ pub const ENV_PREFIX: &str = "CONFSYNC_";
 /// would otherwise become the integer 12345 and lose its leading zero.
 const STRING_KEYS: &[&str] = &[
     "database.url",
+    "database.password",
+    "database.password_file",
     "cloudroom.base_url",
     "cloudroom.secret_id",
     "cloudroom.secret_key",
@@ -74,19 +77,12 @@ pub struct Settings {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct DatabaseSettings {
-    pub url: String,
-    pub max_connections: u32,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct CloudRoomSettings {
     /// Several CloudRoom enterprises can share one database; each is a tenant.
     pub tenant: String,
     pub base_url: String,
     pub secret_id: Option<String>,
-    #[serde(serialize_with = "redact_opt")]
+    #[serde(serialize_with = "crate::secret::redact_opt")]
     pub secret_key: Option<SecretString>,
     pub secret_key_file: Option<PathBuf>,
     /// Deprecated: the budget of the two list endpoints, which
@@ -121,7 +117,7 @@ pub struct AliyunSettings {
     pub endpoint: String,
     pub region_id: String,
     pub access_key_id: Option<String>,
-    #[serde(serialize_with = "redact_opt")]
+    #[serde(serialize_with = "crate::secret::redact_opt")]
     pub access_key_secret: Option<SecretString>,
     pub access_key_secret_file: Option<PathBuf>,
     pub group_id: Option<String>,
@@ -142,10 +138,7 @@ pub struct LoggingSettings {
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            database: DatabaseSettings {
-                url: "postgres://postgres@127.0.0.1:5432/confsync".into(),
-                max_connections: 10,
-            },
+            database: DatabaseSettings::default(),
             cloudroom: CloudRoomSettings {
                 tenant: "default".into(),
                 base_url: "https://www.cloudroom.com/CLOUDROOM-SERVER".into(),
@@ -186,13 +179,6 @@ impl Default for Settings {
             health: HealthSettings::default(),
             shutdown_timeout_seconds: 30,
         }
-    }
-}
-
-fn redact_opt<S: Serializer>(value: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
-    match value {
-        Some(_) => s.serialize_str("[redacted]"),
-        None => s.serialize_none(),
     }
 }
 
@@ -404,6 +390,25 @@ fn resolve_secret_files(
     figment: &Figment,
     problems: &mut Vec<ConfigProblem>,
 ) {
+    if let Err(message) = settings.database.take_password_from_url() {
+        problems.push(ConfigProblem {
+            key: "database.url".into(),
+            source: source_of(figment, "database.url"),
+            message,
+        });
+    }
+    let db = &mut settings.database;
+    if let Some(path) = db.password_file.clone() {
+        resolve_one(
+            "database.password",
+            "database.password_file",
+            &path,
+            &mut db.password,
+            credentials_dir,
+            figment,
+            problems,
+        );
+    }
     let cr = &mut settings.cloudroom;
     if let Some(path) = cr.secret_key_file.clone() {
         resolve_one(
@@ -754,5 +759,40 @@ mod tests {
         assert!(!shown.contains("hunter2"));
         assert!(shown.contains("[redacted]"));
         assert!(!format!("{s:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn a_database_password_in_the_url_is_a_secret() {
+        let url = "postgres://confsync:s3cr%40t-pw@db.example:5433/confsync";
+        let s = load_env(&[("CONFSYNC_DATABASE__URL", url)]).unwrap();
+        assert_eq!(
+            s.database.url,
+            "postgres://confsync@db.example:5433/confsync"
+        );
+        let password = s.database.password.as_ref().expect("moved to password");
+        assert_eq!(password.expose_secret(), "s3cr@t-pw");
+        let shown = show(&s);
+        assert!(!shown.contains("s3cr"), "{shown}");
+        assert!(shown.contains("[redacted]"), "{shown}");
+        assert!(!format!("{s:?}").contains("s3cr"));
+    }
+
+    #[test]
+    fn a_database_password_comes_from_a_file_or_the_url_not_both() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("db-password");
+        std::fs::write(&file, "from-the-file\n").unwrap();
+        let path = file.display().to_string();
+        let s = load_env(&[("CONFSYNC_DATABASE__PASSWORD_FILE", path.as_str())]).unwrap();
+        let password = s.database.password.as_ref().expect("read from the file");
+        assert_eq!(password.expose_secret(), "from-the-file");
+        let e = load_env(&[
+            ("CONFSYNC_DATABASE__PASSWORD_FILE", path.as_str()),
+            ("CONFSYNC_DATABASE__URL", "postgres://u:inline@h/d"),
+        ])
+        .unwrap_err();
+        let text = e.to_string();
+        assert!(text.contains("database.url"), "{text}");
+        assert!(!text.contains("inline"), "{text}");
     }
 }

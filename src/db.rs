@@ -1,12 +1,71 @@
 //! The database: one static migrator embedded in the binary, and pool setup.
 
+use std::path::PathBuf;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgConnection, PgPool};
 
-use crate::configuration::DatabaseSettings;
-
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
+/// `[database]`. The password is a secret like the vendors' keys: one
+/// written into `url` moves to `password` when the configuration loads, so
+/// the URL can be shown, logged and stored as it is.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    pub url: String,
+    #[serde(serialize_with = "crate::secret::redact_opt")]
+    pub password: Option<SecretString>,
+    /// A file holding the password (relative: in `$CREDENTIALS_DIRECTORY`).
+    pub password_file: Option<PathBuf>,
+    pub max_connections: u32,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        DatabaseSettings {
+            url: "postgres://postgres@127.0.0.1:5432/confsync".into(),
+            password: None,
+            password_file: None,
+            max_connections: 10,
+        }
+    }
+}
+
+impl DatabaseSettings {
+    /// Moves a password written into `url` to `password`; an error when the
+    /// password is also set elsewhere. A URL that does not parse is left for
+    /// validation to name.
+    pub fn take_password_from_url(&mut self) -> Result<(), String> {
+        let Ok(mut url) = url::Url::parse(&self.url) else {
+            return Ok(());
+        };
+        let Some(password) = url.password().map(percent_decoded) else {
+            return Ok(());
+        };
+        if self.password.is_some() || self.password_file.is_some() {
+            return Err(
+                "holds a password, and database.password or database.password_file sets one too: \
+                 keep one"
+                    .into(),
+            );
+        }
+        // Only a URL that cannot carry a password refuses this, and it has one.
+        let _ = url.set_password(None);
+        self.url = url.to_string();
+        self.password = Some(SecretString::from(password));
+        Ok(())
+    }
+}
+
+fn percent_decoded(text: &str) -> String {
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8_lossy()
+        .into_owned()
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -29,7 +88,11 @@ pub enum DbError {
 }
 
 fn options(settings: &DatabaseSettings) -> Result<PgConnectOptions, DbError> {
-    settings.url.parse().map_err(DbError::BadUrl)
+    let options: PgConnectOptions = settings.url.parse().map_err(DbError::BadUrl)?;
+    Ok(match &settings.password {
+        Some(password) => options.password(password.expose_secret()),
+        None => options,
+    })
 }
 
 /// Host, port and database, without the password, for error messages.

@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod mirror;
 pub mod ratelimit;
 pub mod retry;
+pub mod secret;
 pub mod sim;
 pub mod store;
 pub mod telemetry;

@@ -414,3 +414,59 @@ async fn the_page_one_wrap_is_recognised_against_the_simulator() {
         Verdict::Wrapped
     );
 }
+
+/// Meetings deleted in CloudRoom are marked by a full pass, and unmarked
+/// when they come back; an incremental pass marks nothing.
+#[tokio::test]
+async fn a_full_pass_marks_deleted_meetings_and_clears_the_mark_when_they_return() {
+    let sim = common::simulator(common::small_sim()).await;
+    let db = common::migrated_db().await;
+    let ctx = common::mirror_context(&sim, &db);
+    mirror::run_mirror(&ctx, &FULL).await.unwrap();
+    let removed: Vec<_> = {
+        let mut world = lock(&sim.state.cloudroom);
+        let keys: Vec<(i64, i64)> = world
+            .history()
+            .iter()
+            .step_by(50)
+            .take(3)
+            .map(|m| (m.conf_id, m.start_time))
+            .collect();
+        keys.iter()
+            .map(|(c, s)| world.remove_history(*c, *s).unwrap())
+            .collect()
+    };
+    let marked = || async {
+        let rows: Vec<(i64, i64)> = sqlx::query_as(
+            "select conf_id, extract(epoch from start_time)::bigint from cloudroom.meeting_history
+              where removed_at is not null order by 1, 2",
+        )
+        .fetch_all(&db.pool)
+        .await
+        .unwrap();
+        rows
+    };
+    mirror::run_job(&ctx, Job::History, &INCREMENTAL)
+        .await
+        .unwrap();
+    assert!(
+        marked().await.is_empty(),
+        "an incremental pass marks nothing"
+    );
+    let summary = mirror::run_job(&ctx, Job::History, &FULL).await.unwrap();
+    assert!(summary.error.is_none(), "{summary}");
+    let mut expected: Vec<(i64, i64)> = removed.iter().map(|m| (m.conf_id, m.start_time)).collect();
+    expected.sort();
+    assert_eq!(marked().await, expected);
+    // A second full pass is idempotent: the same three, nothing else.
+    mirror::run_job(&ctx, Job::History, &FULL).await.unwrap();
+    assert_eq!(marked().await, expected);
+    {
+        let mut world = lock(&sim.state.cloudroom);
+        for meeting in removed {
+            assert!(world.insert_history(meeting));
+        }
+    }
+    mirror::run_job(&ctx, Job::History, &FULL).await.unwrap();
+    assert!(marked().await.is_empty(), "the meetings came back");
+}

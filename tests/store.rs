@@ -4,6 +4,7 @@ use chrono::{TimeZone, Utc};
 use confsync::store::conferences::{self, ConferenceRow};
 use confsync::store::history::{self, HistoryRow};
 use confsync::store::recordings::{self, ConferenceRecordings, RecordingRow};
+use confsync::store::SEEN_RESOLUTION;
 use serde_json::json;
 
 fn conference(id: i64, subject: &str) -> ConferenceRow {
@@ -83,9 +84,16 @@ async fn history_queues_conferences_and_recordings_archive_urls() {
             raw: json!({"confId": 77, "startTime": i}),
         })
         .collect();
-    let counts = history::upsert_page(&mut conn, "default", &rows, now, false)
-        .await
-        .unwrap();
+    let counts = history::upsert_page(
+        &mut conn,
+        "default",
+        &rows,
+        now,
+        now - SEEN_RESOLUTION,
+        false,
+    )
+    .await
+    .unwrap();
     assert_eq!(
         counts.inserted, 2,
         "a periodic meeting keeps both occurrences"
@@ -197,18 +205,32 @@ async fn a_backfill_page_counts_what_it_wrote_without_a_lookup() {
         .await
         .unwrap());
     let page = vec![row(0, "a"), row(1, "b")];
-    let first = history::upsert_page(&mut conn, "default", &page, now, true)
-        .await
-        .unwrap();
+    let first = history::upsert_page(
+        &mut conn,
+        "default",
+        &page,
+        now,
+        now - SEEN_RESOLUTION,
+        true,
+    )
+    .await
+    .unwrap();
     assert_eq!((first.inserted, first.updated, first.unchanged), (2, 0, 0));
     assert!(!history::window_is_empty(&mut conn, "default", start, end)
         .await
         .unwrap());
     // A row a shifted page repeats, and one that changed in between.
     let again = vec![row(0, "a"), row(1, "b2")];
-    let second = history::upsert_page(&mut conn, "default", &again, now, true)
-        .await
-        .unwrap();
+    let second = history::upsert_page(
+        &mut conn,
+        "default",
+        &again,
+        now,
+        now - SEEN_RESOLUTION,
+        true,
+    )
+    .await
+    .unwrap();
     assert_eq!(
         (second.inserted, second.updated, second.unchanged),
         (0, 1, 1)

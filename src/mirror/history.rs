@@ -2,12 +2,12 @@
 //! rejects longer ones with 22236), oldest first, one transaction per page
 //! together with the checkpoint that says where to resume.
 
-use super::progress::PassProgress;
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::paging::{Pager, Verdict, PAGE_SIZE};
+use super::progress::PassProgress;
 use super::{convert, MirrorContext, RunOptions};
 use crate::cloudroom::{ConferenceRecord, ListQuery, Page};
 use crate::store::{self, runs::RunTotals};
@@ -32,6 +32,30 @@ pub struct Pass {
     /// Start of the window being read; windows are `[start, start + WINDOW - 1]`.
     pub window_start: i64,
     pub next_page: u32,
+    /// When the pass began (epoch seconds): a full pass marks what it did
+    /// not see since then. 0 (a pass saved by an older version) marks nothing.
+    #[serde(default)]
+    pub started_at: i64,
+}
+
+impl Pass {
+    /// Unchanged rows last seen before this are touched: a full pass
+    /// touches every row it lists, so that the rows it did not list stand out.
+    fn touch_before(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        match self.full {
+            true => DateTime::from_timestamp(self.started_at, 0).unwrap_or(now),
+            false => now - store::SEEN_RESOLUTION,
+        }
+    }
+}
+
+/// What a page's transaction does besides writing the page.
+struct PageWrite<'a> {
+    rows: &'a [crate::store::history::HistoryRow],
+    window_was_empty: bool,
+    /// Set on the last page of a full pass's window: mark the window's
+    /// meetings this pass did not list, in the same transaction.
+    sweep: Option<(i64, i64)>,
 }
 
 pub async fn run(
@@ -78,6 +102,7 @@ fn new_pass(
         full: options.full,
         window_start: from,
         next_page: 1,
+        started_at: now.timestamp(),
     }
 }
 
@@ -111,6 +136,11 @@ async fn read_window(
                 .collect(),
         };
         let more = matches!(verdict, Verdict::Keep { more: true });
+        let page_write = PageWrite {
+            rows: &rows,
+            window_was_empty,
+            sweep: (pass.full && !more).then_some(window),
+        };
         if more {
             pass.next_page = pager.next;
         } else {
@@ -120,7 +150,7 @@ async fn read_window(
         state.pass = Some(pass.clone());
         // The next page is read while this one is written: the checkpoint
         // only ever names pages that are committed.
-        let write = write_page(ctx, state, &rows, window_was_empty);
+        let write = write_page(ctx, state, page_write);
         let next = async {
             match more {
                 true => Some(fetch_page(ctx, window, pager.next).await),
@@ -181,18 +211,38 @@ async fn window_is_empty(ctx: &MirrorContext, (start, end): (i64, i64)) -> anyho
 async fn write_page(
     ctx: &MirrorContext,
     state: &HistoryState,
-    rows: &[crate::store::history::HistoryRow],
-    window_was_empty: bool,
+    page: PageWrite<'_>,
 ) -> anyhow::Result<crate::store::RowCounts> {
     let tenant = ctx.tenant();
+    let now = Utc::now();
+    let touch_before = state.pass.as_ref().map_or(now, |p| p.touch_before(now));
     let mut tx = store::begin(&ctx.pool).await?;
-    let counts =
-        store::history::upsert_page(&mut tx, tenant, rows, Utc::now(), window_was_empty).await?;
+    let counts = store::history::upsert_page(
+        &mut tx,
+        tenant,
+        page.rows,
+        now,
+        touch_before,
+        page.window_was_empty,
+    )
+    .await?;
+    if let Some((start, end)) = page.sweep {
+        let window = (epoch(start), epoch(end));
+        let marked =
+            store::history::mark_removed(&mut tx, tenant, window, touch_before, now).await?;
+        if marked > 0 {
+            tracing::info!(tenant, marked, from = %show(start), to = %show(end), "meetings CloudRoom no longer lists marked removed");
+        }
+    }
     store::state::save(&mut *tx, tenant, JOB, state).await?;
     tx.commit()
         .await
         .context("cannot commit a page of meeting history")?;
     Ok(counts)
+}
+
+fn epoch(seconds: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(seconds, 0).unwrap_or_default()
 }
 
 fn show(epoch: i64) -> String {

@@ -33,7 +33,12 @@ pub async fn upsert_page(
     let ids: Vec<i64> = rows.iter().map(|r| r.conf_id).collect();
     let existing = existing(conn, tenant, &ids).await?;
     let hashes: Vec<Vec<u8>> = rows.iter().map(|r| content_hash(&r.raw)).collect();
-    let fates = fates(ids.iter().copied(), &hashes, &existing, now);
+    let fates = fates(
+        ids.iter().copied(),
+        &hashes,
+        &existing,
+        now - super::SEEN_RESOLUTION,
+    );
     let write = pick(&fates, &[RowFate::Insert, RowFate::Update]);
     if !write.is_empty() {
         write_rows(conn, tenant, rows, &hashes, &write, now).await?;

@@ -27,6 +27,10 @@ type Key = (i64, DateTime<Utc>);
 /// Writes one page and queues the conferences of new or changed meetings
 /// for a recordings pass, in the caller's transaction.
 ///
+/// `touch_before`: unchanged rows last seen before this get `last_seen_at`
+/// refreshed; a full pass passes its start, so that afterwards every row it
+/// did not see is older than that (see [`mark_removed`]).
+///
 /// `window_was_empty` says the table held no meeting of this page's window
 /// when the pass reached it (a backfill): then there is nothing to compare
 /// with, and the upsert itself tells new rows from rows an earlier page of the
@@ -36,6 +40,7 @@ pub async fn upsert_page(
     tenant: &str,
     rows: &[HistoryRow],
     now: DateTime<Utc>,
+    touch_before: DateTime<Utc>,
     window_was_empty: bool,
 ) -> Result<RowCounts, StoreError> {
     if window_was_empty {
@@ -44,7 +49,7 @@ pub async fn upsert_page(
     let keys: Vec<Key> = rows.iter().map(|r| (r.conf_id, r.start_time)).collect();
     let existing = existing(conn, tenant, &keys).await?;
     let hashes: Vec<Vec<u8>> = rows.iter().map(|r| content_hash(&r.raw)).collect();
-    let fates = fates(keys.iter().copied(), &hashes, &existing, now);
+    let fates = fates(keys.iter().copied(), &hashes, &existing, touch_before);
     let write = pick(&fates, &[RowFate::Insert, RowFate::Update]);
     if !write.is_empty() {
         write_rows(conn, tenant, rows, &hashes, &write, now).await?;
@@ -119,14 +124,14 @@ async fn existing(
 ) -> Result<HashMap<Key, Existing>, StoreError> {
     let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
     let starts: Vec<DateTime<Utc>> = keys.iter().map(|k| k.1).collect();
-    type Found = (i64, DateTime<Utc>, Vec<u8>, DateTime<Utc>);
+    type Found = (i64, DateTime<Utc>, Vec<u8>, bool, DateTime<Utc>);
     let rows: Vec<Found> = sqlx::query_as(
         // One primary-key probe per incoming row, whatever the planner
         // thinks of the table's size (a hash join would scan it whole).
-        "select h.conf_id, h.start_time, h.content_hash, h.last_seen_at
+        "select h.conf_id, h.start_time, h.content_hash, h.removed_at is not null, h.last_seen_at
            from unnest($2::bigint[], $3::timestamptz[]) as k(conf_id, start_time)
            cross join lateral (
-                select conf_id, start_time, content_hash, last_seen_at
+                select conf_id, start_time, content_hash, removed_at, last_seen_at
                   from cloudroom.meeting_history
                  where tenant = $1 and conf_id = k.conf_id and start_time = k.start_time
            ) h",
@@ -142,7 +147,7 @@ async fn existing(
     .during("reading existing meeting history")?;
     Ok(rows
         .into_iter()
-        .map(|(c, st, h, seen)| ((c, st), (h, false, seen)))
+        .map(|(c, st, h, removed, seen)| ((c, st), (h, removed, seen)))
         .collect())
 }
 
@@ -167,8 +172,9 @@ async fn write_rows(
              end_time = excluded.end_time, duration_seconds = excluded.duration_seconds,
              host_name = excluded.host_name, members = excluded.members,
              period_type = excluded.period_type, content_hash = excluded.content_hash,
-             raw = excluded.raw, last_seen_at = excluded.last_seen_at
+             raw = excluded.raw, last_seen_at = excluded.last_seen_at, removed_at = null
          where meeting_history.content_hash is distinct from excluded.content_hash
+            or meeting_history.removed_at is not null
          returning conf_id, (xmax = 0) as inserted",
     )
     .bind(tenant)
@@ -187,6 +193,33 @@ async fn write_rows(
     .fetch_all(&mut *conn)
     .await
     .during("writing meeting history")
+}
+
+/// Marks the meetings of `[start, end]` that a full pass, started at
+/// `pass_started`, did not list: CloudRoom no longer has them. The rows
+/// stay (reports may still want them); a later pass that lists one clears
+/// the mark. Returns how many were marked.
+pub async fn mark_removed(
+    conn: &mut PgConnection,
+    tenant: &str,
+    (start, end): (DateTime<Utc>, DateTime<Utc>),
+    pass_started: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    let done = sqlx::query(
+        "update cloudroom.meeting_history set removed_at = $5
+          where tenant = $1 and start_time between $2 and $3
+            and removed_at is null and last_seen_at < $4",
+    )
+    .bind(tenant)
+    .bind(start)
+    .bind(end)
+    .bind(pass_started)
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .during("marking meetings CloudRoom no longer lists")?;
+    Ok(done.rows_affected())
 }
 
 /// Conferences whose meetings ended at or after `since`.

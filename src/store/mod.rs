@@ -82,15 +82,17 @@ pub(crate) enum RowFate {
     Unchanged,
 }
 
+/// `touch_before`: an unchanged row last seen before this gets its
+/// `last_seen_at` refreshed (normally `now - SEEN_RESOLUTION`).
 pub(crate) fn fate(
     existing: Option<(&[u8], bool, DateTime<Utc>)>,
     hash: &[u8],
-    now: DateTime<Utc>,
+    touch_before: DateTime<Utc>,
 ) -> RowFate {
     match existing {
         None => RowFate::Insert,
         Some((old, tombstoned, _)) if old != hash || tombstoned => RowFate::Update,
-        Some((_, _, seen)) if seen < now - SEEN_RESOLUTION => RowFate::TouchSeen,
+        Some((_, _, seen)) if seen < touch_before => RowFate::TouchSeen,
         Some(_) => RowFate::Unchanged,
     }
 }
@@ -115,12 +117,12 @@ pub(crate) fn fates<K: std::hash::Hash + Eq>(
     keys: impl Iterator<Item = K>,
     hashes: &[Vec<u8>],
     existing: &std::collections::HashMap<K, Existing>,
-    now: DateTime<Utc>,
+    touch_before: DateTime<Utc>,
 ) -> Vec<RowFate> {
     keys.zip(hashes)
         .map(|(key, hash)| {
             let old = existing.get(&key).map(|(h, t, s)| (h.as_slice(), *t, *s));
-            fate(old, hash, now)
+            fate(old, hash, touch_before)
         })
         .collect()
 }

@@ -78,7 +78,12 @@ async fn upsert_rows(
     }
     let ids: Vec<&str> = rows.iter().map(|r| r.file_id.as_str()).collect();
     let hashes: Vec<Vec<u8>> = rows.iter().map(|r| content_hash(&r.raw)).collect();
-    let fates = fates(ids.iter().map(|id| id.to_string()), &hashes, existing, now);
+    let fates = fates(
+        ids.iter().map(|id| id.to_string()),
+        &hashes,
+        existing,
+        now - super::SEEN_RESOLUTION,
+    );
     let write = pick(&fates, &[RowFate::Insert, RowFate::Update]);
     if !write.is_empty() {
         write_rows(conn, tenant, rows, &hashes, &write, now).await?;
