@@ -155,7 +155,7 @@ impl Default for Settings {
                 history_start: None,
                 history_lookback: "2d".into(),
                 recordings_lookback: "3d".into(),
-                recordings_concurrency: 16,
+                recordings_concurrency: 64,
             },
             aliyun: AliyunSettings {
                 endpoint: "https://aliyuncvc.cn-hangzhou.aliyuncs.com".into(),
