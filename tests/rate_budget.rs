@@ -58,6 +58,17 @@ async fn mirror_under_list_limit(
     (sim, db, summaries)
 }
 
+/// Mirrors the history, then starts a full recordings pass in the background.
+async fn history_then_recordings(
+    ctx: &mirror::MirrorContext,
+) -> tokio::task::JoinHandle<anyhow::Result<mirror::JobSummary>> {
+    mirror::run_job(ctx, Job::History, &FULL)
+        .await
+        .expect("history");
+    let ctx = ctx.clone();
+    tokio::spawn(async move { mirror::run_job(&ctx, Job::Recordings, &FULL).await })
+}
+
 async fn conferences_in_history(db: &common::TestDb) -> u64 {
     let n: i64 =
         sqlx::query_scalar("select count(distinct conf_id) from cloudroom.meeting_history")
@@ -130,13 +141,7 @@ async fn an_unstated_limit_on_recordings_is_learned_and_kept() {
     let sim = common::simulator(config).await;
     let db = common::migrated_db().await;
     let ctx = context(&sim, &db);
-    mirror::run_job(&ctx, Job::History, &FULL)
-        .await
-        .expect("history");
-    let recordings = {
-        let ctx = ctx.clone();
-        tokio::spawn(async move { mirror::run_job(&ctx, Job::Recordings, &FULL).await })
-    };
+    let recordings = history_then_recordings(&ctx).await;
     // The first window: 60 accepted, then refusals until the budget is learned.
     tokio::time::sleep(Duration::from_secs(30)).await;
     let early_ok = answered(&sim, Some("video.list"), Some(200));
@@ -204,13 +209,7 @@ async fn credentials_revoked_mid_pass_stop_it_at_once() {
         concurrency >= 16,
         "the default reads at least 16 conferences at once"
     );
-    mirror::run_job(&ctx, Job::History, &FULL)
-        .await
-        .expect("history");
-    let recordings = {
-        let ctx = ctx.clone();
-        tokio::spawn(async move { mirror::run_job(&ctx, Job::Recordings, &FULL).await })
-    };
+    let recordings = history_then_recordings(&ctx).await;
     while answered(&sim, Some("video.list"), Some(200)) < 40 {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
