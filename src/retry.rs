@@ -1,4 +1,4 @@
-//! Exponential backoff with full jitter, shared by both vendor clients.
+//! Exponential backoff with equal jitter (half the delay fixed, half random), shared by both vendor clients.
 
 use std::time::Duration;
 
