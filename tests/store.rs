@@ -236,3 +236,28 @@ async fn a_backfill_page_counts_what_it_wrote_without_a_lookup() {
         (0, 1, 1)
     );
 }
+
+/// The mirror's transactions may lose their tail in a crash (their
+/// checkpoints go with it); the directory's may not: CloudRoom cannot list
+/// departments, so a lost department id means a duplicate department.
+#[tokio::test]
+async fn directory_transactions_commit_durably_and_the_mirrors_do_not() {
+    let db = common::migrated_db().await;
+    let setting = |durable: bool| {
+        let pool = db.pool.clone();
+        async move {
+            let mut tx = if durable {
+                confsync::store::begin_durable(&pool).await.unwrap()
+            } else {
+                confsync::store::begin(&pool).await.unwrap()
+            };
+            let value: String = sqlx::query_scalar("select current_setting('synchronous_commit')")
+                .fetch_one(&mut *tx)
+                .await
+                .unwrap();
+            value
+        }
+    };
+    assert_eq!(setting(true).await, "on");
+    assert_eq!(setting(false).await, "off");
+}

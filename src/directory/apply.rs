@@ -220,7 +220,7 @@ impl Executor<'_> {
     /// a renamed ancestor: database only, no vendor call.
     async fn record_bookkeeping(&self) -> anyhow::Result<()> {
         let now = Utc::now();
-        let mut tx = crate::store::begin(self.pool).await?;
+        let mut tx = crate::store::begin_durable(self.pool).await?;
         let leavers: Vec<&str> = self.plan.leavers.iter().map(String::as_str).collect();
         let returned: Vec<&str> = self.plan.returned.iter().map(String::as_str).collect();
         store::mark_leavers(&mut tx, self.tenant, &leavers, &returned, now).await?;
@@ -688,7 +688,7 @@ impl Executor<'_> {
                 message: d.result.as_ref().err().map(|e| e.message.clone()),
             });
         }
-        let mut tx = crate::store::begin(self.pool).await?;
+        let mut tx = crate::store::begin_durable(self.pool).await?;
         store::save_departments(&mut tx, self.tenant, &departments, now).await?;
         store::save_cloudroom_users(&mut tx, self.tenant, &cloudroom_users, now).await?;
         store::save_aliyun_users(&mut tx, self.tenant, &aliyun_users, now).await?;

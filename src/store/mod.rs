@@ -153,8 +153,26 @@ pub(crate) fn pick(fates: &[RowFate], wanted: &[RowFate]) -> Vec<usize> {
 pub async fn begin(
     pool: &sqlx::PgPool,
 ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, StoreError> {
+    begin_with_commit(pool, "off").await
+}
+
+/// Starts a transaction whose commit waits for the WAL flush, whatever the
+/// server's default. The directory needs it: CloudRoom cannot list
+/// departments, so a department id lost in a database crash would mean a
+/// duplicate department at the next run.
+pub async fn begin_durable(
+    pool: &sqlx::PgPool,
+) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, StoreError> {
+    begin_with_commit(pool, "on").await
+}
+
+async fn begin_with_commit(
+    pool: &sqlx::PgPool,
+    synchronous_commit: &'static str,
+) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, StoreError> {
     let mut tx = pool.begin().await.during("starting a transaction")?;
-    sqlx::query("select set_config('synchronous_commit', 'off', true)")
+    sqlx::query("select set_config('synchronous_commit', $1, true)")
+        .bind(synchronous_commit)
         .execute(&mut *tx)
         .await
         .during("starting a transaction")?;
