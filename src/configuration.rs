@@ -397,41 +397,37 @@ fn resolve_secret_files(
             message,
         });
     }
-    let db = &mut settings.database;
-    if let Some(path) = db.password_file.clone() {
-        resolve_one(
-            "database.password",
-            "database.password_file",
-            &path,
-            &mut db.password,
-            credentials_dir,
-            figment,
-            problems,
-        );
-    }
-    let cr = &mut settings.cloudroom;
-    if let Some(path) = cr.secret_key_file.clone() {
-        resolve_one(
+    let (db, cr, al) = (
+        &mut settings.database,
+        &mut settings.cloudroom,
+        &mut settings.aliyun,
+    );
+    let secrets = [
+        ("database.password", &db.password_file, &mut db.password),
+        (
             "cloudroom.secret_key",
-            "cloudroom.secret_key_file",
-            &path,
+            &cr.secret_key_file,
             &mut cr.secret_key,
-            credentials_dir,
-            figment,
-            problems,
-        );
-    }
-    let al = &mut settings.aliyun;
-    if let Some(path) = al.access_key_secret_file.clone() {
-        resolve_one(
+        ),
+        (
             "aliyun.access_key_secret",
-            "aliyun.access_key_secret_file",
-            &path,
+            &al.access_key_secret_file,
             &mut al.access_key_secret,
-            credentials_dir,
-            figment,
-            problems,
-        );
+        ),
+    ];
+    for (key, file, target) in secrets {
+        if let Some(path) = file {
+            let file_key = format!("{key}_file");
+            resolve_one(
+                key,
+                &file_key,
+                path,
+                target,
+                credentials_dir,
+                figment,
+                problems,
+            );
+        }
     }
 }
 

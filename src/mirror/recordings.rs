@@ -145,9 +145,7 @@ async fn read_all(ctx: MirrorContext, targets: BTreeSet<i64>, sender: mpsc::Send
     let ctx = &ctx;
     let mut targets = targets.into_iter();
     if let Some(first) = targets.next() {
-        let fetched = read_conference(ctx, first).await;
-        let doomed = fetched.result.as_ref().is_err_and(is_doomed);
-        if sender.send(fetched).await.is_err() || doomed {
+        if !forward(ctx, &sender, read_conference(ctx, first).await).await {
             return;
         }
     }
@@ -156,11 +154,17 @@ async fn read_all(ctx: MirrorContext, targets: BTreeSet<i64>, sender: mpsc::Send
         .buffer_unordered(concurrency);
     while let Some(fetched) = reads.next().await {
         // Dropping `reads` on return cancels the reads still in flight.
-        let doomed = fetched.result.as_ref().is_err_and(is_doomed);
-        if ctx.cancel.is_cancelled() || sender.send(fetched).await.is_err() || doomed {
+        if !forward(ctx, &sender, fetched).await {
             return;
         }
     }
+}
+
+/// Hands one conference to the writer; false when reading should stop
+/// (shutdown, the writer gone, or an error no further request can escape).
+async fn forward(ctx: &MirrorContext, sender: &mpsc::Sender<Fetched>, fetched: Fetched) -> bool {
+    let doomed = fetched.result.as_ref().is_err_and(is_doomed);
+    !ctx.cancel.is_cancelled() && sender.send(fetched).await.is_ok() && !doomed
 }
 
 async fn targets(ctx: &MirrorContext, options: &RunOptions) -> anyhow::Result<BTreeSet<i64>> {

@@ -12,7 +12,7 @@ pub mod budget;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
-pub use budget::{Answer, Budget, Change, Limit, Permit, WINDOW};
+pub use budget::{Answer, Budget, Change, Limit, Permit};
 
 /// Every endpoint's budget for one credential.
 pub struct EndpointBudgets {
@@ -43,11 +43,6 @@ impl EndpointBudgets {
     /// Endpoint label → configured requests per minute (0: none).
     pub fn configured_budgets(&self) -> &BTreeMap<String, u32> {
         &self.configured
-    }
-
-    /// The configured requests per minute of `endpoint` (0: none).
-    pub fn configured(&self, endpoint: &str) -> u32 {
-        self.configured.get(endpoint).copied().unwrap_or(0)
     }
 
     /// Budgets that a 429 made differ from the configuration, by endpoint.
