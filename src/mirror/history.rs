@@ -32,10 +32,12 @@ pub struct Pass {
     /// Start of the window being read; windows are `[start, start + WINDOW - 1]`.
     pub window_start: i64,
     pub next_page: u32,
-    /// When the pass began (epoch seconds): a full pass marks what it did
-    /// not see since then. 0 (a pass saved by an older version) marks nothing.
+    /// When the pass began, in epoch microseconds (PostgreSQL's precision):
+    /// a full pass marks what it did not see since then. Whole seconds were
+    /// too coarse, since a pass often starts in the second the previous one
+    /// wrote. 0 (a pass saved by an older version) marks nothing.
     #[serde(default)]
-    pub started_at: i64,
+    pub started_at_us: i64,
 }
 
 impl Pass {
@@ -43,7 +45,7 @@ impl Pass {
     /// touches every row it lists, so that the rows it did not list stand out.
     fn touch_before(&self, now: DateTime<Utc>) -> DateTime<Utc> {
         match self.full {
-            true => DateTime::from_timestamp(self.started_at, 0).unwrap_or(now),
+            true => DateTime::from_timestamp_micros(self.started_at_us).unwrap_or(now),
             false => now - store::SEEN_RESOLUTION,
         }
     }
@@ -102,7 +104,7 @@ fn new_pass(
         full: options.full,
         window_start: from,
         next_page: 1,
-        started_at: now.timestamp(),
+        started_at_us: now.timestamp_micros(),
     }
 }
 
