@@ -5,19 +5,19 @@
 //! tests can run each job directly.
 
 pub mod aliyun;
-pub mod bench;
+pub mod app;
 pub mod cli;
 pub mod cloudroom;
 pub mod configuration;
 pub mod daemon;
 pub mod db;
-pub mod demo;
 pub mod directory;
+pub mod jobs;
 pub mod metrics;
 pub mod mirror;
 pub mod ratelimit;
 pub mod retry;
 pub mod secret;
-pub mod sim;
 pub mod store;
 pub mod telemetry;
+pub mod transport;

@@ -8,18 +8,6 @@
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-/// `ErrorCode` values the simulator answers with `Success=false`. The
-/// document lists none, so these integers are the simulator's choice; the
-/// client only relies on [`USER_NOT_FOUND`] and, failing that, on the message.
-pub mod error_codes {
-    pub const OK: i64 = 0;
-    pub const MALFORMED_USER_INFO: i64 = 40001;
-    pub const COUNT_MISMATCH: i64 = 40002;
-    pub const MISSING_USER_FIELD: i64 = 40003;
-    pub const USER_NOT_FOUND: i64 = 40401;
-    pub const MEETING_NOT_FOUND: i64 = 40402;
-}
-
 /// One entry of the `UserInfo` JSON array sent to CreateUser.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -32,6 +32,7 @@ use crate::configuration::CloudRoomSettings;
 use crate::metrics;
 use crate::ratelimit::{self, Answer, Change, EndpointBudgets};
 use crate::retry::Backoff;
+use crate::transport::CallCounter;
 
 use super::endpoint as ep;
 
@@ -132,6 +133,8 @@ struct Inner {
     stats: Arc<ClientStats>,
     /// Cuts retry waits short on shutdown (the last error is returned).
     cancel: Option<CancellationToken>,
+    /// The run this clone works for, if any (see [`Self::for_run`]).
+    run_calls: Option<CallCounter>,
 }
 
 impl fmt::Debug for CloudRoomClient {
@@ -226,6 +229,7 @@ impl CloudRoomClient {
                 tz,
                 stats: Arc::default(),
                 cancel: None,
+                run_calls: None,
             }),
         })
     }
@@ -240,6 +244,15 @@ impl CloudRoomClient {
     /// up by a backoff of up to `Backoff::max`.
     pub fn with_cancel(mut self, cancel: CancellationToken) -> Self {
         Arc::make_mut(&mut self.inner).cancel = Some(cancel);
+        self
+    }
+
+    /// A clone for one run: its waits end with `cancel`, and its requests
+    /// are counted in `calls` as well as in the shared stats.
+    pub fn for_run(mut self, cancel: CancellationToken, calls: CallCounter) -> Self {
+        let inner = Arc::make_mut(&mut self.inner);
+        inner.cancel = Some(cancel);
+        inner.run_calls = Some(calls);
         self
     }
 
@@ -699,6 +712,9 @@ impl CloudRoomClient {
         let _ = REQUEST_IDS.try_with(|ids| ids.borrow_mut().push(auth.request_id.clone()));
         let builder = self.build(req, &auth);
         inner.stats.record_call(req.endpoint);
+        if let Some(calls) = &inner.run_calls {
+            calls.add();
+        }
         // URLs can carry a meeting password (join), so errors drop them.
         let transport = |e: reqwest::Error| {
             CloudRoomError::from_transport(req.endpoint, inner.timeout, e.without_url())

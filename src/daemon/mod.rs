@@ -2,7 +2,6 @@
 //! graceful shutdown, systemd notifications; and `confsync status`.
 
 pub mod http;
-pub mod jobs;
 pub mod runner;
 pub mod schedule;
 pub mod scheduler;
@@ -12,21 +11,16 @@ pub mod status;
 pub mod systemd;
 
 use std::net::SocketAddr;
-use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context as _;
 use sqlx::PgPool;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::configuration::Settings;
-use crate::mirror::{self, MirrorContext};
-use crate::store::runs;
-use jobs::DaemonJob;
-use runner::{JobRunner, RunContext};
+use crate::jobs::{self, lifecycle, JobContext};
+use runner::JobRunner;
 use schedule::JobSchedule;
 use scheduler::{Scheduled, Scheduler};
 
@@ -46,28 +40,20 @@ pub struct RunningDaemon {
 /// starts the HTTP listener and schedules every job that is not "off".
 pub async fn start(settings: Settings) -> anyhow::Result<RunningDaemon> {
     let stop = CancellationToken::new();
-    let mut mirror = MirrorContext::connect(&settings, indicatif::ProgressBar::hidden()).await?;
-    mirror.client = mirror.client.clone().with_cancel(stop.clone());
-    mirror.cancel = stop.clone();
-    abandon_stale_runs(&mirror.pool, mirror.tenant()).await?;
-    let (pool, tenant) = (mirror.pool.clone(), mirror.tenant().to_string());
+    let ctx = crate::app::build(settings, stop.clone(), indicatif::ProgressBar::hidden()).await?;
+    abandon_stale_runs(&ctx.pool, ctx.tenant()).await?;
     let tasks = TaskTracker::new();
-    let ctx = Arc::new(RunContext {
-        mirror,
-        settings: settings.clone(),
-        tasks: tasks.clone(),
-    });
-    let scheduled = schedules(&settings, &ctx)?;
+    let scheduled = schedules(&ctx, &tasks)?;
     let enabled: Vec<&'static str> = scheduled.iter().map(|s| s.runner.job().name()).collect();
     crate::metrics::register_jobs(&enabled);
     let serve_stop = CancellationToken::new();
     let health = http::HealthState {
-        pool,
-        tenant,
+        pool: ctx.pool.clone(),
+        tenant: ctx.tenant().to_string(),
         jobs: enabled,
-        max_consecutive_failures: settings.health.max_consecutive_failures,
+        max_consecutive_failures: ctx.settings.health.max_consecutive_failures,
     };
-    let server = http::serve(&settings.http.listen, health, serve_stop.clone()).await?;
+    let server = http::serve(&ctx.settings.http.listen, health, serve_stop.clone()).await?;
     log_next_ticks(&scheduled);
     let scheduler = Scheduler::start(scheduled, stop.clone()).await?;
     systemd::spawn_watchdog(serve_stop.clone());
@@ -81,18 +67,16 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningDaemon> {
     })
 }
 
-fn schedules(settings: &Settings, ctx: &Arc<RunContext>) -> anyhow::Result<Vec<Scheduled>> {
-    let tz = settings.schedule.tz().map_err(anyhow::Error::msg)?;
+fn schedules(ctx: &JobContext, tasks: &TaskTracker) -> anyhow::Result<Vec<Scheduled>> {
+    let tz = ctx.settings.schedule.tz().map_err(anyhow::Error::msg)?;
     let mut scheduled = Vec::new();
-    for (job, (_, expression)) in DaemonJob::ALL
-        .into_iter()
-        .zip(settings.schedule.expressions())
-    {
+    for job in jobs::JOBS {
+        let expression = ctx.settings.schedule.expression(job);
         let schedule = JobSchedule::parse(expression, tz)
             .map_err(|e| anyhow::anyhow!("schedule.{}: {e}", job.name()))?;
         match schedule {
             Some(schedule) => scheduled.push(Scheduled {
-                runner: JobRunner::new(job, ctx.clone()),
+                runner: JobRunner::new(job, ctx.clone(), tasks.clone()),
                 schedule,
             }),
             None => tracing::info!(job = job.name(), "job is off"),
@@ -113,10 +97,11 @@ fn log_next_ticks(scheduled: &[Scheduled]) {
 
 /// Runs left `running` by a process that died are marked abandoned, but
 /// only those whose job lock nobody holds: a run whose lock is held is
-/// alive in another process.
+/// alive in another process. (Each run does the same for its own job when
+/// it takes the lock; this makes `status` true from the start.)
 async fn abandon_stale_runs(pool: &PgPool, tenant: &str) -> anyhow::Result<()> {
-    for job in DaemonJob::names() {
-        let Some(lock) = mirror::lock_job(pool, tenant, job, None).await? else {
+    for job in jobs::names() {
+        let Some(lock) = lifecycle::lock_job(pool, tenant, job, None).await? else {
             tracing::info!(
                 tenant,
                 job,
@@ -124,17 +109,11 @@ async fn abandon_stale_runs(pool: &PgPool, tenant: &str) -> anyhow::Result<()> {
             );
             continue;
         };
-        let marked = runs::mark_abandoned(pool, tenant, job).await;
-        mirror::release_job(lock, tenant, job).await;
-        let marked = marked.context("cannot mark abandoned runs")?;
-        if marked > 0 {
-            tracing::warn!(
-                tenant,
-                job,
-                runs = marked,
-                "runs left running by a stopped process marked abandoned"
-            );
+        let marked = lifecycle::abandon_stale(pool, tenant, job).await;
+        if let Err(e) = lock.release().await {
+            tracing::warn!(tenant, job, error = %e, "cannot release the job lock; its connection is closed instead");
         }
+        marked?;
     }
     Ok(())
 }
@@ -164,63 +143,4 @@ impl RunningDaemon {
         let _ = tokio::time::timeout(Duration::from_secs(1), self.http).await;
         finished
     }
-}
-
-/// `confsync run`: exits 0 after SIGTERM or SIGINT, 1 when it cannot start.
-pub async fn run(settings: Settings) -> ExitCode {
-    let mut signals = match shutdown::Signals::register() {
-        Ok(signals) => signals,
-        Err(e) => {
-            eprintln!("error: cannot listen for signals: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    // Part of the time goes to stopping the listener after the jobs.
-    let timeout = Duration::from_secs(settings.shutdown_timeout_seconds)
-        .saturating_sub(Duration::from_millis(500));
-    let daemon = match start(settings).await {
-        Ok(daemon) => daemon,
-        Err(e) => {
-            tracing::error!(error = %format!("{e:#}"), "cannot start");
-            eprintln!("error: {e:#}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let addr = daemon.http_addr();
-    tracing::info!(http = %addr, "confsync daemon started");
-    systemd::ready(&format!("running; /healthz and /metrics on {addr}"));
-    let signal = signals.wait().await;
-    tracing::info!(
-        signal,
-        "stopping: no new runs; running jobs commit their page and stop"
-    );
-    systemd::stopping();
-    if daemon.shutdown(timeout).await {
-        tracing::info!("stopped");
-    }
-    ExitCode::SUCCESS
-}
-
-/// `confsync status [--json]`.
-pub async fn status(settings: &Settings, json: bool) -> ExitCode {
-    match status_text(settings, json).await {
-        Ok(text) => {
-            print!("{text}");
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-async fn status_text(settings: &Settings, json: bool) -> anyhow::Result<String> {
-    let pool = crate::db::connect_and_migrate(&settings.database).await?;
-    let statuses = status::collect(&pool, settings, chrono::Utc::now()).await?;
-    if json {
-        return Ok(format!("{}\n", serde_json::to_string_pretty(&statuses)?));
-    }
-    let tz = settings.schedule.tz().map_err(anyhow::Error::msg)?;
-    Ok(status::table(&statuses, tz))
 }

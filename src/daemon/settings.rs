@@ -7,6 +7,8 @@ use croner::parser::{CronParser, Seconds};
 use croner::Cron;
 use serde::{Deserialize, Serialize};
 
+use crate::jobs::Job;
+
 /// Cron expressions with a seconds field, or "off".
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -20,14 +22,16 @@ pub struct ScheduleSettings {
 }
 
 impl Default for ScheduleSettings {
+    /// Each job's own default schedule.
     fn default() -> Self {
+        use crate::jobs::{Conferences, Directory, History, Job, Reconcile, Recordings};
         ScheduleSettings {
             timezone: "Asia/Shanghai".into(),
-            conferences: "0 */10 * * * *".into(),
-            history: "0 0 * * * *".into(),
-            recordings: "0 */30 * * * *".into(),
-            reconcile: "0 0 3 * * Sun".into(),
-            directory: "0 0 2 * * *".into(),
+            conferences: Conferences.default_schedule().into(),
+            history: History.default_schedule().into(),
+            recordings: Recordings.default_schedule().into(),
+            reconcile: Reconcile.default_schedule().into(),
+            directory: Directory.default_schedule().into(),
         }
     }
 }
@@ -63,15 +67,18 @@ impl Default for HealthSettings {
 }
 
 impl ScheduleSettings {
-    /// Each job's name (as in `confsync.sync_runs.job`) with its expression.
-    pub fn expressions(&self) -> [(&'static str, &str); 5] {
-        [
-            ("conferences", &self.conferences),
-            ("history", &self.history),
-            ("recordings", &self.recordings),
-            ("reconcile", &self.reconcile),
-            ("directory", &self.directory),
-        ]
+    /// The expression configured for `job` (`schedule.<job name>`); a job
+    /// without a key of its own runs on its default schedule (a test keeps
+    /// a key for every registered job).
+    pub fn expression(&self, job: &dyn Job) -> &str {
+        match job.name() {
+            "conferences" => &self.conferences,
+            "history" => &self.history,
+            "recordings" => &self.recordings,
+            "reconcile" => &self.reconcile,
+            "directory" => &self.directory,
+            _ => job.default_schedule(),
+        }
     }
 
     /// The configured zone; `validate` has vouched for it.
@@ -117,9 +124,9 @@ pub fn validate(
     if let Err(e) = schedule.tz() {
         problem("schedule.timezone", e);
     }
-    for (job, expression) in schedule.expressions() {
-        if let Err(e) = parse_cron(expression) {
-            problem(&format!("schedule.{job}"), e);
+    for job in crate::jobs::JOBS {
+        if let Err(e) = parse_cron(schedule.expression(job)) {
+            problem(&format!("schedule.{}", job.name()), e);
         }
     }
     if let Err(e) = http.listen.parse::<SocketAddr>() {
@@ -146,6 +153,18 @@ mod tests {
             found.push((k.to_string(), m))
         });
         found
+    }
+
+    /// `[schedule]` has a key for every registered job, named after it.
+    #[test]
+    fn every_job_has_its_schedule_key() {
+        let toml = toml::to_string(&ScheduleSettings::default()).unwrap();
+        let table: toml::Table = toml.parse().unwrap();
+        for job in crate::jobs::JOBS {
+            let key = table.get(job.name()).and_then(|v| v.as_str());
+            assert_eq!(key, Some(job.default_schedule()), "schedule.{}", job.name());
+        }
+        assert_eq!(table.len(), crate::jobs::JOBS.len() + 1, "{table:?}");
     }
 
     #[test]

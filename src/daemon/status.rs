@@ -6,9 +6,9 @@ use chrono_tz::Tz;
 use serde::Serialize;
 use sqlx::PgPool;
 
-use super::jobs::DaemonJob;
 use super::schedule::JobSchedule;
 use crate::configuration::Settings;
+use crate::jobs::{self, Job};
 use crate::store::runs::{self, JobRecord};
 
 #[derive(Debug, Clone, Serialize)]
@@ -35,14 +35,13 @@ pub async fn collect(
     now: DateTime<Utc>,
 ) -> anyhow::Result<Vec<JobStatus>> {
     let tz = settings.schedule.tz().map_err(anyhow::Error::msg)?;
-    let records = runs::job_records(pool, &settings.cloudroom.tenant, &DaemonJob::names()).await?;
-    let statuses = settings
-        .schedule
-        .expressions()
+    let names: Vec<&str> = jobs::names().collect();
+    let records = runs::job_records(pool, &settings.cloudroom.tenant, &names).await?;
+    let statuses = jobs::JOBS
         .into_iter()
-        .zip(DaemonJob::ALL)
         .zip(records)
-        .map(|(((_, expression), job), record)| {
+        .map(|(job, record)| {
+            let expression = settings.schedule.expression(job);
             let next = JobSchedule::parse(expression, tz)
                 .ok()
                 .flatten()
@@ -54,7 +53,7 @@ pub async fn collect(
 }
 
 fn job_status(
-    job: DaemonJob,
+    job: &dyn Job,
     expression: &str,
     record: JobRecord,
     next_run: Option<DateTime<Utc>>,

@@ -7,7 +7,7 @@
 //! - [`apply`] makes the calls and records every outcome;
 //! - [`verify`] reads a sample back from Aliyun.
 //!
-//! The daemon calls [`run_apply`]; the CLI commands are thin wrappers.
+//! [`crate::jobs::Directory`] runs [`apply`] as a job.
 
 pub mod apply;
 pub mod model;
@@ -20,19 +20,16 @@ pub mod verify;
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::Context as _;
 use serde::Serialize;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
-use tracing::Instrument;
 
 use crate::aliyun::AliyunClient;
 use crate::cloudroom::CloudRoomClient;
 use crate::configuration::Settings;
-use crate::store::{self, locks::JobLock, runs::RunTotals, RowCounts, StoreError};
+use crate::store::{self, RowCounts, StoreError};
 use apply::{Executor, Failure, Outcomes};
 use model::AliyunGroup;
 use plan::{MassDelete, Plan, PlanOptions};
@@ -41,9 +38,6 @@ use validate::RowProblem;
 
 /// The job name in `confsync.sync_runs` and the advisory lock.
 pub const JOB: &str = "directory";
-
-/// Exit status of an apply in which some objects failed (they are retried next run).
-pub const EXIT_PARTIAL: u8 = 3;
 
 /// Why a run stopped before changing anything.
 #[derive(Debug, thiserror::Error)]
@@ -57,20 +51,8 @@ pub enum DirectoryError {
     Empty,
     #[error("only {valid} valid row(s), below directory.min_rows ({min}); nothing was changed")]
     TooFew { valid: usize, min: usize },
-    #[error("another directory apply is running for tenant {0}; try again when it ends")]
-    Busy(String),
     #[error(transparent)]
     Store(#[from] StoreError),
-}
-
-impl DirectoryError {
-    /// 2 for configuration problems (as `config check`), 1 for the rest.
-    pub fn exit_code(&self) -> ExitCode {
-        match self {
-            DirectoryError::Config(_) => ExitCode::from(crate::cli::EXIT_CONFIG),
-            _ => ExitCode::FAILURE,
-        }
-    }
 }
 
 /// Options of one apply.
@@ -95,7 +77,7 @@ pub struct ApplySummary {
     pub mass_delete: Option<MassDelete>,
     /// Stopped by the cancellation token before the plan was done.
     pub cancelled: bool,
-    /// HTTP requests to both vendors (retries included).
+    /// HTTP requests to both vendors (retries included), counted by the run.
     pub api_calls: u64,
     pub plan_seconds: f64,
     pub seconds: f64,
@@ -108,7 +90,7 @@ impl ApplySummary {
         !self.failures.is_empty() || self.cancelled
     }
 
-    fn totals(&self) -> RowCounts {
+    pub fn totals(&self) -> RowCounts {
         let mut rows = RowCounts::default();
         for o in self.outcomes.values() {
             rows.inserted += o.created as u64;
@@ -250,88 +232,56 @@ pub async fn prepare(
     Ok(plan)
 }
 
-/// One apply: lock, plan, execute, record the run. The daemon calls this.
-///
-/// Errors are runs that changed nothing ([`DirectoryError`] inside the
-/// `anyhow::Error`: bad source, lock held, configuration) or a database
-/// failure midway; object failures are not errors but `failures` in the
-/// summary (`summary.failed()`).
-pub async fn run_apply(
-    settings: &Settings,
-    pool: &PgPool,
-    options: ApplyOptions,
-    cancel: CancellationToken,
-) -> anyhow::Result<ApplySummary> {
-    let tenant = settings.cloudroom.tenant.clone();
-    let lock = JobLock::try_acquire(pool, &tenant, JOB)
-        .await?
-        .ok_or_else(|| DirectoryError::Busy(tenant.clone()))?;
-    let run_id = store::runs::start(pool, &tenant, JOB, false)
-        .await
-        .context("cannot record the run in confsync.sync_runs")?;
-    let span = tracing::info_span!("job_run", tenant = %tenant, job = JOB, run_id, rows = tracing::field::Empty);
-    let result = execute(settings, pool, options, cancel, run_id)
-        .instrument(span.clone())
-        .await;
-    let (totals, error) = match &result {
-        Ok(summary) => {
-            let totals = RunTotals {
-                pages: 0,
-                api_calls: summary.api_calls,
-                rows: summary.totals(),
-            };
-            let error = summary.failed().then(|| {
-                format!(
-                    "{} object(s) failed{}",
-                    summary.failures.len(),
-                    if summary.cancelled { "; cancelled" } else { "" }
-                )
-            });
-            (totals, error)
-        }
-        Err(e) => (RunTotals::default(), Some(format!("{e:#}"))),
-    };
-    span.record("rows", totals.rows.inserted + totals.rows.updated);
-    store::runs::finish(pool, run_id, &totals, error.as_deref())
-        .await
-        .context("cannot record the end of the run in confsync.sync_runs")?;
-    lock.release(&tenant, JOB).await?;
-    match &error {
-        None => {
-            tracing::info!(parent: &span, api_calls = totals.api_calls, "directory apply succeeded")
-        }
-        Some(e) => tracing::error!(parent: &span, error = %e, "directory apply failed"),
-    }
-    result
+/// The clients an apply pushes with: one per target that is on.
+#[derive(Clone, Default)]
+pub struct Targets {
+    pub cloudroom: Option<CloudRoomClient>,
+    pub aliyun: Option<AliyunClient>,
 }
 
-async fn execute(
+impl Targets {
+    /// The clients of the targets `settings.directory` turns on; a target
+    /// that is on without a client is a configuration problem.
+    pub fn for_settings(
+        settings: &Settings,
+        cloudroom: &CloudRoomClient,
+        aliyun: Option<&AliyunClient>,
+    ) -> Result<Targets, DirectoryError> {
+        let aliyun = match (settings.directory.aliyun, aliyun) {
+            (false, _) => None,
+            (true, Some(client)) => Some(client.clone()),
+            (true, None) => {
+                let problem = AliyunClient::new(&settings.aliyun).err();
+                return Err(DirectoryError::Config(problem.map_or_else(
+                    || "directory.aliyun is on but no Aliyun client was built".into(),
+                    |e| e.to_string(),
+                )));
+            }
+        };
+        let cloudroom = settings.directory.cloudroom.then(|| cloudroom.clone());
+        Ok(Targets { cloudroom, aliyun })
+    }
+}
+
+/// One apply: plan, then execute. The caller ([`crate::jobs::Directory`])
+/// holds the lock and records the run.
+///
+/// Errors are runs that changed nothing ([`DirectoryError`] inside the
+/// `anyhow::Error`: bad source, configuration) or a database failure
+/// midway; object failures are not errors but `failures` in the summary
+/// (`summary.failed()`).
+pub async fn apply(
     settings: &Settings,
     pool: &PgPool,
+    targets: Targets,
     options: ApplyOptions,
     cancel: CancellationToken,
     run_id: i64,
 ) -> anyhow::Result<ApplySummary> {
     let started = Instant::now();
-    let cloudroom = if settings.directory.cloudroom {
-        Some(
-            CloudRoomClient::new(&settings.cloudroom)
-                .map_err(|e| DirectoryError::Config(e.to_string()))?,
-        )
-    } else {
-        None
-    };
-    let aliyun = if settings.directory.aliyun {
-        Some(
-            AliyunClient::new(&settings.aliyun)
-                .map_err(|e| DirectoryError::Config(e.to_string()))?,
-        )
-    } else {
-        None
-    };
+    let Targets { cloudroom, aliyun } = targets;
     let plan = prepare(settings, pool, options.allow_mass_delete).await?;
     let plan_seconds = started.elapsed().as_secs_f64();
-    let calls_before = api_calls(cloudroom.as_ref(), aliyun.as_ref());
     let executor = Executor {
         plan: &plan,
         pool,
@@ -357,21 +307,11 @@ async fn execute(
         held,
         mass_delete: plan.mass_delete.clone(),
         cancelled: executed.cancelled,
-        api_calls: api_calls(cloudroom.as_ref(), aliyun.as_ref()) - calls_before,
+        api_calls: 0,
         plan_seconds,
         seconds: started.elapsed().as_secs_f64(),
-        peak_rss_kib: crate::mirror::peak_rss_kib(),
+        peak_rss_kib: crate::jobs::summary::peak_rss_kib(),
     })
-}
-
-fn api_calls(cloudroom: Option<&CloudRoomClient>, aliyun: Option<&AliyunClient>) -> u64 {
-    // Aliyun counts an action once however many attempts it took; add its
-    // retries so both vendors count HTTP requests.
-    let aliyun = aliyun.map_or(0, |a| {
-        let stats = a.stats().snapshot();
-        stats.calls + stats.retries
-    });
-    cloudroom.map_or(0, |c| c.stats().calls()) + aliyun
 }
 
 /// Reads a sample of pushed people back from Aliyun.
@@ -388,101 +328,4 @@ pub async fn run_verify(
     )
     .await?;
     Ok(verify::check(&client, sample).await)
-}
-
-// ------------------------------------------------------------------ the CLI
-
-fn fail(e: &anyhow::Error) -> ExitCode {
-    eprintln!("error: {e:#}");
-    match e.downcast_ref::<DirectoryError>() {
-        Some(d) => d.exit_code(),
-        None => ExitCode::FAILURE,
-    }
-}
-
-async fn connect(settings: &Settings) -> anyhow::Result<PgPool> {
-    Ok(crate::db::connect_and_migrate(&settings.database).await?)
-}
-
-/// `confsync directory plan [--json]`: exit 0 with the plan, 1 when the
-/// source is unusable, 2 on a configuration problem.
-pub async fn plan(settings: &Settings, json: bool) -> ExitCode {
-    let result = async {
-        let pool = connect(settings).await?;
-        Ok::<_, anyhow::Error>(prepare(settings, &pool, false).await?)
-    }
-    .await;
-    match result {
-        Ok(plan) => {
-            let report = plan.report();
-            if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&report).unwrap_or_default()
-                );
-            } else {
-                print!("{report}");
-            }
-            ExitCode::SUCCESS
-        }
-        Err(e) => fail(&e),
-    }
-}
-
-/// `confsync directory apply`: exit 0 when everything was done, 3 when some
-/// objects failed (retried next run), 1 when the run changed nothing
-/// (unusable source, lock held), 2 on a configuration problem.
-pub async fn apply(settings: &Settings, allow_mass_delete: bool) -> ExitCode {
-    let cancel = CancellationToken::new();
-    let on_signal = cancel.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("stopping after the calls in flight...");
-            on_signal.cancel();
-        }
-    });
-    let result = async {
-        let pool = connect(settings).await?;
-        run_apply(settings, &pool, ApplyOptions { allow_mass_delete }, cancel).await
-    }
-    .await;
-    match result {
-        Ok(summary) => {
-            print!("{summary}");
-            if summary.failed() {
-                ExitCode::from(EXIT_PARTIAL)
-            } else {
-                ExitCode::SUCCESS
-            }
-        }
-        Err(e) => fail(&e),
-    }
-}
-
-/// `confsync directory verify`: exit 0 when the sample matches, 1 on drift
-/// or when Aliyun cannot be read.
-pub async fn verify(settings: &Settings) -> ExitCode {
-    let result = async {
-        let pool = connect(settings).await?;
-        run_verify(settings, &pool).await
-    }
-    .await;
-    match result {
-        Ok(report) => {
-            println!("verify: {} people read back from Aliyun", report.checked);
-            for d in &report.drift {
-                println!("  drift {}: {}", d.employee_id, d.problem);
-            }
-            for d in &report.errors {
-                println!("  error {}: {}", d.employee_id, d.problem);
-            }
-            if report.drift.is_empty() && report.errors.is_empty() {
-                println!("  no drift");
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            }
-        }
-        Err(e) => fail(&e),
-    }
 }

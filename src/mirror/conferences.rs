@@ -8,7 +8,7 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
 use super::paging::{Pager, Verdict, PAGE_SIZE};
-use super::{convert, MirrorContext, RunOptions};
+use super::{convert, MirrorContext, PassOptions};
 use crate::cloudroom::ListQuery;
 use crate::store::{self, runs::RunTotals};
 
@@ -22,7 +22,7 @@ struct ConferencesState {
 
 pub async fn run(
     ctx: &MirrorContext,
-    _options: &RunOptions,
+    _options: &PassOptions,
     totals: &mut RunTotals,
 ) -> anyhow::Result<()> {
     let tenant = ctx.tenant();

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::paging::{Pager, Verdict, PAGE_SIZE};
 use super::progress::PassProgress;
-use super::{convert, MirrorContext, RunOptions};
+use super::{convert, MirrorContext, PassOptions};
 use crate::cloudroom::{ConferenceRecord, ListQuery, Page};
 use crate::store::{self, runs::RunTotals};
 
@@ -62,7 +62,7 @@ struct PageWrite<'a> {
 
 pub async fn run(
     ctx: &MirrorContext,
-    options: &RunOptions,
+    options: &PassOptions,
     totals: &mut RunTotals,
 ) -> anyhow::Result<()> {
     let tenant = ctx.tenant();
@@ -85,7 +85,7 @@ pub async fn run(
 
 fn new_pass(
     ctx: &MirrorContext,
-    options: &RunOptions,
+    options: &PassOptions,
     state: &HistoryState,
     now: DateTime<Utc>,
 ) -> Pass {

@@ -16,7 +16,7 @@ use tokio::task::JoinSet;
 
 use super::paging::{Pager, Verdict, PAGE_SIZE};
 use super::progress::PassProgress;
-use super::{convert, MirrorContext, RunOptions};
+use super::{convert, MirrorContext, PassOptions};
 use crate::cloudroom::{CloudRoomError, ListQuery};
 use crate::store::recordings::ConferenceRecordings;
 use crate::store::{self, runs::RunTotals, RowCounts};
@@ -37,7 +37,7 @@ struct Fetched {
 
 pub async fn run(
     ctx: &MirrorContext,
-    options: &RunOptions,
+    options: &PassOptions,
     totals: &mut RunTotals,
 ) -> anyhow::Result<()> {
     let targets = targets(ctx, options).await?;
@@ -89,6 +89,13 @@ pub async fn run(
     }
     while let Some(done) = writes.join_next().await {
         totals.rows += joined(Some(done))?;
+    }
+    // The readers stop forwarding on a shutdown, which ends the loop above
+    // as if the queue were read: a pass cut short must not look complete.
+    if ctx.cancel.is_cancelled() && done < queued {
+        anyhow::bail!(
+            "cancelled after {done} of {queued} conferences; the rest stay queued for the next run"
+        );
     }
     match failures.len() {
         0 => Ok(()),
@@ -167,7 +174,7 @@ async fn forward(ctx: &MirrorContext, sender: &mpsc::Sender<Fetched>, fetched: F
     !ctx.cancel.is_cancelled() && sender.send(fetched).await.is_ok() && !doomed
 }
 
-async fn targets(ctx: &MirrorContext, options: &RunOptions) -> anyhow::Result<BTreeSet<i64>> {
+async fn targets(ctx: &MirrorContext, options: &PassOptions) -> anyhow::Result<BTreeSet<i64>> {
     let tenant = ctx.tenant();
     let mut conn = ctx
         .pool

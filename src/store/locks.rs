@@ -1,19 +1,32 @@
 //! One PostgreSQL advisory lock per (tenant, job), so that several confsync
 //! processes sharing a database never run the same job at the same time.
+//!
+//! The lock lives in the session of one connection. If that session ends
+//! (the server restarts, an operator terminates the backend, the network
+//! drops it), the lock is gone and another daemon may start the same job:
+//! [`JobLock::watch`] checks the session every few seconds and cancels a
+//! token the moment it cannot vouch for the lock any more.
+
+use std::time::Duration;
 
 use sqlx::pool::PoolConnection;
 use sqlx::{PgPool, Postgres};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 use super::{Context, StoreError};
 
-/// Held while a job runs. The lock lives in the session of its own
-/// connection; dropping the guard closes that connection, which releases it
-/// even if `release` is never reached (a panic, a cancelled task).
+/// Held while a job runs. Dropping the guard closes its connection, which
+/// releases the lock even if `release` is never reached (a panic, a
+/// cancelled task).
 pub struct JobLock {
     conn: Option<PoolConnection<Postgres>>,
+    tenant: String,
+    job: String,
 }
 
-const KEY: &str = "select hashtextextended('confsync/' || $1 || '/' || $2, 0)";
+const KEY: &str = "hashtextextended('confsync/' || $1 || '/' || $2, 0)";
 
 impl JobLock {
     /// The lock, or `None` when another session holds it.
@@ -26,28 +39,37 @@ impl JobLock {
             .acquire()
             .await
             .during("taking a connection for the job lock")?;
-        let sql = format!("select pg_try_advisory_lock(({KEY}))");
+        let sql = format!("select pg_try_advisory_lock({KEY})");
         let locked: bool = sqlx::query_scalar(&sql)
             .bind(tenant)
             .bind(job)
             .fetch_one(&mut *conn)
             .await
             .during("taking the job lock")?;
-        Ok(locked.then_some(JobLock { conn: Some(conn) }))
+        Ok(locked.then(|| JobLock {
+            conn: Some(conn),
+            tenant: tenant.to_string(),
+            job: job.to_string(),
+        }))
     }
 
     /// Unlocks and returns the connection to the pool.
-    pub async fn release(mut self, tenant: &str, job: &str) -> Result<(), StoreError> {
-        if let Some(mut conn) = self.conn.take() {
-            let sql = format!("select pg_advisory_unlock(({KEY}))");
-            sqlx::query(&sql)
-                .bind(tenant)
-                .bind(job)
-                .execute(&mut *conn)
-                .await
-                .during("releasing the job lock")?;
+    pub async fn release(mut self) -> Result<(), StoreError> {
+        match self.conn.take() {
+            Some(mut conn) => unlock(&mut conn, &self.tenant, &self.job).await,
+            None => Ok(()),
         }
-        Ok(())
+    }
+
+    /// Hands the lock to a task that checks, every `every`, that its session
+    /// still holds it; the returned token is cancelled when it does not.
+    pub fn watch(mut self, every: Duration) -> WatchedLock {
+        let lost = CancellationToken::new();
+        let (stop, stopped) = oneshot::channel();
+        let conn = self.conn.take();
+        let (tenant, job) = (self.tenant.clone(), self.job.clone());
+        let task = tokio::spawn(watch(conn, tenant, job, every, lost.clone(), stopped));
+        WatchedLock { lost, stop, task }
     }
 }
 
@@ -58,4 +80,92 @@ impl Drop for JobLock {
             drop(conn.detach());
         }
     }
+}
+
+/// A lock whose session is being checked; see [`JobLock::watch`].
+pub struct WatchedLock {
+    lost: CancellationToken,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<Result<(), StoreError>>,
+}
+
+impl WatchedLock {
+    /// Cancelled once the lock can no longer be vouched for.
+    pub fn lost(&self) -> &CancellationToken {
+        &self.lost
+    }
+
+    /// Stops the checks and unlocks (when the session still holds the lock).
+    pub async fn release(self) -> Result<(), StoreError> {
+        // The task may have ended already (lock lost): then there is nothing to stop.
+        let _ = self.stop.send(());
+        match self.task.await {
+            Ok(result) => result,
+            // A panicked or aborted watcher dropped its connection: released.
+            Err(_) => Ok(()),
+        }
+    }
+}
+
+async fn watch(
+    conn: Option<PoolConnection<Postgres>>,
+    tenant: String,
+    job: String,
+    every: Duration,
+    lost: CancellationToken,
+    mut stopped: oneshot::Receiver<()>,
+) -> Result<(), StoreError> {
+    let Some(mut conn) = conn else {
+        return Ok(());
+    };
+    let mut ticks = tokio::time::interval(every);
+    ticks.tick().await;
+    loop {
+        tokio::select! {
+            _ = &mut stopped => return unlock(&mut conn, &tenant, &job).await,
+            _ = ticks.tick() => {}
+        }
+        let holds = still_held(&mut conn).await;
+        if !matches!(holds, Ok(true)) {
+            let reason = match holds {
+                Ok(_) => "its session no longer holds it".to_string(),
+                Err(e) => e.to_string(),
+            };
+            tracing::error!(tenant, job, reason, "the job lock is lost; the run stops");
+            lost.cancel();
+            // Closing the connection drops whatever the session still held.
+            drop(conn.detach());
+            return Ok(());
+        }
+    }
+}
+
+/// Whether this session still holds the lock (asked with a deadline, so a
+/// dead network answers within the check interval rather than at a TCP timeout).
+async fn still_held(conn: &mut PoolConnection<Postgres>) -> Result<bool, StoreError> {
+    // The lock's connection holds this one lock and nothing else.
+    let query = sqlx::query_scalar(
+        "select exists (select 1 from pg_locks
+          where locktype = 'advisory' and pid = pg_backend_pid() and granted)",
+    )
+    .fetch_one(&mut **conn);
+    match tokio::time::timeout(Duration::from_secs(5), query).await {
+        Ok(result) => result.during("checking the job lock"),
+        Err(_) => Ok(false),
+    }
+}
+
+async fn unlock(
+    conn: &mut PoolConnection<Postgres>,
+    tenant: &str,
+    job: &str,
+) -> Result<(), StoreError> {
+    let sql = format!("select pg_advisory_unlock({KEY})");
+    sqlx::query(&sql)
+        .bind(tenant)
+        .bind(job)
+        .execute(&mut **conn)
+        .await
+        .during("releasing the job lock")?;
+    Ok(())
 }

@@ -115,7 +115,7 @@ pub async fn mark_abandoned(pool: &PgPool, tenant: &str, job: &str) -> Result<u6
     let done = sqlx::query(
         "update confsync.sync_runs
             set status = 'abandoned', finished_at = now(),
-                error = coalesce(error, 'left running by a process that stopped; marked at daemon start')
+                error = coalesce(error, 'left running by a process that stopped; marked when the job lock was next taken')
           where tenant = $1 and job = $2 and status = 'running'",
     )
     .bind(tenant)

@@ -1,0 +1,152 @@
+//! Auth, rate limit, faults.
+
+use super::*;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scope {
+    /// Meetings, recordings, users, departments: enterprise credentials.
+    Enterprise,
+    /// Company management: "需要使用平台全局的 secretId 和 secretKey".
+    Platform,
+}
+
+/// Who signed a request.
+pub(crate) struct Caller {
+    pub(crate) secret_id: String,
+    pub(crate) scope: Scope,
+}
+
+/// The expected `X-CR-Signature`: sha256(secretId + '&' + Timestamp + '&' + secretKey), lowercase hex.
+pub fn signature(secret_id: &str, timestamp: i64, secret_key: &str) -> String {
+    hex::encode(Sha256::digest(format!(
+        "{secret_id}&{timestamp}&{secret_key}"
+    )))
+}
+
+/// A header's value, with absent and blank both meaning "不能为空".
+pub(crate) fn header_text<'a>(
+    headers: &'a HeaderMap,
+    name: &str,
+    missing: i64,
+) -> ApiResult<&'a str> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| ApiError::auth(missing))
+}
+
+/// Checks the four headers in the order the error table lists them.
+/// `X-CR-RequestId` is required by the document but has no error code, so a
+/// missing one is tolerated.
+pub(crate) fn authenticate(headers: &HeaderMap, config: &SimConfig, now: i64) -> ApiResult<Caller> {
+    let secret_id = header_text(headers, "X-CR-SecretId", 22001)?;
+    let timestamp = header_text(headers, "X-CR-Timestamp", 22002)?;
+    let signed = header_text(headers, "X-CR-Signature", 22003)?;
+    let timestamp: i64 = timestamp.parse().map_err(|_| ApiError::auth(22009))?;
+    let (secret_key, scope, enabled) = if secret_id == config.secret_id {
+        (config.secret_key.as_str(), Scope::Enterprise, true)
+    } else if secret_id == PLATFORM_SECRET_ID {
+        (PLATFORM_SECRET_KEY, Scope::Platform, true)
+    } else if secret_id == API_DISABLED_SECRET_ID {
+        (API_DISABLED_SECRET_KEY, Scope::Enterprise, false)
+    } else {
+        return Err(ApiError::auth(22006));
+    };
+    if (now - timestamp).abs() > MAX_CLOCK_DIFFERENCE_SECS {
+        return Err(ApiError::auth(22004));
+    }
+    // The vendor signs with Guava's lowercase hex; other casings are invalid.
+    if signed != signature(secret_id, timestamp, secret_key) {
+        return Err(ApiError::auth(22005));
+    }
+    if !enabled {
+        return Err(ApiError::auth(22007));
+    }
+    Ok(Caller {
+        secret_id: secret_id.to_string(),
+        scope,
+    })
+}
+
+/// The gate every /v2 request passes, in this order:
+/// 1. authentication: the gateway must know whose quota to charge, and
+///    strangers never spend anyone's quota;
+/// 2. the per-secretId rate limit (and injected 429s): still at the gateway;
+/// 3. injected server faults (HTTP 500 code 500): they model the backend
+///    behind the gateway, so only admitted requests meet them;
+/// 4. the credential's scope (22224), a business rule of the backend.
+pub(crate) fn admit(
+    state: &SimState,
+    headers: &HeaderMap,
+    endpoint: &str,
+    scope: Scope,
+) -> ApiResult<()> {
+    let caller = authenticate(headers, &state.config, state.now())?;
+    {
+        let mut faults = state.faults();
+        if faults.cloudroom_revoked {
+            return Err(ApiError::auth(22006));
+        }
+        if faults.cloudroom_429_next > 0 {
+            faults.cloudroom_429_next -= 1;
+            return Err(ApiError::rate_limited());
+        }
+    }
+    lock(&state.cloudroom)
+        .rate_windows
+        .admit(&state.config.rate, &caller.secret_id, endpoint)
+        .map_err(|refused| ApiError::rate_limited().retry_after(refused.retry_after))?;
+    if state.should_fail() {
+        return Err(ApiError::business(500));
+    }
+    if caller.scope != scope {
+        return Err(ApiError::business(22224));
+    }
+    Ok(())
+}
+
+/// Runs one /v2 request: latency, the gate, then `work` under the world
+/// lock; counts the outcome and turns it into the vendor's response.
+pub(crate) async fn serve<F>(
+    state: &SimState,
+    headers: &HeaderMap,
+    endpoint: &'static str,
+    scope: Scope,
+    work: F,
+) -> Response
+where
+    F: FnOnce(&mut World, i64) -> ApiResult<Vec<u8>>,
+{
+    state.add_latency().await;
+    let outcome = admit(state, headers, endpoint, scope).and_then(|()| {
+        let now = state.now();
+        work(&mut lock(&state.cloudroom), now)
+    });
+    let (status, code, body, retry_after) = match outcome {
+        Ok(body) => (StatusCode::OK, "0".to_string(), body, None),
+        Err(e) => (e.status, e.code.to_string(), e.body(), e.retry_after),
+    };
+    state.count("cloudroom", endpoint, status.as_u16(), &code);
+    let mut response = (
+        status,
+        [(header::CONTENT_TYPE, "application/json;charset=UTF-8")],
+        body,
+    )
+        .into_response();
+    if let Some(seconds) = retry_after {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
+    }
+    response
+}
+
+pub(crate) fn reply<T: Serialize>(value: &T) -> ApiResult<Vec<u8>> {
+    serde_json::to_vec(value).map_err(|_| ApiError::business(500))
+}
+
+pub(crate) fn empty_reply() -> ApiResult<Vec<u8>> {
+    Ok(b"{}".to_vec())
+}

@@ -1,0 +1,272 @@
+//! The simulator: both vendor APIs on one port, faithful to the documents in
+//! `../shared/seeds/` (quirks included), so that tests, the demo and the
+//! benchmarks have the other side of the wire.
+//!
+//! Layout: CloudRoom under `/CLOUDROOM-SERVER/v2/...` ([`cloudroom`]),
+//! Aliyun RPC at `/` ([`aliyun`]), test controls under `/__admin/` ([`admin`]).
+
+pub mod admin;
+pub mod aliyun;
+pub mod cloudroom;
+pub mod data;
+pub mod rate;
+pub mod signing;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use axum::Router;
+use serde::Serialize;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// The document's example credentials: the simulator accepts them by default.
+pub const DOC_SECRET_ID: &str = "6mioUaDlFdf3Bagt3s";
+pub const DOC_SECRET_KEY: &str = "t02npiEZn82WqRl26Nfb0stD89bZkwTT";
+pub const SIM_ACCESS_KEY_ID: &str = "sim-access-key-id";
+pub const SIM_ACCESS_KEY_SECRET: &str = "sim-access-key-secret";
+
+/// `confsync simulate` flags; tests build it with `SimConfig::default()`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SimConfig {
+    /// Address to listen on (port 0 picks a free one).
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    #[arg(long, default_value_t = 8089)]
+    pub port: u16,
+    /// Seed for the generated data: the same seed gives the same data.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Conferences in the conference list (scheduled or in progress).
+    #[arg(long, default_value_t = 50)]
+    pub conferences: usize,
+    /// Ended meetings in the history list, spread over three years.
+    #[arg(long, default_value_t = 500)]
+    pub history: usize,
+    /// Recordings per ended meeting.
+    #[arg(long, default_value_t = 1)]
+    pub recordings_per_conference: usize,
+    /// CloudRoom's request limits and the readings of them the document leaves open.
+    #[command(flatten)]
+    pub rate: rate::RateFlags,
+    /// Fraction of requests answered HTTP 500 with code 500.
+    #[arg(long, default_value_t = 0.0)]
+    pub fail_rate: f64,
+    /// Added latency per request, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+    #[arg(long, default_value = DOC_SECRET_ID)]
+    pub secret_id: String,
+    #[arg(long, default_value = DOC_SECRET_KEY)]
+    pub secret_key: String,
+    #[arg(long, default_value = SIM_ACCESS_KEY_ID)]
+    pub access_key_id: String,
+    #[arg(long, default_value = SIM_ACCESS_KEY_SECRET)]
+    pub access_key_secret: String,
+    /// How GetUser answers for a user that does not exist, which the Aliyun
+    /// document does not say: `error` (Success=false, an English message),
+    /// `error-zh` (Success=false, a Chinese message) or `empty`
+    /// (Success=true without UserInfo).
+    #[arg(long, value_enum, default_value_t = aliyun::AbsentUser::Error)]
+    pub aliyun_absent_user: aliyun::AbsentUser,
+    /// Epoch seconds the generated data is anchored at ("now" for the data);
+    /// defaults to the start of the current UTC day, so a seed is stable for a day.
+    #[arg(long)]
+    pub anchor: Option<i64>,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            host: "127.0.0.1".into(),
+            port: 0,
+            seed: 42,
+            conferences: 50,
+            history: 500,
+            recordings_per_conference: 1,
+            rate: rate::RateFlags::default(),
+            fail_rate: 0.0,
+            latency_ms: 0,
+            secret_id: DOC_SECRET_ID.into(),
+            secret_key: DOC_SECRET_KEY.into(),
+            access_key_id: SIM_ACCESS_KEY_ID.into(),
+            access_key_secret: SIM_ACCESS_KEY_SECRET.into(),
+            aliyun_absent_user: aliyun::AbsentUser::Error,
+            anchor: None,
+        }
+    }
+}
+
+impl SimConfig {
+    pub fn anchor(&self) -> i64 {
+        self.anchor.unwrap_or_else(|| {
+            let now = chrono::Utc::now().timestamp();
+            now - now.rem_euclid(86_400)
+        })
+    }
+}
+
+/// One count per (vendor, endpoint, HTTP status, vendor code).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+pub struct CounterKey {
+    pub vendor: &'static str,
+    pub endpoint: String,
+    pub status: u16,
+    pub code: String,
+}
+
+/// Everything the simulator knows; handlers lock one part at a time.
+pub struct SimState {
+    pub config: SimConfig,
+    pub cloudroom: Mutex<cloudroom::World>,
+    pub aliyun: Mutex<aliyun::World>,
+    pub counters: Mutex<BTreeMap<CounterKey, u64>>,
+    /// Seconds added to the simulator's clock, so tests can put the client
+    /// out of step with the server without touching the system clock.
+    pub clock_skew: AtomicI64,
+    /// Runtime fault injection set through `/__admin/faults`.
+    pub faults: Mutex<Faults>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Faults {
+    /// Overrides `--fail-rate` when set.
+    pub fail_rate: Option<f64>,
+    /// The next N CloudRoom requests answer 429 with code 22008.
+    pub cloudroom_429_next: u32,
+    /// The next N Aliyun requests answer Throttling.
+    pub aliyun_throttle_next: u32,
+    /// The next N requests to either vendor answer HTTP 500.
+    pub fail_next: u32,
+    /// Every CloudRoom request is refused with 22006, as after the
+    /// enterprise's secretId was revoked.
+    pub cloudroom_revoked: bool,
+}
+
+impl SimState {
+    pub fn new(config: SimConfig) -> Self {
+        let world = cloudroom::World::generate(&config);
+        SimState {
+            cloudroom: Mutex::new(world),
+            aliyun: Mutex::new(aliyun::World::default()),
+            counters: Mutex::new(BTreeMap::new()),
+            clock_skew: AtomicI64::new(0),
+            faults: Mutex::new(Faults::default()),
+            config,
+        }
+    }
+
+    /// The simulator's idea of the current time, in epoch seconds.
+    pub fn now(&self) -> i64 {
+        chrono::Utc::now().timestamp() + self.clock_skew.load(Ordering::Relaxed)
+    }
+
+    pub fn count(&self, vendor: &'static str, endpoint: &str, status: u16, code: &str) {
+        let key = CounterKey {
+            vendor,
+            endpoint: endpoint.to_string(),
+            status,
+            code: code.to_string(),
+        };
+        *lock(&self.counters).entry(key).or_default() += 1;
+    }
+
+    /// Requests answered so far, summed over whatever matches.
+    pub fn requests(&self, vendor: &str, endpoint: Option<&str>, status: Option<u16>) -> u64 {
+        lock(&self.counters)
+            .iter()
+            .filter(|(k, _)| k.vendor == vendor)
+            .filter(|(k, _)| endpoint.is_none_or(|e| k.endpoint == e))
+            .filter(|(k, _)| status.is_none_or(|s| k.status == s))
+            .map(|(_, n)| *n)
+            .sum()
+    }
+
+    pub fn faults(&self) -> MutexGuard<'_, Faults> {
+        lock(&self.faults)
+    }
+
+    /// Decides whether this request fails with an injected HTTP 500.
+    pub fn should_fail(&self) -> bool {
+        let mut faults = self.faults();
+        if faults.fail_next > 0 {
+            faults.fail_next -= 1;
+            return true;
+        }
+        let rate = faults.fail_rate.unwrap_or(self.config.fail_rate);
+        rate > 0.0 && rand::random::<f64>() < rate
+    }
+
+    pub async fn add_latency(&self) {
+        if self.config.latency_ms > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(self.config.latency_ms)).await;
+        }
+    }
+}
+
+/// A poisoned lock only means another handler panicked; the data is still usable.
+pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+pub fn router(state: Arc<SimState>) -> Router {
+    Router::new()
+        .nest("/CLOUDROOM-SERVER/v2", cloudroom::routes())
+        .nest("/__admin", admin::routes())
+        .merge(aliyun::routes())
+        .with_state(state)
+}
+
+/// A simulator serving in the background of this process.
+pub struct RunningSimulator {
+    pub addr: SocketAddr,
+    pub state: Arc<SimState>,
+    shutdown: CancellationToken,
+    handle: JoinHandle<()>,
+}
+
+impl RunningSimulator {
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// What `cloudroom.base_url` should be to talk to this simulator.
+    pub fn cloudroom_base_url(&self) -> String {
+        format!("http://{}/CLOUDROOM-SERVER", self.addr)
+    }
+
+    /// What `aliyun.endpoint` should be to talk to this simulator.
+    pub fn aliyun_endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        let _ = self.handle.await;
+    }
+}
+
+/// Binds `config.host:config.port` and serves until [`RunningSimulator::stop`].
+pub async fn start(config: SimConfig) -> std::io::Result<RunningSimulator> {
+    let listener = tokio::net::TcpListener::bind((config.host.as_str(), config.port)).await?;
+    let addr = listener.local_addr()?;
+    let state = Arc::new(SimState::new(config));
+    let shutdown = CancellationToken::new();
+    let app = router(state.clone());
+    let token = shutdown.clone();
+    let handle = tokio::spawn(async move {
+        let serve = axum::serve(listener, app).with_graceful_shutdown(token.cancelled_owned());
+        if let Err(e) = serve.await {
+            tracing::error!(error = %e, "simulator stopped");
+        }
+    });
+    Ok(RunningSimulator {
+        addr,
+        state,
+        shutdown,
+        handle,
+    })
+}

@@ -1,0 +1,161 @@
+//! `confsync demo`: the whole mirror end to end on a fresh machine, against
+//! the built-in simulator and the local PostgreSQL.
+
+use anyhow::Context as _;
+use secrecy::SecretString;
+use sqlx::PgPool;
+
+use crate::configuration::Settings;
+use crate::jobs::{self, JobContext, RunOptions};
+use confsync_sim::{self as sim, SimConfig};
+
+pub async fn run(mut settings: Settings) -> anyhow::Result<()> {
+    // The simulator enforces the document's limits and the client keeps its
+    // default budgets: the demo shows the daemon as it would run.
+    let simulator = sim::start(SimConfig {
+        port: 0,
+        ..SimConfig::default()
+    })
+    .await
+    .context("cannot start the built-in simulator")?;
+    println!("simulator: {}", simulator.base_url());
+    point_at_simulator(&mut settings, &simulator);
+    let sample = use_sample_directory(&mut settings);
+    crate::db::create_database_if_missing(&settings.database).await?;
+    println!("database:  {}", redacted_url(&settings.database.url));
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let ctx = crate::app::build(settings, shutdown, super::progress_bar()).await?;
+    let full = RunOptions {
+        full: true,
+        ..RunOptions::default()
+    };
+    let summaries = jobs::run_mirror(&ctx, &full).await?;
+    ctx.progress.finish_and_clear();
+    for summary in &summaries {
+        super::jobs::print_summary(summary, false);
+    }
+    show_reports(&ctx.pool).await?;
+    let directory = push_sample_directory(&ctx, &sample).await;
+    simulator.stop().await;
+    let directory = directory?;
+    if let Some(e) = summaries.iter().find_map(|s| s.error.as_ref()) {
+        anyhow::bail!("the mirror failed: {e}");
+    }
+    if directory.failed() {
+        anyhow::bail!(
+            "the directory push failed for {} object(s)",
+            directory.failures.len()
+        );
+    }
+    Ok(())
+}
+
+/// Points the directory at `config/sample-hr.csv`, both targets on.
+fn use_sample_directory(settings: &mut Settings) -> std::path::PathBuf {
+    let relative = std::path::Path::new("config/sample-hr.csv");
+    let sample = if relative.exists() {
+        relative.to_path_buf()
+    } else {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
+    };
+    settings.directory.source = Some(sample.display().to_string());
+    settings.directory.aliyun = true;
+    settings.directory.cloudroom = true;
+    settings.aliyun.group_id = Some("demo-group".into());
+    settings.aliyun.group_name = Some("示例公司".into());
+    sample
+}
+
+/// Plans and applies the sample directory against the demo's simulator.
+async fn push_sample_directory(
+    ctx: &JobContext,
+    sample: &std::path::Path,
+) -> anyhow::Result<crate::directory::ApplySummary> {
+    use crate::directory::plan::{Kind, Target};
+    let (settings, pool) = (&*ctx.settings, &ctx.pool);
+    // The simulator starts empty every time: so does what confsync pushed to it.
+    crate::store::directory::forget_tenant(pool, &settings.cloudroom.tenant).await?;
+    let plan = crate::directory::prepare(settings, pool, false).await?;
+    println!("\ndirectory plan for {}:", sample.display());
+    for (title, target, kind) in [
+        ("CloudRoom departments", Target::CloudRoom, Kind::Department),
+        ("CloudRoom users", Target::CloudRoom, Kind::User),
+        ("Aliyun users", Target::Aliyun, Kind::User),
+    ] {
+        let c = plan.counts(target, kind);
+        println!(
+            "  {title}: {} to create, {} to update, {} to delete",
+            c.create, c.update, c.delete
+        );
+    }
+    let run = jobs::run_job(ctx, &jobs::Directory, &RunOptions::default()).await?;
+    let Some(summary) = run.apply else {
+        anyhow::bail!("directory apply failed: {}", run.error.unwrap_or_default());
+    };
+    println!();
+    print!("{summary}");
+    Ok(*summary)
+}
+
+fn point_at_simulator(settings: &mut Settings, simulator: &sim::RunningSimulator) {
+    let defaults = Settings::default();
+    // The demo keeps its own database unless the user named one.
+    if settings.database.url == defaults.database.url {
+        settings.database.url = "postgres://postgres@127.0.0.1:5432/confsync_demo".into();
+    }
+    let cr = &mut settings.cloudroom;
+    cr.base_url = simulator.cloudroom_base_url();
+    cr.secret_id = Some(simulator.state.config.secret_id.clone());
+    cr.secret_key = Some(SecretString::from(
+        simulator.state.config.secret_key.clone(),
+    ));
+    cr.secret_key_file = None;
+    let al = &mut settings.aliyun;
+    al.endpoint = simulator.aliyun_endpoint();
+    al.access_key_id = Some(simulator.state.config.access_key_id.clone());
+    al.access_key_secret = Some(SecretString::from(
+        simulator.state.config.access_key_secret.clone(),
+    ));
+    al.access_key_secret_file = None;
+}
+
+fn redacted_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) => {
+            if u.password().is_some() {
+                let _ = u.set_password(Some("[redacted]"));
+            }
+            u.to_string()
+        }
+        Err(_) => "(unparsable URL)".into(),
+    }
+}
+
+async fn show_reports(pool: &PgPool) -> anyhow::Result<()> {
+    let days: Vec<(chrono::NaiveDate, i64, i64)> = sqlx::query_as(
+        "select day, meetings, minutes from report.meetings_per_day order by day desc limit 5",
+    )
+    .fetch_all(pool)
+    .await
+    .context("cannot read report.meetings_per_day")?;
+    println!("\nreport.meetings_per_day (latest 5 days):");
+    println!("  {:<12} {:>8} {:>8}", "day", "meetings", "minutes");
+    for (day, meetings, minutes) in days {
+        println!("  {day:<12} {meetings:>8} {minutes:>8}");
+    }
+    let hosts: Vec<(Option<String>, i64, i64)> = sqlx::query_as(
+        "select host_name, meetings, minutes from report.meeting_minutes_per_host order by minutes desc limit 5",
+    )
+    .fetch_all(pool)
+    .await
+    .context("cannot read report.meeting_minutes_per_host")?;
+    println!("\nreport.meeting_minutes_per_host (top 5):");
+    println!("  {:<12} {:>8} {:>8}", "host", "meetings", "minutes");
+    for (host, meetings, minutes) in hosts {
+        println!(
+            "  {:<12} {meetings:>8} {minutes:>8}",
+            host.unwrap_or_default()
+        );
+    }
+    Ok(())
+}

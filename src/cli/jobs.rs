@@ -1,0 +1,221 @@
+//! `confsync sync`, `confsync directory …`, `confsync run` and `confsync status`.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use super::exit;
+use super::{DirectoryCommand, SyncArgs, SyncJob};
+use crate::configuration::Settings;
+use crate::daemon::{self, shutdown::Signals, systemd};
+use crate::jobs::{self, JobBusy, JobContext, JobSummary, RunOptions};
+
+/// The application for a one-shot command: SIGINT or SIGTERM cancels its
+/// run, which then commits what it has and is recorded `abandoned`.
+async fn build_for_command(settings: &Settings) -> anyhow::Result<JobContext> {
+    let shutdown = CancellationToken::new();
+    let on_signal = shutdown.clone();
+    let mut signals = Signals::register()?;
+    tokio::spawn(async move {
+        let signal = signals.wait().await;
+        eprintln!("{signal}: stopping after the requests in flight...");
+        on_signal.cancel();
+    });
+    crate::app::build(settings.clone(), shutdown, super::progress_bar()).await
+}
+
+pub async fn sync(settings: &Settings, args: &SyncArgs) -> ExitCode {
+    let ctx = match build_for_command(settings).await {
+        Ok(ctx) => ctx,
+        Err(e) => return exit::fail(&e),
+    };
+    let options = RunOptions {
+        full: args.full,
+        since: args.since,
+        allow_mass_delete: false,
+    };
+    let passes: &[&dyn jobs::Job] = match args.job {
+        SyncJob::Conferences => &[&jobs::Conferences],
+        SyncJob::History => &[&jobs::History],
+        SyncJob::Recordings => &[&jobs::Recordings],
+        SyncJob::Mirror => &jobs::MIRROR,
+    };
+    let mut failed = false;
+    for &job in passes {
+        if ctx.shutdown.is_cancelled() {
+            break;
+        }
+        match jobs::run_job(&ctx, job, &options).await {
+            Ok(summary) => {
+                failed |= summary.error.is_some();
+                print_summary(&summary, args.json);
+            }
+            // Another process (the daemon, say) is running it: nothing failed.
+            Err(e) if e.is::<JobBusy>() => eprintln!("{e}"),
+            Err(e) => {
+                eprintln!("error: {}: {e:#}", job.name());
+                failed = true;
+            }
+        }
+    }
+    ctx.progress.finish_and_clear();
+    exit::code(if failed { exit::FAILED } else { exit::OK })
+}
+
+pub fn print_summary(summary: &JobSummary, json: bool) {
+    if json {
+        println!("{}", serde_json::to_string(summary).unwrap_or_default());
+    } else {
+        println!("{summary}");
+    }
+}
+
+pub async fn directory(settings: &Settings, command: DirectoryCommand) -> ExitCode {
+    match command {
+        DirectoryCommand::Plan { json } => directory_plan(settings, json).await,
+        DirectoryCommand::Apply { allow_mass_delete } => {
+            directory_apply(settings, allow_mass_delete).await
+        }
+        DirectoryCommand::Verify => directory_verify(settings).await,
+    }
+}
+
+/// Exit 0 with the plan, 1 when the source is unusable, 78 on a
+/// configuration problem.
+async fn directory_plan(settings: &Settings, json: bool) -> ExitCode {
+    let result = async {
+        let pool = crate::db::connect_and_migrate(&settings.database).await?;
+        Ok::<_, anyhow::Error>(crate::directory::prepare(settings, &pool, false).await?)
+    }
+    .await;
+    match result {
+        Ok(plan) => {
+            let report = plan.report();
+            if json {
+                let text = serde_json::to_string_pretty(&report).unwrap_or_default();
+                println!("{text}");
+            } else {
+                print!("{report}");
+            }
+            exit::code(exit::OK)
+        }
+        Err(e) => exit::fail(&e),
+    }
+}
+
+/// Exit 0 when everything was done, 3 when some objects failed (retried
+/// next run), 1 when the run changed nothing (unusable source, lock held),
+/// 78 on a configuration problem.
+async fn directory_apply(settings: &Settings, allow_mass_delete: bool) -> ExitCode {
+    let options = RunOptions {
+        allow_mass_delete,
+        ..RunOptions::default()
+    };
+    let result = async {
+        let ctx = build_for_command(settings).await?;
+        jobs::run_job(&ctx, &jobs::Directory, &options).await
+    }
+    .await;
+    let summary = match result {
+        Ok(summary) => summary,
+        Err(e) => return exit::fail(&e),
+    };
+    match (&summary.apply, &summary.cause) {
+        (Some(apply), _) => print!("{apply}"),
+        // The run stopped before it had a report: nothing was changed.
+        (None, Some(cause)) => return exit::fail(cause),
+        (None, None) => {}
+    }
+    let partial = summary.apply.as_ref().is_some_and(|a| a.failed());
+    match (&summary.error, partial) {
+        (_, true) => exit::code(exit::PARTIAL),
+        // Done, but the run could not vouch for it (its lock was lost).
+        (Some(error), false) => {
+            eprintln!("error: {error}");
+            exit::code(exit::FAILED)
+        }
+        (None, false) => exit::code(exit::OK),
+    }
+}
+
+/// Exit 0 when the sample matches, 1 on drift or when Aliyun cannot be read.
+async fn directory_verify(settings: &Settings) -> ExitCode {
+    let result = async {
+        let pool = crate::db::connect_and_migrate(&settings.database).await?;
+        crate::directory::run_verify(settings, &pool).await
+    }
+    .await;
+    let report = match result {
+        Ok(report) => report,
+        Err(e) => return exit::fail(&e),
+    };
+    println!("verify: {} people read back from Aliyun", report.checked);
+    for d in &report.drift {
+        println!("  drift {}: {}", d.employee_id, d.problem);
+    }
+    for d in &report.errors {
+        println!("  error {}: {}", d.employee_id, d.problem);
+    }
+    if report.drift.is_empty() && report.errors.is_empty() {
+        println!("  no drift");
+        exit::code(exit::OK)
+    } else {
+        exit::code(exit::FAILED)
+    }
+}
+
+/// `confsync run`: exits 0 after SIGTERM or SIGINT, 1 when it cannot start.
+pub async fn run_daemon(settings: Settings) -> ExitCode {
+    let mut signals = match Signals::register() {
+        Ok(signals) => signals,
+        Err(e) => {
+            eprintln!("error: cannot listen for signals: {e}");
+            return exit::code(exit::FAILED);
+        }
+    };
+    // Part of the time goes to stopping the listener after the jobs.
+    let timeout = Duration::from_secs(settings.shutdown_timeout_seconds)
+        .saturating_sub(Duration::from_millis(500));
+    let daemon = match daemon::start(settings).await {
+        Ok(daemon) => daemon,
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "cannot start");
+            return exit::fail(&e);
+        }
+    };
+    let addr = daemon.http_addr();
+    tracing::info!(http = %addr, "confsync daemon started");
+    systemd::ready(&format!("running; /healthz and /metrics on {addr}"));
+    let signal = signals.wait().await;
+    tracing::info!(
+        signal,
+        "stopping: no new runs; running jobs commit their page and stop"
+    );
+    systemd::stopping();
+    if daemon.shutdown(timeout).await {
+        tracing::info!("stopped");
+    }
+    exit::code(exit::OK)
+}
+
+/// `confsync status [--json]`.
+pub async fn status(settings: &Settings, json: bool) -> ExitCode {
+    let result = async {
+        let pool = crate::db::connect_and_migrate(&settings.database).await?;
+        let statuses = daemon::status::collect(&pool, settings, chrono::Utc::now()).await?;
+        if json {
+            return Ok(format!("{}\n", serde_json::to_string_pretty(&statuses)?));
+        }
+        let tz = settings.schedule.tz().map_err(anyhow::Error::msg)?;
+        Ok::<_, anyhow::Error>(daemon::status::table(&statuses, tz))
+    }
+    .await;
+    match result {
+        Ok(text) => {
+            print!("{text}");
+            exit::code(exit::OK)
+        }
+        Err(e) => exit::fail(&e),
+    }
+}

@@ -1,0 +1,49 @@
+//! What every run needs, wired once per process by [`crate::app`].
+
+use std::sync::Arc;
+
+use indicatif::ProgressBar;
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+
+use crate::aliyun::AliyunClient;
+use crate::cloudroom::CloudRoomClient;
+use crate::configuration::Settings;
+use crate::mirror::MirrorContext;
+use crate::transport::CallCounter;
+
+/// The pool, both vendor clients and the process's shutdown token. Cloning
+/// is cheap; clones share the connection pools, budgets and stats.
+#[derive(Clone)]
+pub struct JobContext {
+    pub pool: PgPool,
+    pub settings: Arc<Settings>,
+    pub cloudroom: CloudRoomClient,
+    /// Built only when the directory pushes to Aliyun, which needs its keys.
+    pub aliyun: Option<AliyunClient>,
+    /// Cancelled on shutdown: every run stops at its next checkpoint.
+    pub shutdown: CancellationToken,
+    /// Hidden unless stderr is a terminal.
+    pub progress: ProgressBar,
+}
+
+impl JobContext {
+    pub fn tenant(&self) -> &str {
+        &self.settings.cloudroom.tenant
+    }
+
+    /// The mirror's context for one run: clients whose waits end with
+    /// `cancel` and whose requests count into `calls`.
+    pub fn mirror(&self, cancel: CancellationToken, calls: &CallCounter) -> MirrorContext {
+        MirrorContext {
+            pool: self.pool.clone(),
+            client: self
+                .cloudroom
+                .clone()
+                .for_run(cancel.clone(), calls.clone()),
+            settings: self.settings.cloudroom.clone(),
+            cancel,
+            progress: self.progress.clone(),
+        }
+    }
+}

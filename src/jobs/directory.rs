@@ -1,0 +1,88 @@
+//! The HR directory push: plan against what was pushed before, then apply
+//! to CloudRoom departments and users and to Aliyun users.
+
+use futures::future::BoxFuture;
+
+use super::{Job, Run};
+use crate::directory::{self, ApplyOptions, ApplySummary, Targets};
+use crate::metrics;
+
+pub struct Directory;
+
+impl Job for Directory {
+    fn name(&self) -> &'static str {
+        directory::JOB
+    }
+
+    fn default_schedule(&self) -> &'static str {
+        "0 0 2 * * *"
+    }
+
+    /// Counted per section (see [`record_sections`]).
+    fn table(&self) -> Option<&'static str> {
+        None
+    }
+
+    fn is_full(&self, _: &super::RunOptions) -> bool {
+        false
+    }
+
+    fn run<'a>(&'a self, run: &'a mut Run<'_>) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            let ctx = run.ctx;
+            let targets =
+                Targets::for_settings(&ctx.settings, &ctx.cloudroom, ctx.aliyun.as_ref())?;
+            let targets = Targets {
+                cloudroom: targets
+                    .cloudroom
+                    .map(|c| c.for_run(run.cancel.clone(), run.calls.clone())),
+                aliyun: targets
+                    .aliyun
+                    .map(|a| a.for_run(run.cancel.clone(), run.calls.clone())),
+            };
+            let options = ApplyOptions {
+                allow_mass_delete: run.options.allow_mass_delete,
+            };
+            let mut summary = directory::apply(
+                &ctx.settings,
+                &ctx.pool,
+                targets,
+                options,
+                run.cancel.clone(),
+                run.run_id,
+            )
+            .await?;
+            summary.api_calls = run.calls.get();
+            run.totals.rows = summary.totals();
+            run.incomplete = incomplete(&summary);
+            record_sections(&summary);
+            run.apply = Some(Box::new(summary));
+            Ok(())
+        })
+    }
+}
+
+/// Objects that failed (retried next run) or a cancelled apply.
+fn incomplete(summary: &ApplySummary) -> Option<String> {
+    summary.failed().then(|| {
+        format!(
+            "{} object(s) failed{}",
+            summary.failures.len(),
+            if summary.cancelled { "; cancelled" } else { "" }
+        )
+    })
+}
+
+fn record_sections(summary: &ApplySummary) {
+    for (section, outcomes) in &summary.outcomes {
+        for (kind, n) in [
+            ("created", outcomes.created),
+            ("updated", outcomes.updated),
+            ("deleted", outcomes.deleted),
+            ("failed", outcomes.failed),
+            ("staged", outcomes.staged),
+        ] {
+            metrics::record_rows_of_kind(section, kind, n as u64);
+        }
+    }
+}

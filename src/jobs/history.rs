@@ -1,0 +1,30 @@
+//! Meeting history (`conference/history/list`) in windows from the watermark, one checkpoint per page; queues the conferences whose recordings changed.
+
+use futures::future::BoxFuture;
+
+use super::{Job, Run};
+use crate::mirror::{self, Pass};
+
+pub struct History;
+
+impl Job for History {
+    fn name(&self) -> &'static str {
+        "history"
+    }
+
+    fn default_schedule(&self) -> &'static str {
+        "0 0 * * * *"
+    }
+
+    fn table(&self) -> Option<&'static str> {
+        Some("cloudroom.meeting_history")
+    }
+
+    fn run<'a>(&'a self, run: &'a mut Run<'_>) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            let ctx = run.mirror();
+            let options = run.options.pass();
+            mirror::run_pass(&ctx, Pass::History, &options, &mut run.totals).await
+        })
+    }
+}

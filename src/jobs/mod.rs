@@ -1,0 +1,111 @@
+//! Every job confsync runs, one file each behind one trait ([`Job`]), and
+//! the registry ([`JOBS`]) from which the daemon, `sync`, `status`, the
+//! `[schedule]` settings and the metrics take their names.
+//!
+//! [`lifecycle`] is the one place that runs a job: lock, run record, span,
+//! end state, counters, metrics, log line, release.
+
+pub mod conferences;
+pub mod context;
+pub mod directory;
+pub mod history;
+pub mod lifecycle;
+pub mod reconcile;
+pub mod recordings;
+pub mod summary;
+
+use futures::future::BoxFuture;
+
+pub use conferences::Conferences;
+pub use context::JobContext;
+pub use directory::Directory;
+pub use history::History;
+pub use lifecycle::{run_claimed, run_job, run_mirror, Claim, JobBusy, RunOutcome};
+pub use reconcile::Reconcile;
+pub use recordings::Recordings;
+pub use summary::JobSummary;
+
+use crate::directory::ApplySummary;
+use crate::store::runs::RunTotals;
+
+/// One job: what it is called and how one run goes. Everything around the
+/// run (lock, record, metrics, logs) is [`lifecycle`]'s.
+pub trait Job: Send + Sync {
+    /// In `confsync.sync_runs.job`, the lock key, `[schedule]` and the metrics.
+    fn name(&self) -> &'static str;
+    /// The `[schedule]` expression when the configuration names none.
+    fn default_schedule(&self) -> &'static str;
+    /// The table whose rows the lifecycle counts (the row metrics' `table`
+    /// label); `None` for a job that counts its own.
+    fn table(&self) -> Option<&'static str>;
+    /// Whether a run with these options is a full pass.
+    fn is_full(&self, options: &RunOptions) -> bool {
+        options.full
+    }
+    /// Does the work, adding to `run.totals` as it goes so that a run that
+    /// fails midway still records what it did.
+    fn run<'a>(&'a self, run: &'a mut Run<'_>) -> BoxFuture<'a, anyhow::Result<()>>;
+}
+
+/// The jobs, in the order `status` lists them and the daemon schedules them.
+pub static JOBS: [&(dyn Job + 'static); 5] =
+    [&Conferences, &History, &Recordings, &Reconcile, &Directory];
+
+/// The three mirror passes, in the order a full mirror runs them (history
+/// queues the conferences whose recordings are read next).
+pub static MIRROR: [&(dyn Job + 'static); 3] = [&Conferences, &History, &Recordings];
+
+/// The registered job called `name`.
+pub fn find(name: &str) -> Option<&'static dyn Job> {
+    JOBS.iter().copied().find(|job| job.name() == name)
+}
+
+/// Every job's name.
+pub fn names() -> impl Iterator<Item = &'static str> {
+    JOBS.iter().map(|job| job.name())
+}
+
+/// Options of one run.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Re-read everything and mark what disappeared (the weekly reconcile).
+    pub full: bool,
+    /// Start the history pass at this day instead of the watermark.
+    pub since: Option<chrono::NaiveDate>,
+    /// Directory: execute deletes above `directory.max_deletes` instead of staging them.
+    pub allow_mass_delete: bool,
+}
+
+impl RunOptions {
+    /// What the mirror's passes read of these options.
+    pub fn pass(&self) -> crate::mirror::PassOptions {
+        crate::mirror::PassOptions {
+            full: self.full,
+            since: self.since,
+        }
+    }
+}
+
+/// One run in progress, as its job sees it.
+pub struct Run<'a> {
+    pub ctx: &'a JobContext,
+    pub options: &'a RunOptions,
+    pub run_id: i64,
+    /// The lifecycle's token: cancelled by a shutdown or when the job lock is lost.
+    pub cancel: tokio_util::sync::CancellationToken,
+    /// Both clients of this run count their requests here.
+    pub calls: crate::transport::CallCounter,
+    pub totals: RunTotals,
+    /// A run that returned but did not do everything (objects that failed):
+    /// recorded as failed with this message.
+    pub incomplete: Option<String>,
+    /// The directory apply's report, for `directory apply` to print.
+    pub apply: Option<Box<ApplySummary>>,
+}
+
+impl Run<'_> {
+    /// The mirror's view of this run: its clients count into this run alone.
+    pub fn mirror(&self) -> crate::mirror::MirrorContext {
+        self.ctx.mirror(self.cancel.clone(), &self.calls)
+    }
+}

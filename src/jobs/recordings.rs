@@ -1,0 +1,30 @@
+//! The recordings (`video/{confId}`) of every queued conference, read concurrently.
+
+use futures::future::BoxFuture;
+
+use super::{Job, Run};
+use crate::mirror::{self, Pass};
+
+pub struct Recordings;
+
+impl Job for Recordings {
+    fn name(&self) -> &'static str {
+        "recordings"
+    }
+
+    fn default_schedule(&self) -> &'static str {
+        "0 */30 * * * *"
+    }
+
+    fn table(&self) -> Option<&'static str> {
+        Some("cloudroom.recordings")
+    }
+
+    fn run<'a>(&'a self, run: &'a mut Run<'_>) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            let ctx = run.mirror();
+            let options = run.options.pass();
+            mirror::run_pass(&ctx, Pass::Recordings, &options, &mut run.totals).await
+        })
+    }
+}

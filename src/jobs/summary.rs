@@ -1,0 +1,77 @@
+//! What a run reports when it ends: printed by the CLI, recorded in
+//! `confsync.sync_runs`.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::directory::ApplySummary;
+use crate::store::runs::RunEnd;
+
+/// The outcome of one job run.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobSummary {
+    pub job: &'static str,
+    pub tenant: String,
+    pub run_id: i64,
+    pub full: bool,
+    pub pages: u64,
+    /// HTTP requests this run sent (retries included), to either vendor.
+    pub api_calls: u64,
+    pub rows_inserted: u64,
+    pub rows_updated: u64,
+    pub rows_unchanged: u64,
+    pub seconds: f64,
+    /// The process's peak resident memory so far (Linux), for benchmarks.
+    pub peak_rss_kib: Option<u64>,
+    /// Stopped by a shutdown (recorded as `abandoned`); `error` says where.
+    pub cancelled: bool,
+    pub error: Option<String>,
+    /// The error the job returned, for callers that tell its kinds apart
+    /// (`error` is its text).
+    #[serde(skip)]
+    pub cause: Option<Arc<anyhow::Error>>,
+    /// The directory apply's own report.
+    #[serde(skip)]
+    pub apply: Option<Box<ApplySummary>>,
+}
+
+impl JobSummary {
+    pub fn end(&self) -> RunEnd {
+        match (&self.error, self.cancelled) {
+            (None, _) => RunEnd::Succeeded,
+            (Some(_), true) => RunEnd::Abandoned,
+            (Some(_), false) => RunEnd::Failed,
+        }
+    }
+}
+
+impl std::fmt::Display for JobSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}{}: {} pages, {} API calls, {} inserted, {} updated, {} unchanged in {:.1} s",
+            self.job,
+            if self.full { " (full)" } else { "" },
+            self.pages,
+            self.api_calls,
+            self.rows_inserted,
+            self.rows_updated,
+            self.rows_unchanged,
+            self.seconds
+        )?;
+        match (&self.error, self.cancelled) {
+            (Some(e), true) => write!(f, ": CANCELLED: {e}")?,
+            (Some(e), false) => write!(f, ": FAILED: {e}")?,
+            (None, _) => {}
+        }
+        Ok(())
+    }
+}
+
+/// `VmHWM` from `/proc/self/status`: the peak resident set of this process.
+pub fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}

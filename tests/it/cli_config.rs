@@ -1,0 +1,82 @@
+//! `confsync config check|show` as a user runs them, with the real process environment.
+
+use std::process::Command;
+
+fn confsync() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_confsync"));
+    // Start from a clean slate: no inherited CONFSYNC_* and no /etc file.
+    for (key, _) in std::env::vars() {
+        if key.starts_with("CONFSYNC_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.env("CONFSYNC_CONFIG", "config/confsync.example.toml");
+    cmd
+}
+
+#[test]
+fn numeric_looking_ids_and_secrets_stay_strings() {
+    let out = confsync()
+        .args(["config", "show"])
+        .env("CONFSYNC_CLOUDROOM__SECRET_ID", "012345")
+        .env("CONFSYNC_CLOUDROOM__SECRET_KEY", "987654321")
+        .env("CONFSYNC_ALIYUN__ACCESS_KEY_SECRET", "0042")
+        .env("CONFSYNC_CLOUDROOM__REQUESTS_PER_MINUTE", "120")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("secret_id = \"012345\""), "{stdout}");
+    assert!(stdout.contains("requests_per_minute = 120"), "{stdout}");
+    assert!(
+        !stdout.contains("987654321") && !stdout.contains("0042"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("[redacted]"), "{stdout}");
+}
+
+#[test]
+fn check_names_each_bad_key_and_its_source() {
+    let out = confsync()
+        .args(["config", "check"])
+        .env("CONFSYNC_CLOUDROOM__TIMEZONE", "Mars/Base")
+        .env("CONFSYNC_LOGGING__FORMAT", "xml")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(78));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cloudroom.timezone"), "{stderr}");
+    assert!(stderr.contains("logging.format"), "{stderr}");
+    assert!(stderr.contains("environment"), "{stderr}");
+}
+
+#[test]
+fn check_passes_on_the_example() {
+    let out = confsync().args(["config", "check"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_type_error_in_the_file_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(&path, "[aliyun]\nbatch_size = \"many\"\n").unwrap();
+    let out = confsync()
+        .args(["--config", path.to_str().unwrap(), "config", "check"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(78));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("aliyun.batch_size") && stderr.contains("bad.toml"),
+        "{stderr}"
+    );
+}

@@ -1,0 +1,132 @@
+//! `/healthz` and `/metrics` of a running daemon.
+
+use crate::common;
+use crate::common::daemon as daemon_helpers;
+
+use std::time::Duration;
+
+use confsync::daemon::{self, http::HealthState};
+use daemon_helpers::{daemon_settings, get, runs, wait_for, SHUTDOWN};
+use serde_json::Value;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthz_is_200_until_a_job_fails_too_often_in_a_row() {
+    let sim = common::simulator(common::small_sim()).await;
+    let db = common::migrated_db().await;
+    let mut settings = daemon_settings(&sim, &db);
+    // Scheduled, but not due during the test.
+    settings.schedule.history = "0 0 3 1 1 *".into();
+    settings.health.max_consecutive_failures = 2;
+    let running = daemon::start(settings).await.unwrap();
+    let url = format!("http://{}/healthz", running.http_addr());
+
+    let (status, body) = get(&url).await;
+    assert_eq!(status, 200, "{body}");
+    let health: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(health["status"], "ok");
+    assert_eq!(health["database"], "ok");
+    assert_eq!(health["jobs"][0]["job"], "history");
+    assert_eq!(health["jobs"][0]["consecutive_failures"], 0);
+
+    let record = |status: &'static str| {
+        let pool = db.pool.clone();
+        async move {
+            sqlx::query("insert into confsync.sync_runs (job, status, finished_at, error) values ('history', $1, now(), 'boom')")
+                .bind(status)
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+    };
+    record("failed").await;
+    record("abandoned").await; // neither counts nor breaks the streak
+    assert_eq!(get(&url).await.0, 200);
+    record("failed").await;
+    let (status, body) = get(&url).await;
+    assert_eq!(status, 503, "{body}");
+    let health: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(health["status"], "unhealthy");
+    let reason = health["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("history failed 2 times in a row"),
+        "{reason}"
+    );
+
+    record("succeeded").await;
+    assert_eq!(get(&url).await.0, 200);
+    assert!(running.shutdown(SHUTDOWN).await);
+}
+
+#[tokio::test]
+async fn healthz_is_503_when_the_database_does_not_answer() {
+    // Nothing listens on port 9 (discard) here.
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .acquire_timeout(Duration::from_secs(2))
+        .connect_lazy("postgres://postgres@127.0.0.1:9/nothing")
+        .unwrap();
+    let state = HealthState {
+        pool,
+        tenant: "default".into(),
+        jobs: vec!["conferences"],
+        max_consecutive_failures: 3,
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, daemon::http::router(state))
+            .await
+            .unwrap()
+    });
+    let (status, body) = get(&format!("http://{addr}/healthz")).await;
+    assert_eq!(status, 503, "{body}");
+    let health: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(health["database"], "unreachable");
+    assert!(
+        health["reason"].as_str().unwrap().contains("database"),
+        "{body}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_show_runs_rows_calls_durations_and_last_success() {
+    let sim = common::simulator(common::small_sim()).await;
+    let db = common::migrated_db().await;
+    let mut settings = daemon_settings(&sim, &db);
+    settings.schedule.conferences = "* * * * * *".into();
+    let running = daemon::start(settings).await.unwrap();
+    wait_for("a finished run", Duration::from_secs(30), || async {
+        runs(&db.pool, "conferences")
+            .await
+            .iter()
+            .any(|r| r.status == "succeeded")
+    })
+    .await;
+    let response = reqwest::get(format!("http://{}/metrics", running.http_addr()))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        content_type.starts_with("text/plain; version=0.0.4"),
+        "{content_type}"
+    );
+    let text = response.text().await.unwrap();
+    assert!(running.shutdown(SHUTDOWN).await);
+    for expected in [
+        "# TYPE confsync_runs_total counter",
+        r#"confsync_runs_total{job="conferences",outcome="succeeded"}"#,
+        // Every series of a scheduled job exists from the start.
+        r#"confsync_runs_total{job="conferences",outcome="failed"}"#,
+        r#"confsync_rows_total{kind="inserted",table="cloudroom.conferences"}"#,
+        r#"confsync_api_calls_total{code="0",endpoint="conference.list",status="200",vendor="cloudroom"}"#,
+        r#"confsync_rate_limiter_wait_seconds_total{vendor="cloudroom"}"#,
+        "# TYPE confsync_run_duration_seconds histogram",
+        r#"confsync_run_duration_seconds_bucket{job="conferences",le="+Inf"}"#,
+        r#"confsync_last_success_timestamp_seconds{job="conferences"}"#,
+    ] {
+        assert!(text.contains(expected), "missing {expected} in\n{text}");
+    }
+}

@@ -1,0 +1,183 @@
+//! The one lifecycle every run goes through: a lost lock, per-run request
+//! counts, and runs that stop early recorded as what they are.
+
+use crate::common;
+use crate::common::daemon as daemon_helpers;
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use confsync::jobs::{self, RunOptions};
+use confsync_sim::SimConfig;
+use daemon_helpers::{child_env, confsync, runs, wait_for};
+
+const FULL: RunOptions = RunOptions {
+    full: true,
+    since: None,
+    allow_mass_delete: false,
+};
+
+fn slow_history() -> SimConfig {
+    SimConfig {
+        history: 2000,
+        latency_ms: 150,
+        ..common::small_sim()
+    }
+}
+
+async fn history_rows(db: &common::TestDb) -> i64 {
+    sqlx::query_scalar("select count(*) from cloudroom.meeting_history")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap_or(0)
+}
+
+/// The backend holding this database's job lock.
+async fn lock_holder(db: &common::TestDb) -> i32 {
+    sqlx::query_scalar(
+        "select pid from pg_locks
+          where locktype = 'advisory' and granted
+            and database = (select oid from pg_database where datname = current_database())",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .expect("a job lock is held")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_job_lock_stops_the_run_within_seconds() {
+    let sim = common::simulator(slow_history()).await;
+    let db = common::migrated_db().await;
+    let ctx = common::mirror_context(&sim, &db);
+    let run = {
+        let ctx = ctx.clone();
+        tokio::spawn(async move { jobs::run_job(&ctx, &jobs::History, &FULL).await })
+    };
+    wait_for("a committed page", Duration::from_secs(60), || async {
+        history_rows(&db).await > 0
+    })
+    .await;
+    // An operator (or a failover) ends the lock's session.
+    let pid = lock_holder(&db).await;
+    sqlx::query("select pg_terminate_backend($1)")
+        .bind(pid)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let lost_at = Instant::now();
+    let summary = tokio::time::timeout(Duration::from_secs(30), run)
+        .await
+        .expect("the run stops")
+        .unwrap()
+        .unwrap();
+    let stopped_after = lost_at.elapsed();
+    assert!(
+        stopped_after < jobs::lifecycle::LOCK_CHECK + Duration::from_secs(3),
+        "{stopped_after:?}"
+    );
+    let error = summary.error.as_deref().unwrap_or_default();
+    assert!(error.contains("job lock was lost"), "{summary}");
+    assert!(!summary.cancelled);
+    let rows = runs(&db.pool, "history").await;
+    assert_eq!(rows[0].status, "failed");
+    // The next run resumes from the checkpoint and completes.
+    let rerun = jobs::run_job(&ctx, &jobs::History, &FULL).await.unwrap();
+    assert!(rerun.error.is_none(), "{rerun}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_run_counts_only_its_own_requests() {
+    let sim = common::simulator(SimConfig {
+        latency_ms: 5,
+        ..common::small_sim()
+    })
+    .await;
+    let db = common::migrated_db().await;
+    let ctx = common::mirror_context(&sim, &db);
+    let (conferences, history) = tokio::join!(
+        jobs::run_job(&ctx, &jobs::Conferences, &FULL),
+        jobs::run_job(&ctx, &jobs::History, &FULL),
+    );
+    let (conferences, history) = (conferences.unwrap(), history.unwrap());
+    let answered = |endpoint| sim.state.requests("cloudroom", Some(endpoint), None);
+    assert_eq!(conferences.api_calls, answered("conference.list"));
+    assert_eq!(history.api_calls, answered("conference.history"));
+    assert!(conferences.api_calls > 0 && history.api_calls > 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recordings_run_stopped_by_a_shutdown_is_abandoned() {
+    let sim = common::simulator(SimConfig {
+        latency_ms: 40,
+        ..common::small_sim()
+    })
+    .await;
+    let db = common::migrated_db().await;
+    let mut ctx = common::mirror_context(&sim, &db);
+    common::reconfigure(&mut ctx, |cr| cr.recordings_concurrency = 2);
+    jobs::run_job(&ctx, &jobs::History, &FULL).await.unwrap();
+    let run = {
+        let ctx = ctx.clone();
+        tokio::spawn(async move { jobs::run_job(&ctx, &jobs::Recordings, &FULL).await })
+    };
+    while sim
+        .state
+        .requests("cloudroom", Some("video.list"), Some(200))
+        < 4
+    {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    ctx.shutdown.cancel();
+    let summary = run.await.unwrap().unwrap();
+    assert!(summary.cancelled, "{summary}");
+    assert_eq!(runs(&db.pool, "recordings").await[0].status, "abandoned");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manual_sync_stopped_by_a_signal_or_killed_leaves_no_run_that_looks_alive() {
+    let sim = common::simulator(slow_history()).await;
+    let db = common::migrated_db().await;
+    let env = child_env(&sim, &db);
+    for signal in ["-INT", "-KILL"] {
+        let mut child = confsync(&env)
+            .args(["sync", "history", "--full"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let before = history_rows(&db).await;
+        wait_for("a committed page", Duration::from_secs(60), || async {
+            history_rows(&db).await > before
+        })
+        .await;
+        let pid = child.id().expect("running").to_string();
+        let killed = std::process::Command::new("kill")
+            .args([signal, &pid])
+            .status();
+        assert!(killed.unwrap().success());
+        let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+            .await
+            .expect("the sync exits")
+            .unwrap();
+        let last = runs(&db.pool, "history").await.pop().unwrap();
+        match signal {
+            // SIGINT: the run commits its page and records itself abandoned.
+            "-INT" => {
+                assert_eq!(status.code(), Some(1));
+                assert_eq!(last.status, "abandoned", "{last:?}");
+            }
+            // SIGKILL: nothing can record it; the next run that takes the
+            // lock marks it abandoned.
+            _ => assert_eq!(last.status, "running", "{last:?}"),
+        }
+    }
+    let ctx = common::mirror_context(&sim, &db);
+    let rerun = jobs::run_job(&ctx, &jobs::History, &FULL).await.unwrap();
+    assert!(rerun.error.is_none(), "{rerun}");
+    let statuses: Vec<String> = runs(&db.pool, "history")
+        .await
+        .into_iter()
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(statuses, ["abandoned", "abandoned", "succeeded"]);
+}

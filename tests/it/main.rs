@@ -1,0 +1,28 @@
+//! The integration tests, in one binary: the helpers compile once and a
+//! change in `src/` relinks one test executable instead of twenty. Every test
+//! makes its own database and simulator, so they run in parallel.
+
+mod common;
+
+mod aliyun_client;
+mod bad_input;
+mod cli_config;
+mod cloudroom_client;
+mod config_example;
+mod daemon;
+mod daemon_http;
+mod daemon_schedule;
+mod daemon_shutdown;
+mod database_helper;
+mod directory;
+mod directory_faults;
+mod directory_secrets;
+mod faults;
+mod lifecycle;
+mod metrics;
+mod mirror;
+mod rate_budget;
+mod secrets;
+mod sim_cloudroom;
+mod status;
+mod store;
