@@ -71,7 +71,7 @@ fn percent_decoded(text: &str) -> String {
 pub enum DbError {
     #[error("database.url is not a PostgreSQL URL: {0}")]
     BadUrl(#[source] sqlx::Error),
-    #[error("cannot connect to PostgreSQL at {target}: {source}")]
+    #[error("cannot connect to PostgreSQL at {target}")]
     Connect {
         target: String,
         #[source]
@@ -108,6 +108,16 @@ fn describe(options: &PgConnectOptions) -> String {
 pub async fn connect(settings: &DatabaseSettings) -> Result<PgPool, DbError> {
     let options = options(settings)?;
     let target = describe(&options);
+    // The pool retries a refused connection until its acquire timeout and
+    // then says only "pool timed out": one direct connection first names the
+    // real cause (refused, unknown host, authentication) at once.
+    let probe = PgConnection::connect_with(&options)
+        .await
+        .map_err(|source| DbError::Connect {
+            target: target.clone(),
+            source,
+        })?;
+    let _ = probe.close().await;
     PgPoolOptions::new()
         .max_connections(settings.max_connections)
         .acquire_timeout(std::time::Duration::from_secs(10))

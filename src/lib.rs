@@ -12,6 +12,7 @@ pub mod configuration;
 pub mod daemon;
 pub mod db;
 pub mod directory;
+pub mod doctor;
 pub mod jobs;
 pub mod metrics;
 pub mod mirror;

@@ -12,3 +12,16 @@ pub fn redact_opt<S: Serializer>(value: &Option<SecretString>, s: S) -> Result<S
         None => s.serialize_none(),
     }
 }
+
+/// `url` with its password replaced, for printing.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) => {
+            if u.password().is_some() {
+                let _ = u.set_password(Some(REDACTED));
+            }
+            u.to_string()
+        }
+        Err(_) => "(unparsable URL)".into(),
+    }
+}

@@ -22,7 +22,10 @@ pub async fn run(mut settings: Settings) -> anyhow::Result<()> {
     point_at_simulator(&mut settings, &simulator);
     let sample = use_sample_directory(&mut settings);
     crate::db::create_database_if_missing(&settings.database).await?;
-    println!("database:  {}", redacted_url(&settings.database.url));
+    println!(
+        "database:  {}",
+        crate::secret::redact_url(&settings.database.url)
+    );
     let shutdown = tokio_util::sync::CancellationToken::new();
     let ctx = crate::app::build(settings, shutdown, super::progress_bar()).await?;
     let full = RunOptions {
@@ -117,18 +120,6 @@ fn point_at_simulator(settings: &mut Settings, simulator: &sim::RunningSimulator
         simulator.state.config.access_key_secret.clone(),
     ));
     al.access_key_secret_file = None;
-}
-
-fn redacted_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) => {
-            if u.password().is_some() {
-                let _ = u.set_password(Some("[redacted]"));
-            }
-            u.to_string()
-        }
-        Err(_) => "(unparsable URL)".into(),
-    }
 }
 
 async fn show_reports(pool: &PgPool) -> anyhow::Result<()> {

@@ -118,8 +118,14 @@ fn parse_day(text: &str) -> Result<chrono::NaiveDate, String> {
 
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
-    /// Exit 0 when the configuration is valid; else print every problem and exit 78.
-    Check,
+    /// Exit 0 when the configuration is valid and holds every credential the
+    /// configured jobs need; else print every problem and exit 78.
+    Check {
+        /// Also connect to the database and make one cheap signed call to
+        /// each vendor the configured jobs use (exit 1 when one fails).
+        #[arg(long)]
+        online: bool,
+    },
     /// Print the merged configuration with secrets redacted.
     Show,
 }
@@ -142,16 +148,7 @@ async fn dispatch(cli: Cli) -> ExitCode {
     let sources = ConfigSources::from_process(cli.config.clone());
     match cli.command {
         Command::Simulate(sim) => simulate(sim).await,
-        Command::Config(ConfigCommand::Check) => match configuration::load(&sources) {
-            Ok(_) => {
-                println!("configuration is valid");
-                exit::code(exit::OK)
-            }
-            Err(e) => {
-                eprintln!("{e}");
-                exit::code(exit::CONFIG)
-            }
-        },
+        Command::Config(ConfigCommand::Check { online }) => config_check(&sources, online).await,
         Command::Migrate => match load_settings(&sources) {
             Ok(settings) => exit::report(migrate(&settings).await),
             Err(code) => code,
@@ -198,6 +195,37 @@ async fn dispatch(cli: Cli) -> ExitCode {
                 exit::code(exit::CONFIG)
             }
         },
+    }
+}
+
+async fn config_check(sources: &ConfigSources, online: bool) -> ExitCode {
+    let problems = match configuration::load(sources) {
+        Ok((settings, _)) => match configuration::missing_credentials(&settings) {
+            missing if !missing.is_empty() => Err(configuration::ConfigError(missing)),
+            _ => Ok(settings),
+        },
+        Err(e) => Err(e),
+    };
+    let settings = match problems {
+        Ok(settings) => settings,
+        Err(e) => {
+            eprintln!("{e}");
+            return exit::code(exit::CONFIG);
+        }
+    };
+    println!("configuration is valid");
+    if !online {
+        return exit::code(exit::OK);
+    }
+    let failures = crate::doctor::check_online(&settings).await;
+    for failure in &failures {
+        eprintln!("  - {failure}");
+    }
+    if failures.is_empty() {
+        println!("the database and every configured vendor answered");
+        exit::code(exit::OK)
+    } else {
+        exit::code(exit::FAILED)
     }
 }
 

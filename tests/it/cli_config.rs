@@ -55,13 +55,67 @@ fn check_names_each_bad_key_and_its_source() {
 }
 
 #[test]
-fn check_passes_on_the_example() {
-    let out = confsync().args(["config", "check"]).output().unwrap();
+fn check_passes_on_the_example_with_its_credentials() {
+    let out = confsync()
+        .args(["config", "check"])
+        .env("CONFSYNC_CLOUDROOM__SECRET_ID", "id")
+        .env("CONFSYNC_CLOUDROOM__SECRET_KEY", "key")
+        .env("CONFSYNC_ALIYUN__ACCESS_KEY_ID", "id")
+        .env("CONFSYNC_ALIYUN__ACCESS_KEY_SECRET", "secret")
+        .output()
+        .unwrap();
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// The jobs the example schedules need CloudRoom's keys (the mirror) and
+/// Aliyun's (the directory pushes there): each missing one is named.
+#[test]
+fn check_names_every_credential_the_configured_jobs_need() {
+    let out = confsync()
+        .args(["config", "check"])
+        .env("CONFSYNC_CLOUDROOM__SECRET_ID", "id")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(78));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cloudroom.secret_key"), "{stderr}");
+    assert!(stderr.contains("aliyun.access_key_id"), "{stderr}");
+    assert!(!stderr.contains("cloudroom.secret_id"), "{stderr}");
+    // With the directory off and Aliyun not pushed to, Aliyun's are not needed.
+    let out = confsync()
+        .args(["config", "check"])
+        .env("CONFSYNC_CLOUDROOM__SECRET_ID", "id")
+        .env("CONFSYNC_CLOUDROOM__SECRET_KEY", "key")
+        .env("CONFSYNC_SCHEDULE__DIRECTORY", "off")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn check_names_every_misspelt_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("typos.toml");
+    let text =
+        "[cloudroom]\nsecret_idd = \"x\"\n[aliyun]\nbatchsize = 3\n[directory]\nmin_row = 1\n";
+    std::fs::write(&path, text).unwrap();
+    let out = confsync()
+        .args(["--config", path.to_str().unwrap(), "config", "check"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(78));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for key in ["secret_idd", "batchsize", "min_row"] {
+        assert!(stderr.contains(key), "{key} in {stderr}");
+    }
 }
 
 #[test]

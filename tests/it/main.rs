@@ -9,6 +9,7 @@ mod bad_input;
 mod cli_config;
 mod cloudroom_client;
 mod config_example;
+mod config_online;
 mod daemon;
 mod daemon_http;
 mod daemon_schedule;

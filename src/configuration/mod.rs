@@ -13,6 +13,10 @@ use figment::{Figment, Metadata, Profile, Provider};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
+mod check;
+
+pub use check::missing_credentials;
+
 use crate::daemon::settings::{HealthSettings, HttpSettings, ScheduleSettings};
 pub use crate::db::DatabaseSettings;
 use crate::directory::settings::DirectorySettings;
@@ -240,9 +244,7 @@ impl ConfigSources {
 /// Loads and validates the configuration, collecting every problem at once.
 pub fn load(sources: &ConfigSources) -> Result<(Settings, Figment), ConfigError> {
     let figment = figment(sources)?;
-    let mut settings: Settings = figment
-        .extract()
-        .map_err(|e| extract_problems(&figment, e))?;
+    let mut settings = check::extract_all(&figment)?;
     let credentials_dir = env_value(sources, "CREDENTIALS_DIRECTORY").map(PathBuf::from);
     let mut problems = Vec::new();
     resolve_secret_files(

@@ -1,0 +1,67 @@
+//! `confsync config check --online`: the configuration against the world.
+//! It connects to the database and makes one cheap signed call to each
+//! vendor confsync has credentials for, and names the key and the URL of
+//! every failure.
+
+use crate::aliyun::AliyunClient;
+use crate::cloudroom::{CloudRoomClient, ListQuery};
+use crate::configuration::{ConfigProblem, Settings};
+
+/// Every failure found; empty when the database and each vendor answered.
+pub async fn check_online(settings: &Settings) -> Vec<ConfigProblem> {
+    let mut problems = Vec::new();
+    if let Err(e) = crate::db::connect(&settings.database).await {
+        let url = crate::secret::redact_url(&settings.database.url);
+        problems.push(problem(
+            "database.url",
+            &url,
+            format!("{:#}", anyhow::Error::new(e)),
+        ));
+    }
+    // Every vendor with credentials is called, scheduled or not: `sync`
+    // and `directory apply` may use it by hand.
+    if settings.cloudroom.credentials().is_ok() {
+        problems.extend(check_cloudroom(settings).await);
+    }
+    if settings.directory.aliyun && settings.aliyun.credentials().is_ok() {
+        problems.extend(check_aliyun(settings).await);
+    }
+    problems.extend(crate::configuration::missing_credentials(settings));
+    problems
+}
+
+async fn check_cloudroom(settings: &Settings) -> Option<ConfigProblem> {
+    let url = &settings.cloudroom.base_url;
+    let client = match CloudRoomClient::new(&settings.cloudroom) {
+        Ok(client) => client,
+        Err(e) => return Some(problem("cloudroom.base_url", url, e.to_string())),
+    };
+    let e = client
+        .list_conferences(&ListQuery::page(1, 1))
+        .await
+        .err()?;
+    let mut message = e.to_string();
+    if url.trim_end_matches('/').ends_with("/v2") {
+        message.push_str("; the base URL ends before /v2 (confsync adds the /v2/... path)");
+    }
+    Some(problem("cloudroom.base_url", url, message))
+}
+
+async fn check_aliyun(settings: &Settings) -> Option<ConfigProblem> {
+    let url = &settings.aliyun.endpoint;
+    let client = match AliyunClient::new(&settings.aliyun) {
+        Ok(client) => client,
+        Err(e) => return Some(problem("aliyun.endpoint", url, e.to_string())),
+    };
+    // An id nobody has: absence is an answer, and costs nothing.
+    let e = client.get_user("confsync-config-check").await.err()?;
+    Some(problem("aliyun.endpoint", url, e.to_string()))
+}
+
+fn problem(key: &str, url: &str, message: String) -> ConfigProblem {
+    ConfigProblem {
+        key: key.into(),
+        source: "config check --online".into(),
+        message: format!("{url}: {message}"),
+    }
+}
