@@ -91,6 +91,21 @@ impl CloudRoomError {
         }
     }
 
+    /// The account to create exists already. The document gives no code
+    /// for it (HTTP 500, code 400): the message says so.
+    pub fn is_account_taken(&self) -> bool {
+        self.msg().is_some_and(|m| m.contains("账号已存在"))
+    }
+
+    /// The account or department does not exist (HTTP 500, code 400, a
+    /// message saying 不存在 that is not about the parent department).
+    pub fn is_not_found(&self) -> bool {
+        self.code() == Some(400)
+            && self
+                .msg()
+                .is_some_and(|m| m.contains("不存在") && !m.contains("上级"))
+    }
+
     /// What the vendor code means, in English.
     pub fn explanation(&self) -> Option<&'static str> {
         self.code().map(explain_code)

@@ -32,11 +32,6 @@ use crate::store::directory::{
 /// Results written per transaction while users are pushed.
 const FLUSH_EVERY: usize = 500;
 
-/// CloudRoom's messages for "already exists" and "does not exist" (the
-/// document gives no codes for them).
-const ACCOUNT_EXISTS: &str = "账号已存在";
-const NOT_FOUND: &str = "不存在";
-
 /// What one run did, per section.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Outcomes {
@@ -102,7 +97,7 @@ impl Done {
 fn removed(answer: Result<(), CloudRoomError>) -> Result<Applied, Refused> {
     match answer {
         Ok(()) => Ok(Applied::Removed),
-        Err(e) if is_not_found(&e) => Ok(Applied::Removed),
+        Err(e) if e.is_not_found() => Ok(Applied::Removed),
         Err(e) => Err(e.into()),
     }
 }
@@ -349,7 +344,7 @@ impl Executor<'_> {
                 Some(id) => match client.update_department(id, &body).await {
                     Ok(_) => Ok(id),
                     // Deleted in CloudRoom's own console: create it again.
-                    Err(e) if is_not_found(&e) => {
+                    Err(e) if e.is_not_found() => {
                         done.action = "department.recreate";
                         created_id(client.create_department(&body).await)
                     }
@@ -497,7 +492,7 @@ impl Executor<'_> {
                     match client.update_user(&person.account, &record.update()).await {
                         Ok(()) => Ok("updated"),
                         // Deleted in CloudRoom's own console: create it again.
-                        Err(e) if is_not_found(&e) => record.create_or_adopt(client).await,
+                        Err(e) if e.is_not_found() => record.create_or_adopt(client).await,
                         Err(e) => Err(e.into()),
                     }
                 }
@@ -757,7 +752,7 @@ impl UserRecord<'_> {
             .unwrap_or_else(password::generate);
         match client.create_user(&self.create(password)).await {
             Ok(_) => Ok("created"),
-            Err(e) if e.msg().is_some_and(|m| m.contains(ACCOUNT_EXISTS)) => {
+            Err(e) if e.is_account_taken() => {
                 client
                     .update_user(&self.person.account, &self.update())
                     .await?;
@@ -778,7 +773,7 @@ async fn replace_account(
     let how = record.create_or_adopt(client).await?;
     match client.delete_user(old).await {
         Ok(()) => Ok(how),
-        Err(e) if is_not_found(&e) => Ok(how),
+        Err(e) if e.is_not_found() => Ok(how),
         Err(e) => Err(e.into()),
     }
 }
@@ -824,13 +819,6 @@ fn aliyun_done(
         request_id,
         result,
     }
-}
-
-/// CloudRoom says an account or department does not exist (HTTP 500, code 400).
-fn is_not_found(e: &CloudRoomError) -> bool {
-    e.code() == Some(400)
-        && e.msg()
-            .is_some_and(|m| m.contains(NOT_FOUND) && !m.contains("上级"))
 }
 
 fn kind_name(kind: Kind) -> &'static str {
