@@ -19,6 +19,7 @@ pub mod mirror;
 pub mod ratelimit;
 pub mod retry;
 pub mod secret;
+pub mod setting;
 pub mod store;
 pub mod telemetry;
 pub mod transport;

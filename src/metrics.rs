@@ -59,80 +59,72 @@ struct Metrics {
     last_success: GaugeVec,
 }
 
+/// Creates a metric and registers it in `registry`.
+fn registered<M>(registry: &Registry, metric: prometheus::Result<M>) -> prometheus::Result<M>
+where
+    M: prometheus::core::Collector + Clone + 'static,
+{
+    let metric = metric?;
+    registry.register(Box::new(metric.clone()))?;
+    Ok(metric)
+}
+
 impl Metrics {
     fn new() -> prometheus::Result<Self> {
-        let runs = IntCounterVec::new(
-            Opts::new("confsync_runs_total", "Job runs by job and outcome."),
-            &["job", "outcome"],
-        )?;
-        let rows = IntCounterVec::new(
-            Opts::new(
-                "confsync_rows_total",
-                "Rows by table and kind: inserted, updated, unchanged for the mirror; created, updated, deleted, failed, staged per directory section.",
-            ),
-            &["table", "kind"],
-        )?;
-        let api_calls = IntCounterVec::new(
-            Opts::new(
-                "confsync_api_calls_total",
-                "Vendor HTTP requests (every attempt) by vendor, endpoint, HTTP status and vendor code.",
-            ),
-            &["vendor", "endpoint", "status", "code"],
-        )?;
-        let retries = IntCounterVec::new(
-            Opts::new(
-                "confsync_api_retries_total",
-                "Vendor requests retried after a transient failure.",
-            ),
-            &["vendor", "endpoint"],
-        )?;
-        let limiter_wait = prometheus::CounterVec::new(
-            Opts::new(
-                "confsync_rate_limiter_wait_seconds_total",
-                "Time spent waiting for the client-side rate limiter.",
-            ),
-            &["vendor"],
-        )?;
-        let rate_budget = GaugeVec::new(
-            Opts::new(
-                "confsync_rate_budget_requests_per_minute",
-                "Request budgets that a 429 taught or changed, by vendor and endpoint.",
-            ),
-            &["vendor", "endpoint"],
-        )?;
+        let registry = Registry::new();
+        let counter = |name: &str, help: &str, labels: &[&str]| {
+            registered(&registry, IntCounterVec::new(Opts::new(name, help), labels))
+        };
+        let gauge = |name: &str, help: &str, labels: &[&str]| {
+            registered(&registry, GaugeVec::new(Opts::new(name, help), labels))
+        };
         // From a one-page conference pass to a three-year history backfill.
         let buckets = prometheus::exponential_buckets(0.5, 2.0, 14)?;
-        let run_duration = HistogramVec::new(
-            HistogramOpts::new("confsync_run_duration_seconds", "Duration of job runs.")
-                .buckets(buckets),
-            &["job"],
-        )?;
-        let last_success = GaugeVec::new(
-            Opts::new(
+        let histogram =
+            HistogramOpts::new("confsync_run_duration_seconds", "Duration of job runs.");
+        Ok(Metrics {
+            runs: counter(
+                "confsync_runs_total",
+                "Job runs by job and outcome.",
+                &["job", "outcome"],
+                )?,
+            rows: counter(
+                "confsync_rows_total",
+                "Rows by table and kind: inserted, updated, unchanged for the mirror; created, updated, deleted, failed, staged per directory section.",
+                &["table", "kind"],
+                )?,
+            api_calls: counter(
+                "confsync_api_calls_total",
+                "Vendor HTTP requests (every attempt) by vendor, endpoint, HTTP status and vendor code.",
+                &["vendor", "endpoint", "status", "code"],
+                )?,
+            retries: counter(
+                "confsync_api_retries_total",
+                "Vendor requests retried after a transient failure.",
+                &["vendor", "endpoint"],
+                )?,
+            limiter_wait: registered(
+                &registry,
+                prometheus::CounterVec::new(
+                    Opts::new(
+                        "confsync_rate_limiter_wait_seconds_total",
+                        "Time spent waiting for the client-side rate limiter.",
+                    ),
+                    &["vendor"],
+                ),
+                )?,
+            rate_budget: gauge(
+                "confsync_rate_budget_requests_per_minute",
+                "Request budgets that a 429 taught or changed, by vendor and endpoint.",
+                &["vendor", "endpoint"],
+                )?,
+            run_duration: registered(&registry, HistogramVec::new(histogram.buckets(buckets), &["job"]))?,
+            last_success: gauge(
                 "confsync_last_success_timestamp_seconds",
                 "When each job last finished successfully (Unix time).",
-            ),
-            &["job"],
-        )?;
-        let registry = Registry::new();
-        registry.register(Box::new(runs.clone()))?;
-        registry.register(Box::new(rows.clone()))?;
-        registry.register(Box::new(api_calls.clone()))?;
-        registry.register(Box::new(retries.clone()))?;
-        registry.register(Box::new(limiter_wait.clone()))?;
-        registry.register(Box::new(rate_budget.clone()))?;
-        registry.register(Box::new(run_duration.clone()))?;
-        registry.register(Box::new(last_success.clone()))?;
-        Ok(Metrics {
+                &["job"],
+                )?,
             registry,
-            runs,
-            rows,
-            api_calls,
-            retries,
-            limiter_wait,
-            rate_budget,
-            run_duration,
-            last_success,
         })
     }
 }

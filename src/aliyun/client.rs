@@ -15,10 +15,10 @@ use tracing::Instrument;
 
 use super::error::{AliyunError, VendorDetail};
 use super::models::{AliyunUser, BatchResult, Envelope, MeetingInfo, UserInfo, UserRef};
+use super::settings::AliyunSettings;
 use super::signature;
-use crate::configuration::AliyunSettings;
 use crate::metrics;
-use crate::retry::Backoff;
+use crate::retry::{Attempt, Backoff, Failure, Retry};
 use crate::transport::CallCounter;
 
 /// The `vendor` label of this client's metrics.
@@ -27,7 +27,7 @@ const VENDOR: &str = "aliyun";
 /// Counters callers may read at any time (e.g. for a sync summary).
 #[derive(Debug, Default)]
 pub struct ClientStats {
-    /// API calls made (one per action invocation, however many attempts).
+    /// HTTP requests sent (every attempt), as the CloudRoom client counts them.
     pub calls: AtomicU64,
     /// Extra attempts after a retryable failure.
     pub retries: AtomicU64,
@@ -240,7 +240,6 @@ impl AliyunClient {
     /// retry budget is spent. Each attempt is signed afresh, since a retried
     /// nonce would be refused as a replay.
     async fn call(&self, call: Call<'_>) -> Result<Value, AliyunError> {
-        self.stats.calls.fetch_add(1, Ordering::Relaxed);
         let span = tracing::info_span!(
             "aliyun_call",
             endpoint = call.action,
@@ -263,40 +262,29 @@ impl AliyunClient {
     }
 
     async fn attempts(&self, call: &Call<'_>) -> (Result<Value, AliyunError>, u32) {
-        let mut attempt = 0;
-        loop {
-            let result = self.send_once(call).await;
-            match result {
-                Err(e) if e.is_retryable() && attempt < self.backoff.max_retries => {
-                    let delay = self.backoff.delay(attempt);
-                    tracing::warn!(error = %e, attempt, delay_ms = delay.as_millis() as u64, "retrying");
-                    self.stats.retries.fetch_add(1, Ordering::Relaxed);
-                    metrics::record_retry(VENDOR, call.action);
-                    if !self.sleep_unless_cancelled(delay).await {
-                        return (Err(e), attempt + 1);
-                    }
-                    attempt += 1;
-                }
-                other => return (other, attempt + 1),
-            }
-        }
-    }
-
-    /// Sleeps for `delay`; false when the client's token was cancelled first.
-    async fn sleep_unless_cancelled(&self, delay: Duration) -> bool {
-        match &self.cancel {
-            Some(cancel) => tokio::select! {
-                _ = cancel.cancelled() => false,
-                _ = tokio::time::sleep(delay) => true,
-            },
-            None => {
-                tokio::time::sleep(delay).await;
-                true
-            }
-        }
+        let retry = Retry {
+            backoff: &self.backoff,
+            // The gateway's throttle is retried like any transient failure.
+            patience: Duration::ZERO,
+            cancel: self.cancel.as_ref(),
+        };
+        let classify = |e: &AliyunError| match e.is_retryable() {
+            true => Failure::Transient,
+            false => Failure::Permanent,
+        };
+        let on_retry = |e: &AliyunError, so_far: Attempt, delay: Duration| {
+            let delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+            tracing::warn!(error = %e, attempt = so_far.retries, delay_ms, "retrying Aliyun call");
+            self.stats.retries.fetch_add(1, Ordering::Relaxed);
+            metrics::record_retry(VENDOR, call.action);
+        };
+        retry
+            .run(|_| self.send_once(call), classify, on_retry)
+            .await
     }
 
     async fn send_once(&self, call: &Call<'_>) -> Result<Value, AliyunError> {
+        self.stats.calls.fetch_add(1, Ordering::Relaxed);
         if let Some(calls) = &self.run_calls {
             calls.add();
         }

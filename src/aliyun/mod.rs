@@ -4,8 +4,10 @@
 pub mod client;
 pub mod error;
 pub mod models;
+pub mod settings;
 pub mod signature;
 
 pub use client::{AliyunClient, ClientStats, ClientStatsSnapshot};
 pub use error::{AliyunError, VendorDetail};
 pub use models::{AliyunUser, BatchResult, MeetingInfo, MemberInfo, UserInfo, UserRef};
+pub use settings::AliyunSettings;

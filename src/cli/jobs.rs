@@ -6,7 +6,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::exit;
-use super::{DirectoryCommand, SyncArgs, SyncJob};
+use super::{DirectoryCommand, SyncArgs, ALL_PASSES};
 use crate::configuration::Settings;
 use crate::daemon::{self, shutdown::Signals, systemd};
 use crate::jobs::{self, JobBusy, JobContext, JobSummary, RunOptions};
@@ -35,14 +35,17 @@ pub async fn sync(settings: &Settings, args: &SyncArgs) -> ExitCode {
         since: args.since,
         allow_mass_delete: false,
     };
-    let passes: &[&dyn jobs::Job] = match args.job {
-        SyncJob::Conferences => &[&jobs::Conferences],
-        SyncJob::History => &[&jobs::History],
-        SyncJob::Recordings => &[&jobs::Recordings],
-        SyncJob::Mirror => &jobs::MIRROR,
+    let passes: Vec<&dyn jobs::Job> = match args.job.as_str() {
+        ALL_PASSES => jobs::MIRROR.to_vec(),
+        // clap only lets registered names through.
+        name => jobs::MIRROR
+            .iter()
+            .copied()
+            .filter(|job| job.name() == name)
+            .collect(),
     };
     let mut failed = false;
-    for &job in passes {
+    for job in passes {
         if ctx.shutdown.is_cancelled() {
             break;
         }

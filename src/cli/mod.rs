@@ -91,7 +91,8 @@ pub enum DirectoryCommand {
 #[derive(Debug, clap::Args)]
 pub struct SyncArgs {
     /// `mirror` runs conferences, history and recordings in that order.
-    pub job: SyncJob,
+    #[arg(value_parser = sync_job_names())]
+    pub job: String,
     /// Re-read everything and mark what disappeared (the weekly reconcile).
     #[arg(long)]
     pub full: bool,
@@ -103,13 +104,15 @@ pub struct SyncArgs {
     pub json: bool,
 }
 
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum SyncJob {
-    Conferences,
-    History,
-    Recordings,
-    Mirror,
+/// The names `sync` takes: each mirror pass in the registry, and `mirror`
+/// for the three in order.
+fn sync_job_names() -> clap::builder::PossibleValuesParser {
+    let passes = crate::jobs::MIRROR.iter().map(|job| job.name());
+    clap::builder::PossibleValuesParser::new(passes.chain([ALL_PASSES]))
 }
+
+/// `sync mirror`: every pass of the mirror.
+const ALL_PASSES: &str = "mirror";
 
 fn parse_day(text: &str) -> Result<chrono::NaiveDate, String> {
     chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")

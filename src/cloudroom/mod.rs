@@ -10,6 +10,7 @@ pub mod client;
 pub mod endpoint;
 pub mod error;
 pub mod models;
+pub mod settings;
 pub mod signature;
 
 pub use client::{with_request_ids, ClientStats, CloudRoomClient, StatsSnapshot};
@@ -20,3 +21,4 @@ pub use models::{
     JoinConference, JoinResult, ListQuery, OrderConfig, OrderConfigDetail, Page, Permission,
     RawRecord, UpdateCompany, UpdateConference, UpdateUser, User, VideoRecord,
 };
+pub use settings::CloudRoomSettings;

@@ -4,17 +4,19 @@
 //! Secrets are held in [`SecretString`] so that neither `Debug` nor
 //! `config show` can print them.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::value::{Dict, Map, Value};
 use figment::{Figment, Metadata, Profile, Provider};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
 mod check;
 
+pub use crate::aliyun::AliyunSettings;
+pub use crate::cloudroom::CloudRoomSettings;
+pub use crate::setting::{parse_duration, ConfigProblem};
 pub use check::missing_credentials;
 
 use crate::daemon::settings::{HealthSettings, HttpSettings, ScheduleSettings};
@@ -60,6 +62,14 @@ const STRING_KEYS: &[&str] = &[
     "http.listen",
 ];
 
+/// Tables whose every entry is a string (`directory.columns.employee_id = "0012"`).
+const STRING_TABLES: &[&str] = &["directory.columns."];
+
+/// Whether the value at `key` is a string, whatever it looks like.
+fn is_string_key(key: &str) -> bool {
+    STRING_KEYS.contains(&key) || STRING_TABLES.iter().any(|table| key.starts_with(table))
+}
+
 /// Keys whose values must never be shown.
 pub const SECRET_KEYS: &[&str] = &["cloudroom.secret_key", "aliyun.access_key_secret"];
 
@@ -81,58 +91,6 @@ pub struct Settings {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct CloudRoomSettings {
-    /// Several CloudRoom enterprises can share one database; each is a tenant.
-    pub tenant: String,
-    pub base_url: String,
-    pub secret_id: Option<String>,
-    #[serde(serialize_with = "crate::secret::redact_opt")]
-    pub secret_key: Option<SecretString>,
-    pub secret_key_file: Option<PathBuf>,
-    /// Deprecated: the budget of the two list endpoints, which
-    /// `rate_limits.conference_list` and `rate_limits.conference_history` now set.
-    pub requests_per_minute: Option<u32>,
-    /// Requests per minute by endpoint (`conference_list`, `video_list`, …;
-    /// 0: no budget). Unlisted endpoints keep the document's limits: 300
-    /// for the two list endpoints, none elsewhere until a 429 teaches one.
-    pub rate_limits: BTreeMap<String, u32>,
-    /// How long one call keeps retrying 429 answers before it fails.
-    pub rate_limit_patience_seconds: u64,
-    pub timeout_seconds: u64,
-    pub max_retries: u32,
-    pub timezone: String,
-    /// Keep meeting passwords in `raw` (removed by default).
-    pub keep_meeting_passwords: bool,
-    /// First day the history backfill reads (`YYYY-MM-DD`); default three years ago.
-    pub history_start: Option<String>,
-    /// How far before the watermark an incremental history pass starts
-    /// (meetings end and change after they start), e.g. `2d`, `36h`.
-    pub history_lookback: String,
-    /// Conferences that ended this recently get their recordings re-read
-    /// (recordings appear late).
-    pub recordings_lookback: String,
-    /// Conferences whose recordings are read at the same time.
-    pub recordings_concurrency: usize,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AliyunSettings {
-    pub endpoint: String,
-    pub region_id: String,
-    pub access_key_id: Option<String>,
-    #[serde(serialize_with = "crate::secret::redact_opt")]
-    pub access_key_secret: Option<SecretString>,
-    pub access_key_secret_file: Option<PathBuf>,
-    pub group_id: Option<String>,
-    pub group_name: Option<String>,
-    pub batch_size: usize,
-    pub timeout_seconds: u64,
-    pub max_retries: u32,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct LoggingSettings {
     pub level: String,
     /// `text` or `json`.
@@ -143,36 +101,8 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             database: DatabaseSettings::default(),
-            cloudroom: CloudRoomSettings {
-                tenant: "default".into(),
-                base_url: "https://www.cloudroom.com/CLOUDROOM-SERVER".into(),
-                secret_id: None,
-                secret_key: None,
-                secret_key_file: None,
-                requests_per_minute: None,
-                rate_limits: BTreeMap::new(),
-                rate_limit_patience_seconds: 600,
-                timeout_seconds: 30,
-                max_retries: 5,
-                timezone: "Asia/Shanghai".into(),
-                keep_meeting_passwords: false,
-                history_start: None,
-                history_lookback: "2d".into(),
-                recordings_lookback: "3d".into(),
-                recordings_concurrency: 64,
-            },
-            aliyun: AliyunSettings {
-                endpoint: "https://aliyuncvc.cn-hangzhou.aliyuncs.com".into(),
-                region_id: "cn-hangzhou".into(),
-                access_key_id: None,
-                access_key_secret: None,
-                access_key_secret_file: None,
-                group_id: None,
-                group_name: None,
-                batch_size: 100,
-                timeout_seconds: 30,
-                max_retries: 5,
-            },
+            cloudroom: CloudRoomSettings::default(),
+            aliyun: AliyunSettings::default(),
             logging: LoggingSettings {
                 level: "info".into(),
                 format: "text".into(),
@@ -183,20 +113,6 @@ impl Default for Settings {
             health: HealthSettings::default(),
             shutdown_timeout_seconds: 30,
         }
-    }
-}
-
-/// One configuration problem, naming the key and where its value came from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigProblem {
-    pub key: String,
-    pub source: String,
-    pub message: String,
-}
-
-impl std::fmt::Display for ConfigProblem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {} (from {})", self.key, self.message, self.source)
     }
 }
 
@@ -288,7 +204,7 @@ fn figment(sources: &ConfigSources) -> Result<Figment, ConfigError> {
     Ok(figment.merge(RawEnv::new(sources.env_vars(), sources.env.is_some())))
 }
 
-/// Environment variables as plain strings for [`STRING_KEYS`]; when `all` is set
+/// Environment variables as plain strings for [`is_string_key`]; when `all` is set
 /// (tests), every variable is offered, numbers parsed like figment does.
 struct RawEnv {
     values: Vec<(String, String)>,
@@ -319,7 +235,7 @@ impl Provider for RawEnv {
     fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
         let mut root = Dict::new();
         for (key, raw) in &self.values {
-            let value = if STRING_KEYS.contains(&key.as_str()) {
+            let value = if is_string_key(key) {
                 Value::from(raw.clone())
             } else if self.all {
                 raw.parse::<Value>()
@@ -483,55 +399,8 @@ fn validate(settings: &Settings, figment: &Figment, problems: &mut Vec<ConfigPro
     if settings.database.max_connections == 0 {
         problem("database.max_connections", "must be at least 1".into());
     }
-    let cr = &settings.cloudroom;
-    check_http_url(&cr.base_url, "cloudroom.base_url", &mut problem);
-    if let Err(bad) = cr.endpoint_budgets() {
-        for (key, message) in bad {
-            problem(&key, message);
-        }
-    }
-    if cr.timeout_seconds == 0 {
-        problem("cloudroom.timeout_seconds", "must be at least 1".into());
-    }
-    if cr.timezone.parse::<chrono_tz::Tz>().is_err() {
-        problem(
-            "cloudroom.timezone",
-            format!(
-                "unknown time zone {:?} (use an IANA name such as Asia/Shanghai)",
-                cr.timezone
-            ),
-        );
-    }
-    if let Some(day) = &cr.history_start {
-        if chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").is_err() {
-            problem(
-                "cloudroom.history_start",
-                format!("not a date YYYY-MM-DD: {day:?}"),
-            );
-        }
-    }
-    for (key, value) in [
-        ("cloudroom.history_lookback", &cr.history_lookback),
-        ("cloudroom.recordings_lookback", &cr.recordings_lookback),
-    ] {
-        if let Err(e) = parse_duration(value) {
-            problem(key, e);
-        }
-    }
-    if cr.recordings_concurrency == 0 {
-        problem(
-            "cloudroom.recordings_concurrency",
-            "must be at least 1".into(),
-        );
-    }
-    if cr.tenant.trim().is_empty() {
-        problem("cloudroom.tenant", "must not be empty".into());
-    }
-    let al = &settings.aliyun;
-    check_http_url(&al.endpoint, "aliyun.endpoint", &mut problem);
-    if al.batch_size == 0 || al.batch_size > 1000 {
-        problem("aliyun.batch_size", "must be between 1 and 1000".into());
-    }
+    settings.cloudroom.validate(&mut problem);
+    settings.aliyun.validate(&mut problem);
     if !matches!(settings.logging.format.as_str(), "text" | "json") {
         problem(
             "logging.format",
@@ -573,121 +442,6 @@ fn validate(settings: &Settings, figment: &Figment, problems: &mut Vec<ConfigPro
     }
 }
 
-fn check_http_url(value: &str, key: &str, problem: &mut impl FnMut(&str, String)) {
-    match url::Url::parse(value) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") => {}
-        Ok(u) => problem(
-            key,
-            format!("scheme must be http or https, not {}", u.scheme()),
-        ),
-        Err(e) => problem(key, format!("not a URL: {e}")),
-    }
-}
-
-impl CloudRoomSettings {
-    /// Credentials, or a problem naming the missing key.
-    pub fn credentials(&self) -> Result<(String, SecretString), ConfigProblem> {
-        let id = self.secret_id.clone().filter(|s| !s.is_empty());
-        let key = self
-            .secret_key
-            .clone()
-            .filter(|s| !s.expose_secret().is_empty());
-        match (id, key) {
-            (Some(id), Some(key)) => Ok((id, key)),
-            (None, _) => Err(missing(
-                "cloudroom.secret_id",
-                "CONFSYNC_CLOUDROOM__SECRET_ID",
-            )),
-            (_, None) => Err(missing(
-                "cloudroom.secret_key",
-                "CONFSYNC_CLOUDROOM__SECRET_KEY or cloudroom.secret_key_file",
-            )),
-        }
-    }
-}
-
-impl AliyunSettings {
-    pub fn credentials(&self) -> Result<(String, SecretString), ConfigProblem> {
-        let id = self.access_key_id.clone().filter(|s| !s.is_empty());
-        let key = self
-            .access_key_secret
-            .clone()
-            .filter(|s| !s.expose_secret().is_empty());
-        match (id, key) {
-            (Some(id), Some(key)) => Ok((id, key)),
-            (None, _) => Err(missing(
-                "aliyun.access_key_id",
-                "CONFSYNC_ALIYUN__ACCESS_KEY_ID",
-            )),
-            (_, None) => Err(missing(
-                "aliyun.access_key_secret",
-                "CONFSYNC_ALIYUN__ACCESS_KEY_SECRET or aliyun.access_key_secret_file",
-            )),
-        }
-    }
-}
-
-fn missing(key: &str, how: &str) -> ConfigProblem {
-    ConfigProblem {
-        key: key.into(),
-        source: "not set".into(),
-        message: format!("required; set it in the config file or with {how}"),
-    }
-}
-
-/// Parses `90s`, `30m`, `36h`, `2d` (or plain seconds).
-pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (digits, unit) = text.split_at(split);
-    let n: u64 = digits
-        .parse()
-        .map_err(|_| format!("not a duration: {text:?} (use e.g. 90s, 30m, 36h, 2d)"))?;
-    let seconds = match unit.trim() {
-        "" | "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86_400,
-        other => {
-            return Err(format!(
-                "unknown unit {other:?} in {text:?} (use s, m, h or d)"
-            ))
-        }
-    };
-    Ok(std::time::Duration::from_secs(seconds))
-}
-
-impl CloudRoomSettings {
-    /// Endpoint label → requests per minute, or each bad key with its problem.
-    pub fn endpoint_budgets(&self) -> Result<BTreeMap<String, u32>, Vec<(String, String)>> {
-        crate::cloudroom::budgets::resolve(self.requests_per_minute, &self.rate_limits)
-    }
-
-    pub fn history_lookback(&self) -> std::time::Duration {
-        parse_duration(&self.history_lookback).unwrap_or(std::time::Duration::from_secs(2 * 86_400))
-    }
-
-    pub fn recordings_lookback(&self) -> std::time::Duration {
-        parse_duration(&self.recordings_lookback)
-            .unwrap_or(std::time::Duration::from_secs(3 * 86_400))
-    }
-
-    /// The first instant the history backfill reads.
-    pub fn history_start_at(
-        &self,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> chrono::DateTime<chrono::Utc> {
-        self.history_start
-            .as_deref()
-            .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
-            .and_then(|d| d.and_hms_opt(0, 0, 0))
-            .map(|d| d.and_utc())
-            .unwrap_or_else(|| now - chrono::Duration::days(3 * 365))
-    }
-}
-
 /// The merged configuration as TOML with every secret shown as `[redacted]`.
 pub fn show(settings: &Settings) -> String {
     toml::to_string_pretty(settings).unwrap_or_else(|e| format!("# cannot render: {e}\n"))
@@ -695,7 +449,57 @@ pub fn show(settings: &Settings) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    /// Every string-valued key of the settings keeps its text from the
+    /// environment: the list is checked against the settings themselves,
+    /// with every optional string set.
+    #[test]
+    fn every_string_key_is_listed() {
+        let mut settings = Settings::default();
+        settings.database.password_file = Some("p".into());
+        settings.cloudroom.secret_id = Some("i".into());
+        settings.cloudroom.secret_key_file = Some("k".into());
+        settings.aliyun.access_key_id = Some("i".into());
+        settings.aliyun.access_key_secret_file = Some("k".into());
+        settings.aliyun.group_id = Some("g".into());
+        settings.aliyun.group_name = Some("n".into());
+        settings.directory.source = Some("s".into());
+        settings
+            .directory
+            .columns
+            .insert("employee_id".into(), "工号".into());
+        let value = figment::value::Value::serialize(&settings).unwrap();
+        let mut strings = Vec::new();
+        string_leaves(&value, String::new(), &mut strings);
+        let missing: Vec<_> = strings.iter().filter(|k| !is_string_key(k)).collect();
+        assert!(missing.is_empty(), "add to STRING_KEYS: {missing:?}");
+    }
+
+    fn string_leaves(value: &figment::value::Value, path: String, out: &mut Vec<String>) {
+        use figment::value::Value;
+        match value {
+            Value::String(..) => out.push(path),
+            Value::Dict(_, dict) => {
+                for (key, inner) in dict {
+                    let path = if path.is_empty() {
+                        key.clone()
+                    } else {
+                        format!("{path}.{key}")
+                    };
+                    string_leaves(inner, path, out);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn a_numeric_looking_column_header_stays_a_string() {
+        let settings = load_env(&[("CONFSYNC_DIRECTORY__COLUMNS__EMPLOYEE_ID", "0012")]).unwrap();
+        assert_eq!(settings.directory.columns["employee_id"], "0012");
+    }
     use super::*;
+    use secrecy::ExposeSecret;
 
     fn load_env(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
         let sources = ConfigSources {

@@ -140,6 +140,13 @@ impl fmt::Display for ApplySummary {
                 }
             )?;
         }
+        self.fmt_notes(f)
+    }
+}
+
+impl ApplySummary {
+    /// What was held, the bad rows, and whether and where the run stopped.
+    fn fmt_notes(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for note in &self.held {
             writeln!(f, "  held: {note}")?;
         }

@@ -41,8 +41,7 @@ pub fn validate(rows: Vec<RawRow>, default_role: Role) -> Desired {
         rows_read: rows.len(),
         ..Desired::default()
     };
-    let mut seen_ids: HashMap<String, u64> = HashMap::new();
-    let mut seen_accounts: HashMap<String, u64> = HashMap::new();
+    let mut seen = Seen::default();
     let mut tree = Tree::default();
     for mut row in rows {
         let password = row.take_password();
@@ -55,24 +54,7 @@ pub fn validate(rows: Vec<RawRow>, default_role: Role) -> Desired {
             .get(Field::EmployeeId)
             .filter(|id| invisible_char(id).is_none())
             .map(str::to_string);
-        if let Some(id) = &id {
-            if let Some(first) = seen_ids.get(id) {
-                problems.push(problem(
-                    &row,
-                    Field::EmployeeId,
-                    format!("duplicate of line {first}"),
-                ));
-            }
-        }
-        if let Some(account) = row.get(Field::Account) {
-            if let Some(first) = seen_accounts.get(&account.to_lowercase()) {
-                problems.push(problem(
-                    &row,
-                    Field::Account,
-                    format!("already used by line {first}"),
-                ));
-            }
-        }
+        seen.check(&row, id.as_deref(), &mut problems);
         let department = match (problems.is_empty(), &parsed) {
             (true, Some(p)) => tree.place(
                 &row,
@@ -82,14 +64,7 @@ pub fn validate(rows: Vec<RawRow>, default_role: Role) -> Desired {
             ),
             _ => None,
         };
-        if let Some(id) = &id {
-            seen_ids.entry(id.clone()).or_insert(row.line);
-        }
-        if let Some(account) = row.get(Field::Account) {
-            seen_accounts
-                .entry(account.to_lowercase())
-                .or_insert(row.line);
-        }
+        seen.remember(&row, id.as_deref());
         match (problems.is_empty(), parsed) {
             (true, Some(p)) => desired.people.push(person(&row, p, department, password)),
             _ => {
@@ -110,6 +85,39 @@ pub fn validate(rows: Vec<RawRow>, default_role: Role) -> Desired {
     }
     desired.departments = tree.departments;
     desired
+}
+
+/// The first line of each employee id and (case-insensitive) account.
+#[derive(Default)]
+struct Seen {
+    ids: HashMap<String, u64>,
+    accounts: HashMap<String, u64>,
+}
+
+impl Seen {
+    /// A problem for an id or an account an earlier line already has.
+    fn check(&self, row: &RawRow, id: Option<&str>, problems: &mut Vec<RowProblem>) {
+        if let Some(first) = id.and_then(|id| self.ids.get(id)) {
+            let reason = format!("duplicate of line {first}");
+            problems.push(problem(row, Field::EmployeeId, reason));
+        }
+        let account = row.get(Field::Account).map(str::to_lowercase);
+        if let Some(first) = account.and_then(|a| self.accounts.get(&a)) {
+            let reason = format!("already used by line {first}");
+            problems.push(problem(row, Field::Account, reason));
+        }
+    }
+
+    fn remember(&mut self, row: &RawRow, id: Option<&str>) {
+        if let Some(id) = id {
+            self.ids.entry(id.to_string()).or_insert(row.line);
+        }
+        if let Some(account) = row.get(Field::Account) {
+            self.accounts
+                .entry(account.to_lowercase())
+                .or_insert(row.line);
+        }
+    }
 }
 
 fn problem(row: &RawRow, field: Field, reason: impl Into<String>) -> RowProblem {
@@ -137,66 +145,45 @@ fn check_row(row: &RawRow) -> Vec<RowProblem> {
             ));
         }
     }
-    if let Some(account) = row.get(Field::Account) {
-        if account
-            .chars()
-            .any(|c| c.is_whitespace() || c == '/' || c.is_control())
-        {
-            problems.push(problem(
-                row,
-                Field::Account,
-                format!("{account:?} contains a space, a slash or a control character"),
-            ));
-        }
-    }
-    if let Some(name) = row.get(Field::Name) {
-        let chars = name.chars().count();
-        if chars > MAX_NAME_CHARS {
-            problems.push(problem(
-                row,
-                Field::Name,
-                format!("{chars} characters; CloudRoom accepts at most {MAX_NAME_CHARS}"),
-            ));
-        }
-    }
-    if let Some(email) = row.get(Field::Email) {
-        if !is_email(email) {
-            problems.push(problem(
-                row,
-                Field::Email,
-                format!("{email:?} is not an e-mail address"),
-            ));
-        }
-    }
-    if let Some(mobile) = row.get(Field::Mobile) {
-        if !is_phone(mobile, 6, 15) {
-            problems.push(problem(
-                row,
-                Field::Mobile,
-                format!("{mobile:?} is not a mobile number (6 to 15 digits, optional leading +)"),
-            ));
-        }
-    }
-    if let Some(tel) = row.get(Field::Tel) {
-        if !is_tel(tel) {
-            problems.push(problem(
-                row,
-                Field::Tel,
-                format!("{tel:?} is not a telephone number"),
-            ));
-        }
-    }
-    if let Some(url) = row.get(Field::AvatarUrl) {
-        if !url::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https")) {
-            problems.push(problem(
-                row,
-                Field::AvatarUrl,
-                format!("{url:?} is not an http(s) URL"),
-            ));
+    for (field, check) in FORMATS {
+        if let Some(reason) = row.get(field).and_then(check) {
+            problems.push(problem(row, field, reason));
         }
     }
     problems
 }
+
+/// The format of single fields: a reason when the value is not acceptable.
+type FormatCheck = fn(&str) -> Option<String>;
+
+const FORMATS: [(Field, FormatCheck); 6] = [
+    (Field::Account, |account| {
+        let bad = account
+            .chars()
+            .any(|c| c.is_whitespace() || c == '/' || c.is_control());
+        bad.then(|| format!("{account:?} contains a space, a slash or a control character"))
+    }),
+    (Field::Name, |name| {
+        let chars = name.chars().count();
+        (chars > MAX_NAME_CHARS)
+            .then(|| format!("{chars} characters; CloudRoom accepts at most {MAX_NAME_CHARS}"))
+    }),
+    (Field::Email, |email| {
+        (!is_email(email)).then(|| format!("{email:?} is not an e-mail address"))
+    }),
+    (Field::Mobile, |mobile| {
+        (!is_phone(mobile, 6, 15)).then(|| {
+            format!("{mobile:?} is not a mobile number (6 to 15 digits, optional leading +)")
+        })
+    }),
+    (Field::Tel, |tel| {
+        (!is_tel(tel)).then(|| format!("{tel:?} is not a telephone number"))
+    }),
+    (Field::AvatarUrl, |url| {
+        let http = url::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
+        (!http).then(|| format!("{url:?} is not an http(s) URL"))
+    }),
+];
 
 /// A leaver is deleted by employee_id, from what confsync stored when it
 /// pushed them: exports often blank a leaver's login, and holding the row

@@ -22,7 +22,6 @@ use super::{Job, JobContext, JobSummary, Run, RunOptions};
 use crate::metrics::{self, Outcome};
 use crate::store::locks::JobLock;
 use crate::store::runs::{self, RunEnd};
-use crate::transport::CallCounter;
 
 /// How a run claims its job before starting.
 #[derive(Debug, Clone, Copy, Default)]
@@ -201,16 +200,7 @@ async fn run_locked(
     let cancel = ctx.shutdown.child_token();
     let _stop_on_loss = cancel_when(lock_lost, &cancel);
     let started = Instant::now();
-    let mut run = Run {
-        ctx,
-        options,
-        run_id,
-        cancel,
-        calls: CallCounter::default(),
-        totals: Default::default(),
-        incomplete: None,
-        apply: None,
-    };
+    let mut run = Run::new(ctx, options, run_id, cancel);
     let result = job.run(&mut run).instrument(span.clone()).await;
     let summary = summarize(
         ctx,
@@ -220,18 +210,7 @@ async fn run_locked(
         lock_lost.is_cancelled(),
         started,
     );
-    runs::finish_as(
-        &ctx.pool,
-        run_id,
-        &run.totals,
-        summary.end(),
-        summary.error.as_deref(),
-    )
-    .await
-    .context("cannot record the end of the run in confsync.sync_runs")?;
-    span.record("rows", run.totals.rows.inserted + run.totals.rows.updated);
-    record_metrics(job, &run, summary.end(), started);
-    log_end(&span, &summary);
+    record_end(job, &run, &summary, &span, started).await?;
     Ok(RunOutcome::Ran(summary))
 }
 
@@ -291,9 +270,27 @@ fn summarize(
     }
 }
 
-fn record_metrics(job: &dyn Job, run: &Run<'_>, end: RunEnd, started: Instant) {
+/// The run's row, its span's `rows`, the metrics and the log line.
+async fn record_end(
+    job: &dyn Job,
+    run: &Run<'_>,
+    summary: &JobSummary,
+    span: &tracing::Span,
+    started: Instant,
+) -> anyhow::Result<()> {
+    let (totals, end) = (&run.totals, summary.end());
+    runs::finish_as(
+        &run.ctx.pool,
+        run.run_id,
+        totals,
+        end,
+        summary.error.as_deref(),
+    )
+    .await
+    .context("cannot record the end of the run in confsync.sync_runs")?;
+    span.record("rows", totals.rows.inserted + totals.rows.updated);
     if let Some(table) = job.table() {
-        metrics::record_rows(table, run.totals.rows);
+        metrics::record_rows(table, totals.rows);
     }
     let outcome = match end {
         RunEnd::Succeeded => Outcome::Succeeded,
@@ -301,6 +298,8 @@ fn record_metrics(job: &dyn Job, run: &Run<'_>, end: RunEnd, started: Instant) {
         RunEnd::Abandoned => Outcome::Cancelled,
     };
     metrics::record_run(job.name(), outcome, Some(started.elapsed()));
+    log_end(span, summary);
+    Ok(())
 }
 
 fn log_end(span: &tracing::Span, summary: &JobSummary) {

@@ -103,7 +103,25 @@ pub struct Run<'a> {
     pub apply: Option<Box<ApplySummary>>,
 }
 
-impl Run<'_> {
+impl<'a> Run<'a> {
+    pub fn new(
+        ctx: &'a JobContext,
+        options: &'a RunOptions,
+        run_id: i64,
+        cancel: tokio_util::sync::CancellationToken,
+    ) -> Self {
+        Run {
+            ctx,
+            options,
+            run_id,
+            cancel,
+            calls: Default::default(),
+            totals: Default::default(),
+            incomplete: None,
+            apply: None,
+        }
+    }
+
     /// The mirror's view of this run: its clients count into this run alone.
     pub fn mirror(&self) -> crate::mirror::MirrorContext {
         self.ctx.mirror(self.cancel.clone(), &self.calls)

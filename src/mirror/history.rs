@@ -127,17 +127,7 @@ async fn read_window(
     let mut page = fetch_page(ctx, window, pager.next).await?;
     loop {
         let page_no = pager.next;
-        let first = convert::first_key(page.records.first().map(|r| &r.raw));
-        let verdict = pager.judge(page.total, page.remaining, first);
-        let rows: Vec<_> = match verdict {
-            Verdict::Wrapped => Vec::new(),
-            Verdict::Keep { .. } => page
-                .records
-                .into_iter()
-                .filter_map(|r| convert::history(r, keep))
-                .collect(),
-        };
-        let more = matches!(verdict, Verdict::Keep { more: true });
+        let (rows, more) = rows_of(&mut pager, page, keep);
         let page_write = PageWrite {
             rows: &rows,
             window_was_empty,
@@ -171,6 +161,26 @@ async fn read_window(
             None => return Ok(()),
         }
     }
+}
+
+/// The page's rows, unless it is page 1 again (the API's wrap), and
+/// whether more pages follow.
+fn rows_of(
+    pager: &mut Pager,
+    page: Page<ConferenceRecord>,
+    keep_passwords: bool,
+) -> (Vec<crate::store::history::HistoryRow>, bool) {
+    let first = convert::first_key(page.records.first().map(|r| &r.raw));
+    let verdict = pager.judge(page.total, page.remaining, first);
+    let rows = match verdict {
+        Verdict::Wrapped => Vec::new(),
+        Verdict::Keep { .. } => page
+            .records
+            .into_iter()
+            .filter_map(|r| convert::history(r, keep_passwords))
+            .collect(),
+    };
+    (rows, matches!(verdict, Verdict::Keep { more: true }))
 }
 
 async fn fetch_page(

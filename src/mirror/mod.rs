@@ -12,8 +12,8 @@ use indicatif::ProgressBar;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
+use crate::cloudroom::CloudRoomSettings;
 use crate::cloudroom::{endpoint, CloudRoomClient};
-use crate::configuration::CloudRoomSettings;
 use crate::metrics;
 use crate::store::{self, runs::RunTotals};
 

@@ -55,25 +55,8 @@ pub async fn run(
     // their transactions roll back and their conferences stay queued.
     let mut writes = JoinSet::new();
     while receiver.recv_many(&mut fetched, WRITE_BATCH).await > 0 {
-        let mut batch = Vec::with_capacity(fetched.len());
-        for f in fetched.drain(..) {
-            totals.pages += f.pages;
-            done += 1;
-            match f.result {
-                Ok(read) => batch.push(read),
-                // Every further request would be refused the same way.
-                Err(e) if is_doomed(&e) => {
-                    return Err(e.context(format!(
-                        "conference {}; the pass stopped, unread conferences stay queued",
-                        f.conf_id
-                    )))
-                }
-                Err(e) => {
-                    tracing::warn!(conf_id = f.conf_id, error = %format!("{e:#}"), "recordings of a conference failed; it stays queued");
-                    failures.push(format!("conference {}: {e:#}", f.conf_id));
-                }
-            }
-        }
+        done += fetched.len();
+        let batch = sort_out(&mut fetched, totals, &mut failures)?;
         progress.show(ctx, format!("recordings: {done} of {queued} conferences"));
         if writes.len() >= WRITERS {
             totals.rows += joined(writes.join_next().await)?;
@@ -104,6 +87,34 @@ pub async fn run(
             failures[0]
         ),
     }
+}
+
+/// The conferences read, to be written; a conference that failed stays
+/// queued and is named in `failures`, and a refusal no further request can
+/// escape stops the pass.
+fn sort_out(
+    fetched: &mut Vec<Fetched>,
+    totals: &mut RunTotals,
+    failures: &mut Vec<String>,
+) -> anyhow::Result<Vec<ConferenceRecordings>> {
+    let mut batch = Vec::with_capacity(fetched.len());
+    for f in fetched.drain(..) {
+        totals.pages += f.pages;
+        match f.result {
+            Ok(read) => batch.push(read),
+            Err(e) if is_doomed(&e) => {
+                return Err(e.context(format!(
+                    "conference {}; the pass stopped, unread conferences stay queued",
+                    f.conf_id
+                )))
+            }
+            Err(e) => {
+                tracing::warn!(conf_id = f.conf_id, error = %format!("{e:#}"), "recordings of a conference failed; it stays queued");
+                failures.push(format!("conference {}: {e:#}", f.conf_id));
+            }
+        }
+    }
+    Ok(batch)
 }
 
 async fn write_batch(

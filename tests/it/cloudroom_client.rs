@@ -603,8 +603,8 @@ async fn traces_one_span_per_call_without_secrets_alone() {
     assert!(text.contains("cloudroom_call"), "{text}");
     assert!(text.contains("conference.list"), "{text}");
     assert!(text.contains("retrying CloudRoom call"), "{text}");
-    assert!(text.contains("http_status=200"), "{text}");
-    assert!(text.contains("attempt=1"), "{text}");
+    assert!(text.contains("status=200"), "{text}");
+    assert!(text.contains("attempts=2"), "{text}");
     assert!(text.contains("request_id="), "{text}");
     assert!(text.contains("latency_ms="), "{text}");
     assert_no_secret(&text, &s.key);

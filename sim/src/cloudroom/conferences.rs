@@ -86,6 +86,29 @@ impl World {
         if let Some(permission) = opt_object(request, "permission")? {
             apply_permission(&mut conf.permission, permission)?;
         }
+        self.write_people(conf, request, mode)?;
+        for (key, slot) in [
+            ("emailNotice", &mut conf.email_notice),
+            ("smsNotice", &mut conf.sms_notice),
+        ] {
+            if let Some(v) = opt_flag(request, key)? {
+                *slot = v as u8;
+            }
+        }
+        // The document's create table spells it `votelds`.
+        if let Some(votes) = opt_str_list(request, "votelds")? {
+            conf.vote_ids = votes;
+        }
+        Ok(())
+    }
+
+    /// Invitees and assistants, each checked against the users.
+    fn write_people(
+        &self,
+        conf: &mut Conference,
+        request: &Object,
+        mode: ConferenceWrite,
+    ) -> ApiResult<()> {
         let invitee_key = match mode {
             ConferenceWrite::Create => "inviteIds",
             ConferenceWrite::Update => "inviteeIds",
@@ -100,18 +123,6 @@ impl World {
             }
             self.check_people(&assistants, 22235)?;
             conf.assistant_ids = assistants;
-        }
-        for (key, slot) in [
-            ("emailNotice", &mut conf.email_notice),
-            ("smsNotice", &mut conf.sms_notice),
-        ] {
-            if let Some(v) = opt_flag(request, key)? {
-                *slot = v as u8;
-            }
-        }
-        // The document's create table spells it `votelds`.
-        if let Some(votes) = opt_str_list(request, "votelds")? {
-            conf.vote_ids = votes;
         }
         Ok(())
     }

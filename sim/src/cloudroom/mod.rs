@@ -39,12 +39,12 @@ use request::*;
 pub use routes::*;
 pub use world::*;
 
-use super::data::{
+use super::{lock, SimConfig, SimState};
+use crate::data::{
     self, Attributes, Company, Conference, Department, FileId, HistoryMeeting, Permission,
     Recording, Text, User, CREATOR_NAME, CREATOR_USER_ID, ROLE_DEFAULT, ROLE_ORDINARY,
     ROOT_DEPARTMENT_ID, ROOT_DEPARTMENT_NAME,
 };
-use super::{lock, SimConfig, SimState};
 
 /// Platform-wide credentials: the only ones the company endpoints accept.
 pub const PLATFORM_SECRET_ID: &str = "crPlatformSimId001";

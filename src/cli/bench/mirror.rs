@@ -83,19 +83,7 @@ pub async fn run(_settings: &Settings, args: &MirrorBenchArgs) -> anyhow::Result
     )
     .await?;
     print_run("first sync", &first);
-    println!(
-        "  requests vs minimum: {} sent, {} minimum ({})",
-        first.total_requests(),
-        minimum.values().sum::<u64>(),
-        if first.requests == minimum {
-            "exactly the minimum"
-        } else {
-            "NOT the minimum"
-        }
-    );
-    if first.requests != minimum {
-        println!("  minimum by endpoint: {minimum:?}");
-    }
+    print_minimum(&first, &minimum);
     let second = run_sync(
         &exe,
         &env,
@@ -113,25 +101,52 @@ pub async fn run(_settings: &Settings, args: &MirrorBenchArgs) -> anyhow::Result
     sim.stop().await;
 
     if args.large_history > 0 {
-        println!(
-            "\nmemory run: {} history rows (history job only)",
-            args.large_history
-        );
-        let sim = super::Simulator::spawn(&exe, args.seed, 0, args.large_history, 0).await?;
-        let pool = super::fresh_database(&args.database_url).await?;
-        let env = sync_env(&sim.base_url, &args.database_url, &history_start);
-        let large = run_sync(
-            &exe,
-            &env,
-            &sim.base_url,
-            &["sync", "history", "--json"],
-            &pool,
-        )
-        .await?;
-        print_run("large history", &large);
-        sim.stop().await;
+        large_history_run(&exe, args, &history_start).await?;
     }
     Ok(())
+}
+
+/// The history job alone on `args.large_history` rows, for its memory.
+async fn large_history_run(
+    exe: &std::path::Path,
+    args: &MirrorBenchArgs,
+    history_start: &str,
+) -> anyhow::Result<()> {
+    println!(
+        "\nmemory run: {} history rows (history job only)",
+        args.large_history
+    );
+    let sim = super::Simulator::spawn(exe, args.seed, 0, args.large_history, 0).await?;
+    let pool = super::fresh_database(&args.database_url).await?;
+    let env = sync_env(&sim.base_url, &args.database_url, history_start);
+    let large = run_sync(
+        exe,
+        &env,
+        &sim.base_url,
+        &["sync", "history", "--json"],
+        &pool,
+    )
+    .await?;
+    print_run("large history", &large);
+    sim.stop().await;
+    Ok(())
+}
+
+/// Whether the first sync sent exactly the requests a mirror needs.
+fn print_minimum(first: &Measured, minimum: &BTreeMap<String, u64>) {
+    println!(
+        "  requests vs minimum: {} sent, {} minimum ({})",
+        first.total_requests(),
+        minimum.values().sum::<u64>(),
+        if first.requests == *minimum {
+            "exactly the minimum"
+        } else {
+            "NOT the minimum"
+        }
+    );
+    if first.requests != *minimum {
+        println!("  minimum by endpoint: {minimum:?}");
+    }
 }
 
 fn print_run(label: &str, m: &Measured) {

@@ -14,6 +14,12 @@ use super::settings::DirectorySettings;
 use super::validate::RowProblem;
 use crate::store::directory::{StoredDepartment, StoredFields, StoredUser};
 
+mod changes;
+mod report;
+
+use changes::*;
+pub use report::*;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Target {
@@ -486,155 +492,4 @@ impl Plan {
             changes: &self.changes,
         }
     }
-}
-
-const SECTIONS: [(Target, Kind, &str); 3] = [
-    (Target::CloudRoom, Kind::Department, "CloudRoom departments"),
-    (Target::CloudRoom, Kind::User, "CloudRoom users"),
-    (Target::Aliyun, Kind::User, "Aliyun users"),
-];
-
-/// What `directory plan` prints (text or JSON).
-#[derive(Debug, Serialize)]
-pub struct PlanReport<'a> {
-    pub rows_read: usize,
-    pub valid_rows: usize,
-    pub problems: &'a [RowProblem],
-    pub counts: BTreeMap<&'static str, Counts>,
-    pub mass_delete: Option<&'a MassDelete>,
-    pub held: &'a [String],
-    pub changes: &'a [Change],
-}
-
-impl fmt::Display for PlanReport<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
-            f,
-            "directory plan: {} rows read, {} valid, {} problem(s)",
-            self.rows_read,
-            self.valid_rows,
-            self.problems.len()
-        )?;
-        for &(target, kind, title) in &SECTIONS {
-            let counts = self.counts.get(title).copied().unwrap_or_default();
-            writeln!(
-                f,
-                "\n{title}: {} to create, {} to update, {} to delete, {} staged",
-                counts.create, counts.update, counts.delete, counts.staged
-            )?;
-            for change in self
-                .changes
-                .iter()
-                .filter(|c| c.target == target && c.kind == kind)
-            {
-                writeln!(f, "  {change}")?;
-            }
-        }
-        if let Some(m) = self.mass_delete {
-            writeln!(
-                f,
-                "\n{} deletes exceed directory.max_deletes ({}): they are staged unless apply runs with --allow-mass-delete",
-                m.deletes, m.limit
-            )?;
-        }
-        if !self.held.is_empty() {
-            writeln!(f, "\nheld:")?;
-            for note in self.held {
-                writeln!(f, "  {note}")?;
-            }
-        }
-        if !self.problems.is_empty() {
-            writeln!(f, "\nbad rows (skipped):")?;
-            for p in self.problems {
-                writeln!(f, "  {p}")?;
-            }
-        }
-        Ok(())
-    }
-}
-
-impl fmt::Display for Change {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let sign = match self.action {
-            Action::Create => "+ create",
-            Action::Update => "~ update",
-            Action::Delete if self.staged => "- delete (staged)",
-            Action::Delete => "- delete",
-        };
-        match self.kind {
-            Kind::Department if self.key == self.label => write!(f, "{sign} {}", self.label)?,
-            Kind::Department => write!(f, "{sign} {} [{}]", self.label, self.key)?,
-            Kind::User => write!(f, "{sign} {} ({})", self.key, self.label)?,
-        }
-        if let Some(old) = &self.old_account {
-            write!(f, " replacing account {old}")?;
-        }
-        if !self.fields.is_empty() {
-            let diffs: Vec<String> = self
-                .fields
-                .iter()
-                .map(|d| format!("{}: {} -> {}", d.field, d.old, d.new))
-                .collect();
-            write!(f, " ({})", diffs.join(", "))?;
-        }
-        Ok(())
-    }
-}
-
-fn blank_change(target: Target, kind: Kind, action: Action, key: &str) -> Change {
-    Change {
-        target,
-        kind,
-        action,
-        key: key.to_string(),
-        label: String::new(),
-        fields: Vec::new(),
-        staged: false,
-        old_account: None,
-    }
-}
-
-fn department_change(action: Action, key: String, path: String) -> Change {
-    Change {
-        label: path,
-        ..blank_change(Target::CloudRoom, Kind::Department, action, &key)
-    }
-}
-
-fn user_change(target: Target, action: Action, person: &Person) -> Change {
-    Change {
-        label: person.account.clone(),
-        ..blank_change(target, Kind::User, action, &person.employee_id)
-    }
-}
-
-fn department_diffs(stored: &StoredDepartment, dept: &Department) -> Vec<FieldChange> {
-    let mut diffs = Vec::new();
-    if stored.name != dept.name {
-        diffs.push(FieldChange {
-            field: "name".into(),
-            old: stored.name.clone(),
-            new: dept.name.clone(),
-        });
-    }
-    if stored.parent_key != dept.parent_key {
-        diffs.push(FieldChange {
-            field: "path".into(),
-            old: stored.path.clone(),
-            new: dept.path.clone(),
-        });
-    }
-    diffs
-}
-
-fn depth_of(path: &str) -> usize {
-    path.matches(model::PATH_SEPARATOR).count()
-}
-
-fn sort_deletes_last(changes: &mut [Change]) {
-    changes.sort_by(|a, b| {
-        (a.action == Action::Delete)
-            .cmp(&(b.action == Action::Delete))
-            .then_with(|| a.key.cmp(&b.key))
-    });
 }

@@ -1,0 +1,376 @@
+//! Response bodies, decoded tolerantly
+
+use super::*;
+
+/// Answer of `POST /v2/conference`.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedConference {
+    #[serde(deserialize_with = "lenient::req_i64")]
+    pub conf_id: i64,
+}
+
+/// Answer of `GET /v2/conference/{confId}/join`.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+pub struct JoinResult {
+    /// A `CRMT:` string that opens the desktop client in the meeting.
+    #[serde(deserialize_with = "lenient::req_string")]
+    pub crmt: String,
+}
+
+/// One page of a list endpoint.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Page<T> {
+    pub total: u64,
+    /// The server's "more to fetch" flag (0/1). Absent in the document's own
+    /// examples, so absence reads as `false`; do not page by it alone.
+    pub remaining: bool,
+    pub records: Vec<T>,
+}
+
+/// A list record that keeps the JSON it was decoded from, because the
+/// mirror stores the record as received.
+pub trait RawRecord: Sized {
+    /// Decodes the typed view of `raw` and keeps `raw` alongside.
+    fn from_raw(raw: Value) -> Result<Self, serde_json::Error>;
+}
+
+#[derive(Deserialize)]
+pub(super) struct WirePage {
+    #[serde(default, deserialize_with = "lenient::opt_u64")]
+    pub(super) total: Option<u64>,
+    #[serde(default, deserialize_with = "lenient::flag")]
+    pub(super) remaining: bool,
+    #[serde(default, deserialize_with = "lenient::values")]
+    pub(super) records: Vec<Value>,
+}
+
+impl<T: RawRecord> Page<T> {
+    /// Decodes a list answer; a missing `total` counts the records received.
+    pub fn from_value(body: Value) -> Result<Self, serde_json::Error> {
+        let wire = WirePage::deserialize(body)?;
+        let records = wire
+            .records
+            .into_iter()
+            .map(T::from_raw)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Page {
+            total: wire.total.unwrap_or(records.len() as u64),
+            remaining: wire.remaining,
+            records,
+        })
+    }
+}
+
+macro_rules! raw_record {
+    ($ty:ty) => {
+        impl RawRecord for $ty {
+            fn from_raw(raw: Value) -> Result<Self, serde_json::Error> {
+                let mut record = <$ty>::deserialize(&raw)?;
+                record.raw = raw;
+                Ok(record)
+            }
+        }
+    };
+}
+
+/// A record of the conference list or the history list (the document gives
+/// both the same example). Times are epoch seconds; 0 means unset.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ConferenceRecord {
+    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    pub conf_id: Option<i64>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub subject: Option<String>,
+    /// 0 instant, 1 scheduled.
+    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    pub conf_type: Option<i64>,
+    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    pub schedule_time: Option<i64>,
+    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    pub schedule_end_time: Option<i64>,
+    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    pub start_time: Option<i64>,
+    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    pub end_time: Option<i64>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub host_name: Option<String>,
+    /// Online participants (list) or participants (history).
+    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    pub members: Option<i64>,
+    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    pub period_type: Option<i64>,
+    /// 0 not started, 1 in progress, 2 ended.
+    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    pub status: Option<i64>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub password: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    pub owner_id: Option<i64>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub conf_code: Option<String>,
+    /// The record exactly as received.
+    #[serde(skip)]
+    pub raw: Value,
+}
+raw_record!(ConferenceRecord);
+
+impl ConferenceRecord {
+    pub fn schedule_time_utc(&self) -> Option<DateTime<Utc>> {
+        epoch_utc(self.schedule_time)
+    }
+    pub fn schedule_end_time_utc(&self) -> Option<DateTime<Utc>> {
+        epoch_utc(self.schedule_end_time)
+    }
+    pub fn start_time_utc(&self) -> Option<DateTime<Utc>> {
+        epoch_utc(self.start_time)
+    }
+    pub fn end_time_utc(&self) -> Option<DateTime<Utc>> {
+        epoch_utc(self.end_time)
+    }
+}
+
+/// A record of `GET /v2/video/{confId}`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct VideoRecord {
+    /// Documented as a string; numeric ids are kept digit for digit.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub file_id: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub title: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    pub conf_id: Option<i64>,
+    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    pub create_time: Option<i64>,
+    /// Seconds.
+    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    pub duration: Option<i64>,
+    /// Bytes.
+    #[serde(default, deserialize_with = "lenient::opt_u64")]
+    pub size: Option<u64>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub vod_url: Option<String>,
+    /// Download address.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub url: Option<String>,
+    #[serde(skip)]
+    pub raw: Value,
+}
+raw_record!(VideoRecord);
+
+impl VideoRecord {
+    pub fn create_time_utc(&self) -> Option<DateTime<Utc>> {
+        epoch_utc(self.create_time)
+    }
+}
+
+/// `inviteeInfos[]` of the detail.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct InviteeInfo {
+    #[serde(alias = "inviteeId", default, deserialize_with = "lenient::opt_i64")]
+    pub invite_id: Option<i64>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub invitee_name: Option<String>,
+    /// 0 user, 1 terminal, 2 SIP.
+    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    pub invitee_type: Option<i64>,
+}
+
+/// Scheduling as the detail endpoint reports it, resolved to UTC.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct OrderConfigDetail {
+    pub schedule_time: Option<DateTime<Utc>>,
+    pub schedule_end_time: Option<DateTime<Utc>>,
+    pub period_type: Option<i64>,
+    /// `None` both when absent and when the recurrence never ends (-1);
+    /// `period_never_ends` tells them apart.
+    pub period_end_time: Option<DateTime<Utc>>,
+    pub period_never_ends: bool,
+}
+
+/// Answer of `GET /v2/conference/{confId}` (the `confDetail` object).
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct ConferenceDetail {
+    pub conf_id: Option<i64>,
+    pub subject: Option<String>,
+    /// The host's join link.
+    pub url: Option<String>,
+    pub public_url: Option<String>,
+    pub password: Option<String>,
+    pub host_id: Option<i64>,
+    pub host_name: Option<String>,
+    pub invitee_infos: Vec<InviteeInfo>,
+    /// Undocumented structure, kept as received.
+    pub assistant_infos: Vec<Value>,
+    /// 0 not started, 1 in progress, 2 ended.
+    pub status: Option<i64>,
+    pub pstn_num: Option<String>,
+    pub pstn_pwd: Option<String>,
+    pub email_notice: Option<i64>,
+    pub sms_notice: Option<i64>,
+    pub order_config: Option<OrderConfigDetail>,
+    pub attributes: Option<Attributes>,
+    pub permission: Option<Permission>,
+    /// The `confDetail` object as received.
+    pub raw: Value,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct WireDetail {
+    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    pub(super) conf_id: Option<i64>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub(super) subject: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub(super) url: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub(super) public_url: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub(super) password: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    pub(super) host_id: Option<i64>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub(super) host_name: Option<String>,
+    #[serde(default, deserialize_with = "lenient::list")]
+    pub(super) invitee_infos: Vec<InviteeInfo>,
+    #[serde(default, deserialize_with = "lenient::values")]
+    pub(super) assistant_infos: Vec<Value>,
+    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    pub(super) status: Option<i64>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub(super) pstn_num: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub(super) pstn_pwd: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    pub(super) email_notice: Option<i64>,
+    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    pub(super) sms_notice: Option<i64>,
+    #[serde(default, deserialize_with = "lenient::opt_struct")]
+    pub(super) order_config: Option<WireOrderConfig>,
+    #[serde(default, deserialize_with = "lenient::opt_struct")]
+    pub(super) attributes: Option<Attributes>,
+    #[serde(default, deserialize_with = "lenient::opt_struct")]
+    pub(super) permission: Option<Permission>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct WireOrderConfig {
+    #[serde(default)]
+    pub(super) schedule_time: Value,
+    #[serde(default)]
+    pub(super) schedule_end_time: Value,
+    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    pub(super) period_type: Option<i64>,
+    #[serde(default)]
+    pub(super) period_end_time: Value,
+}
+
+impl ConferenceDetail {
+    /// Decodes the detail answer; wall-clock times in it are read in `tz`.
+    /// Accepts the detail wrapped in `confDetail` (as documented) or bare.
+    pub fn from_value(body: Value, tz: Tz) -> Result<Self, serde_json::Error> {
+        let raw = match body {
+            Value::Object(mut map) if map.contains_key("confDetail") => {
+                map.remove("confDetail").unwrap_or_default()
+            }
+            other => other,
+        };
+        let w = WireDetail::deserialize(&raw)?;
+        Ok(ConferenceDetail {
+            conf_id: w.conf_id,
+            subject: w.subject,
+            url: w.url,
+            public_url: w.public_url,
+            password: w.password,
+            host_id: w.host_id,
+            host_name: w.host_name,
+            invitee_infos: w.invitee_infos,
+            assistant_infos: w.assistant_infos,
+            status: w.status,
+            pstn_num: w.pstn_num,
+            pstn_pwd: w.pstn_pwd,
+            email_notice: w.email_notice,
+            sms_notice: w.sms_notice,
+            order_config: w.order_config.map(|o| o.resolve(tz)),
+            attributes: w.attributes,
+            permission: w.permission,
+            raw,
+        })
+    }
+}
+
+impl WireOrderConfig {
+    pub(super) fn resolve(self, tz: Tz) -> OrderConfigDetail {
+        OrderConfigDetail {
+            schedule_time: parse_time(&self.schedule_time, tz),
+            schedule_end_time: parse_time(&self.schedule_end_time, tz),
+            period_type: self.period_type,
+            period_never_ends: lenient::value_i64(&self.period_end_time) == Some(-1),
+            period_end_time: parse_time(&self.period_end_time, tz),
+        }
+    }
+}
+
+/// Answer of `POST /v2/company`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
+pub struct Company {
+    #[serde(rename = "compGUID", default, deserialize_with = "lenient::opt_string")]
+    pub comp_guid: Option<String>,
+    #[serde(rename = "compName", default, deserialize_with = "lenient::opt_string")]
+    pub comp_name: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub admin: Option<String>,
+    #[serde(
+        rename = "adminName",
+        default,
+        deserialize_with = "lenient::opt_string"
+    )]
+    pub admin_name: Option<String>,
+}
+
+/// Answer of `POST /v2/user`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub account: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub mobile: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    pub department_id: Option<i64>,
+    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    pub role_type: Option<i64>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub email: Option<String>,
+}
+
+/// Answer of department create and update.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct Department {
+    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    pub department_id: Option<i64>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    pub parent_id: Option<i64>,
+    /// e.g. `公司 > web > test3`.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub full_path: Option<String>,
+}
+
+/// The `{code, msg}` body of every error answer.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct VendorError {
+    #[serde(deserialize_with = "lenient::req_i64")]
+    pub code: i64,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub msg: Option<String>,
+}
