@@ -52,6 +52,7 @@ const STRING_KEYS: &[&str] = &[
     "logging.level",
     "logging.format",
     "directory.source",
+    "directory.departments_source",
     "directory.default_role",
     "schedule.timezone",
     "schedule.conferences",
@@ -464,6 +465,7 @@ mod tests {
         settings.aliyun.group_id = Some("g".into());
         settings.aliyun.group_name = Some("n".into());
         settings.directory.source = Some("s".into());
+        settings.directory.departments_source = Some("d".into());
         settings
             .directory
             .columns

@@ -10,11 +10,13 @@
 //! [`crate::jobs::Directory`] runs [`apply`] as a job.
 
 pub mod apply;
+pub mod identity;
 pub mod model;
 pub mod password;
 pub mod plan;
 pub mod settings;
 pub mod source;
+pub mod tree;
 pub mod validate;
 pub mod verify;
 
@@ -206,13 +208,25 @@ pub async fn prepare(
 ) -> Result<Plan, DirectoryError> {
     let dir = &settings.directory;
     let group = aliyun_group(settings)?;
-    let rows = source::read(dir.source.as_deref(), &dir.columns, pool)
+    let mut rows = source::read(dir.source.as_deref(), &dir.columns, pool)
         .await
         .map_err(DirectoryError::Source)?;
     if rows.is_empty() {
         return Err(DirectoryError::Empty);
     }
-    let desired = validate::validate(rows, dir.default_role());
+    let tree = match dir.departments_source.as_deref() {
+        Some(path) => {
+            Some(tree::DepartmentTree::read(path.as_ref()).map_err(DirectoryError::Source)?)
+        }
+        None => None,
+    };
+    if let Some(tree) = &tree {
+        tree.fill_paths(&mut rows);
+    }
+    let mut desired = validate::validate(rows, dir.default_role());
+    if let Some(tree) = &tree {
+        tree.merge_into(&mut desired);
+    }
     if desired.people.len() < dir.min_rows.max(1) {
         return Err(DirectoryError::TooFew {
             valid: desired.people.len(),
@@ -221,6 +235,7 @@ pub async fn prepare(
     }
     let tenant = &settings.cloudroom.tenant;
     let departments = store::directory::departments(pool, tenant).await?;
+    identity::keep_remembered_ids(&mut desired, &departments);
     let users = store::directory::users(pool, tenant).await?;
     let mut plan = plan::build(
         desired,

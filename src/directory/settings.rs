@@ -12,6 +12,9 @@ use super::source::{Field, SourceSpec};
 pub struct DirectorySettings {
     /// A CSV or JSON Lines file, or `postgres:` followed by a SQL query.
     pub source: Option<String>,
+    /// The department tree as a CSV file with `id`, `parent_id` and `name`
+    /// columns, so that every department has its HR id (see docs/directory.md).
+    pub departments_source: Option<String>,
     /// A source with fewer valid rows aborts the run before any change.
     pub min_rows: usize,
     /// Deletes above this are staged, not executed, without --allow-mass-delete.
@@ -39,6 +42,7 @@ impl Default for DirectorySettings {
         DirectorySettings {
             source: None,
             min_rows: 1,
+            departments_source: None,
             max_deletes: None,
             delete_grace_days: 0,
             default_role: None,

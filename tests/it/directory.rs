@@ -430,6 +430,11 @@ async fn a_mass_delete_is_staged_until_allowed() {
             .all(|k| !k.contains("delete") && k != "DeleteUser"),
         "{made:?}"
     );
+    // Nor does the tree change: department changes wait with the deletes.
+    assert!(
+        made.keys().all(|k| !k.starts_with("department.")),
+        "{made:?}"
+    );
     assert_eq!(lock(&sim.state.cloudroom).users().count(), active);
     let recorded = dh::count(&db, "select count(*) from directory.staged_deletes").await;
     let gone = staged.outcomes["cloudroom_users"].staged as i64;
@@ -862,4 +867,190 @@ async fn aliyun_target_needs_a_group() {
         .expect_err("no group");
     assert!(matches!(e, DirectoryError::Config(_)), "{e}");
     assert!(e.to_string().contains("aliyun.group_id"), "{e}");
+}
+
+/// The issue's case: the only person directly in 研发中心 [D1] moves into
+/// 研发中心 / 前端部. The next export names 研发中心 only by its path; it
+/// is still D1, so nothing is created, re-parented or deleted in CloudRoom.
+#[tokio::test]
+async fn an_ancestor_keeps_its_hr_id_when_nobody_sits_directly_in_it_any_more() {
+    let sim = common::simulator(common::small_sim()).await;
+    let db = common::migrated_db().await;
+    let (_dir, path) = dh::write_source(
+        "hr.csv",
+        "employee_id,account,name,department,department_id
+E270,a270,甲,研发中心,D1
+E271,a271,乙,研发中心 / 前端部,D12
+E272,a272,丙,研发中心 / 后端部,D13
+"
+        .as_bytes(),
+    );
+    let settings = dh::settings(&sim, &db, &path);
+    assert!(!dh::apply(&settings, &db).await.failed());
+    let ids_before: Vec<i64> = lock(&sim.state.cloudroom)
+        .departments()
+        .map(|d| d.department_id)
+        .collect();
+
+    dh::rewrite(
+        &path,
+        "employee_id,account,name,department,department_id
+E270,a270,甲,研发中心 / 前端部,D12
+E271,a271,乙,研发中心 / 前端部,D12
+E272,a272,丙,研发中心 / 后端部,D13
+",
+    );
+    let plan = directory::prepare(&settings, &db.pool, false)
+        .await
+        .expect("plan");
+    let shown = plan.report().to_string();
+    assert!(
+        shown.contains("CloudRoom departments: 0 to create, 0 to update, 0 to delete"),
+        "no department change: {shown}"
+    );
+    let before = dh::requests(&sim);
+    let summary = dh::apply(&settings, &db).await;
+    assert!(!summary.failed(), "{summary}");
+    let made = dh::delta(&before, &dh::requests(&sim));
+    for call in [
+        "department.create",
+        "department.update",
+        "department.delete",
+    ] {
+        assert_eq!(made.get(call), None, "{call}: {made:?}");
+    }
+    assert_eq!(
+        made.get("user.update"),
+        Some(&1),
+        "only E270 moves: {made:?}"
+    );
+    let ids_after: Vec<i64> = lock(&sim.state.cloudroom)
+        .departments()
+        .map(|d| d.department_id)
+        .collect();
+    assert_eq!(ids_before, ids_after, "the same CloudRoom departments");
+    // And a third export that names D1 again changes nothing more.
+    dh::rewrite(
+        &path,
+        "employee_id,account,name,department,department_id
+E270,a270,甲,研发中心,D1
+E271,a271,乙,研发中心 / 前端部,D12
+E272,a272,丙,研发中心 / 后端部,D13
+",
+    );
+    let before = dh::requests(&sim);
+    assert!(!dh::apply(&settings, &db).await.failed());
+    let made = dh::delta(&before, &dh::requests(&sim));
+    assert_eq!(made.get("department.create"), None, "{made:?}");
+    assert_eq!(made.get("department.delete"), None, "{made:?}");
+}
+
+/// A source that trips the mass-delete guard also stages the department
+/// changes it implies, and the moves of people into departments not yet
+/// made: nothing of the tree changes until someone allows it.
+#[tokio::test]
+async fn a_tripped_mass_delete_guard_stages_the_tree_changes_too() {
+    let sim = common::simulator(common::small_sim()).await;
+    let db = common::migrated_db().await;
+    let (_dir, path) = dh::write_source("hr.csv", TREE_V1.as_bytes());
+    let mut settings = dh::settings(&sim, &db, &path);
+    settings.directory.max_deletes = Some(1);
+    assert!(!dh::apply(&settings, &db).await.failed());
+    // Three people and two departments look gone; E1 moves into a new one.
+    dh::rewrite(
+        &path,
+        "employee_id,account,name,department,department_id
+E1,a1,甲,研发 / 新部门,D7
+",
+    );
+    let plan = directory::prepare(&settings, &db.pool, false)
+        .await
+        .expect("plan");
+    assert!(plan.mass_delete.is_some());
+    let unstaged: Vec<String> = plan
+        .changes
+        .iter()
+        .filter(|c| !c.staged && c.target == confsync::directory::plan::Target::CloudRoom)
+        .map(|c| c.to_string())
+        .collect();
+    assert!(unstaged.is_empty(), "{unstaged:?}");
+    let before = dh::requests(&sim);
+    let summary = dh::apply(&settings, &db).await;
+    assert!(!summary.failed(), "{summary}");
+    let made = dh::delta(&before, &dh::requests(&sim));
+    assert!(
+        made.keys()
+            .all(|k| !k.starts_with("department.") && !k.starts_with("user.")),
+        "{made:?}"
+    );
+    // Allowed, the whole change goes through.
+    let allowed = dh::apply_with(&settings, &db, true).await;
+    assert!(!allowed.failed(), "{allowed}");
+    assert_eq!(
+        allowed.outcomes["cloudroom_departments"].created, 1,
+        "{allowed}"
+    );
+    assert_eq!(allowed.outcomes["cloudroom_users"].deleted, 3, "{allowed}");
+}
+
+/// `directory.departments_source`: the tree HR exports gives every
+/// department its id from the first push, ancestors and empty departments
+/// included, and a row may name only its department_id.
+#[tokio::test]
+async fn a_department_tree_gives_every_department_its_hr_id() {
+    let sim = common::simulator(common::small_sim()).await;
+    let db = common::migrated_db().await;
+    let (dir, path) = dh::write_source(
+        "hr.csv",
+        "employee_id,account,name,department,department_id
+E1,a1,甲,,D12
+E2,a2,乙,研发中心 / 后端部,D13
+"
+        .as_bytes(),
+    );
+    let tree = dir.path().join("departments.csv");
+    let write_tree = |top: &str| {
+        let text =
+            format!("id,parent_id,name\nD1,,{top}\nD12,D1,前端部\nD13,D1,后端部\nD2,,行政部\n");
+        std::fs::write(&tree, text).unwrap();
+    };
+    write_tree("研发中心");
+    let mut settings = dh::settings(&sim, &db, &path);
+    settings.directory.departments_source = Some(tree.display().to_string());
+    let first = dh::apply(&settings, &db).await;
+    assert!(!first.failed(), "{first}");
+    assert_eq!(
+        first.outcomes["cloudroom_departments"].created, 4,
+        "{first}"
+    );
+    let keys: Vec<String> =
+        sqlx::query_scalar("select key from directory.departments order by key")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(keys, ["D1", "D12", "D13", "D2"]);
+
+    // HR renames the top department: one PUT, in place.
+    write_tree("研发部");
+    let before = dh::requests(&sim);
+    let renamed = dh::apply(&settings, &db).await;
+    assert!(!renamed.failed(), "{renamed}");
+    let made = dh::delta(&before, &dh::requests(&sim));
+    assert_eq!(made.get("department.update"), Some(&1), "{made:?}");
+    assert_eq!(made.get("department.create"), None, "{made:?}");
+    assert_eq!(made.get("department.delete"), None, "{made:?}");
+    assert_eq!(made.get("user.update"), None, "{made:?}");
+
+    // A broken tree changes nothing and names its line.
+    std::fs::write(&tree, "id,parent_id,name\nD1,,研发部\nD12,D9,前端部\n").unwrap();
+    let e = dh::run_apply(
+        &settings,
+        &db,
+        ApplyOptions::default(),
+        CancellationToken::new(),
+    )
+    .await
+    .expect_err("unknown parent");
+    let text = format!("{e:#}");
+    assert!(text.contains("line 3") && text.contains("D9"), "{text}");
 }

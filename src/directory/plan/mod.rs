@@ -15,6 +15,7 @@ use super::validate::RowProblem;
 use crate::store::directory::{StoredDepartment, StoredFields, StoredUser};
 
 mod changes;
+mod guard;
 mod report;
 
 use changes::*;
@@ -369,39 +370,6 @@ impl Plan {
         }
         sort_deletes_last(&mut changes);
         self.changes.extend(changes);
-    }
-
-    /// Too many deletes at once is what a bad export looks like: all of
-    /// them wait for a person to say --allow-mass-delete.
-    fn stage_mass_deletes(&mut self, options: &PlanOptions<'_>) {
-        let people: HashSet<&str> = self
-            .changes
-            .iter()
-            .filter(|c| c.action == Action::Delete && c.kind == Kind::User)
-            .map(|c| c.key.as_str())
-            .collect();
-        let departments = self
-            .changes
-            .iter()
-            .filter(|c| c.action == Action::Delete && c.kind == Kind::Department)
-            .count();
-        let deletes = people.len() + departments;
-        let directory = self.stored_users.len() + self.stored_departments.len();
-        let limit = options.settings.max_deletes(directory);
-        if deletes <= limit {
-            return;
-        }
-        self.mass_delete = Some(MassDelete { deletes, limit });
-        if options.allow_mass_delete {
-            return;
-        }
-        for change in self
-            .changes
-            .iter_mut()
-            .filter(|c| c.action == Action::Delete)
-        {
-            change.staged = true;
-        }
     }
 
     /// Fills in `old -> new` for user updates from the stored fields.
