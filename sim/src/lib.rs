@@ -65,6 +65,10 @@ pub struct SimConfig {
     pub access_key_id: String,
     #[arg(long, default_value = SIM_ACCESS_KEY_SECRET)]
     pub access_key_secret: String,
+    /// Leave `remaining` out of list answers, as the document's examples do
+    /// (its tables list it): the client must page by `total`.
+    #[arg(long)]
+    pub omit_remaining: bool,
     /// How GetUser answers for a user that does not exist, which the Aliyun
     /// document does not say: `error` (Success=false, an English message),
     /// `error-zh` (Success=false, a Chinese message) or `empty`
@@ -93,6 +97,7 @@ impl Default for SimConfig {
             secret_key: DOC_SECRET_KEY.into(),
             access_key_id: SIM_ACCESS_KEY_ID.into(),
             access_key_secret: SIM_ACCESS_KEY_SECRET.into(),
+            omit_remaining: false,
             aliyun_absent_user: aliyun::AbsentUser::Error,
             anchor: None,
         }

@@ -470,3 +470,29 @@ async fn a_full_pass_marks_deleted_meetings_and_clears_the_mark_when_they_return
     jobs::run_job(&ctx, &jobs::History, &FULL).await.unwrap();
     assert!(marked().await.is_empty(), "the meetings came back");
 }
+
+/// The document's examples leave out `remaining`: a server that does the
+/// same is paged by `total`, and the mirror gets every row.
+#[tokio::test]
+async fn lists_without_remaining_are_paged_by_total() {
+    // Several pages per history window and in the conference list.
+    let shape = || confsync_sim::SimConfig {
+        conferences: 250,
+        history: 1500,
+        ..common::small_sim()
+    };
+    let clean_sim = common::simulator(shape()).await;
+    let clean_db = common::migrated_db().await;
+    mirror_all(&common::mirror_context(&clean_sim, &clean_db), &FULL).await;
+    let sim = common::simulator(confsync_sim::SimConfig {
+        omit_remaining: true,
+        ..shape()
+    })
+    .await;
+    let db = common::migrated_db().await;
+    mirror_all(&common::mirror_context(&sim, &db), &FULL).await;
+    assert_eq!(
+        common::snapshot(&db.pool).await,
+        common::snapshot(&clean_db.pool).await
+    );
+}

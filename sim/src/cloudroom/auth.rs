@@ -147,6 +147,18 @@ pub(crate) fn reply<T: Serialize>(value: &T) -> ApiResult<Vec<u8>> {
     serde_json::to_vec(value).map_err(|_| ApiError::business(500))
 }
 
+/// A list answer, without `remaining` when the world reads the document's
+/// examples that way.
+pub(crate) fn list_reply<T: Serialize>(world: &World, list: &T) -> ApiResult<Vec<u8>> {
+    let mut value = serde_json::to_value(list).map_err(|_| ApiError::business(500))?;
+    if world.omit_remaining {
+        if let Some(object) = value.as_object_mut() {
+            object.remove("remaining");
+        }
+    }
+    reply(&value)
+}
+
 pub(crate) fn empty_reply() -> ApiResult<Vec<u8>> {
     Ok(b"{}".to_vec())
 }

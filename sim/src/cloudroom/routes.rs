@@ -173,7 +173,7 @@ pub(crate) async fn list_conferences(
         Scope::Enterprise,
         |world, _| {
             let query = ListQuery::parse(query.as_deref(), true)?;
-            reply(&world.conference_list(&query))
+            list_reply(world, &world.conference_list(&query))
         },
     )
     .await
@@ -191,7 +191,7 @@ pub(crate) async fn list_history(
         Scope::Enterprise,
         |world, _| {
             let query = ListQuery::parse(query.as_deref(), true)?;
-            reply(&world.history_list(&query))
+            list_reply(world, &world.history_list(&query))
         },
     )
     .await
@@ -211,7 +211,7 @@ pub(crate) async fn list_videos(
         |world, _| {
             let conf_id = parse_id(&conf_id)?;
             let query = ListQuery::parse(query.as_deref(), false)?;
-            reply(&world.video_list(conf_id, &query)?)
+            list_reply(world, &world.video_list(conf_id, &query)?)
         },
     )
     .await

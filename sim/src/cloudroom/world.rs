@@ -21,6 +21,8 @@ pub struct World {
     /// For ids the simulator invents after start-up, so runs stay repeatable.
     pub(crate) rng: StdRng,
     pub(crate) rate_windows: crate::rate::RateWindows,
+    /// List answers leave out `remaining`, as the document's examples do.
+    pub(crate) omit_remaining: bool,
 }
 
 impl fmt::Debug for World {
@@ -67,6 +69,7 @@ impl World {
             next_user_id: FIRST_USER_ID,
             rng: StdRng::seed_from_u64(config.seed ^ 0x5EED_C10D_0000_0001),
             rate_windows: crate::rate::RateWindows::default(),
+            omit_remaining: config.omit_remaining,
         }
     }
 

@@ -68,13 +68,13 @@ pub fn req_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     value_string(v).ok_or_else(|| D::Error::custom("expected a string"))
 }
 
-/// 0/1, true/false, "0"/"1"/"true"; anything else (or absent) is false.
-pub fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+/// A flag that may be absent (or null), told apart from an explicit 0.
+pub fn opt_flag<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
     Ok(match Option::<Value>::deserialize(d)? {
-        Some(Value::Bool(b)) => b,
-        Some(Value::String(s)) if s.trim().eq_ignore_ascii_case("true") => true,
-        Some(other) => value_i64(&other).is_some_and(|n| n != 0),
-        None => false,
+        None | Some(Value::Null) => None,
+        Some(Value::Bool(b)) => Some(b),
+        Some(Value::String(s)) if s.trim().eq_ignore_ascii_case("true") => Some(true),
+        Some(other) => Some(value_i64(&other).is_some_and(|n| n != 0)),
     })
 }
 

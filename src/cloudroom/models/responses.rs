@@ -23,7 +23,8 @@ pub struct JoinResult {
 pub struct Page<T> {
     pub total: u64,
     /// The server's "more to fetch" flag (0/1). Absent in the document's own
-    /// examples, so absence reads as `false`; do not page by it alone.
+    /// examples, so absence reads as `true` and `total` decides where the
+    /// end is; never page by it alone (page 1 comes back past the end).
     pub remaining: bool,
     pub records: Vec<T>,
 }
@@ -39,8 +40,8 @@ pub trait RawRecord: Sized {
 pub(super) struct WirePage {
     #[serde(default, deserialize_with = "lenient::opt_u64")]
     pub(super) total: Option<u64>,
-    #[serde(default, deserialize_with = "lenient::flag")]
-    pub(super) remaining: bool,
+    #[serde(default, deserialize_with = "lenient::opt_flag")]
+    pub(super) remaining: Option<bool>,
     #[serde(default, deserialize_with = "lenient::values")]
     pub(super) records: Vec<Value>,
 }
@@ -56,7 +57,7 @@ impl<T: RawRecord> Page<T> {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Page {
             total: wire.total.unwrap_or(records.len() as u64),
-            remaining: wire.remaining,
+            remaining: wire.remaining.unwrap_or(true),
             records,
         })
     }
