@@ -6,10 +6,11 @@ use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::paging::{Pager, Verdict, PAGE_SIZE};
+use super::paging::{Pager, Verdict};
 use super::progress::PassProgress;
+use super::read_ahead::{fetch_page, ReadAhead};
 use super::{convert, MirrorContext, PassOptions};
-use crate::cloudroom::{ConferenceRecord, ListQuery, Page};
+use crate::cloudroom::{ConferenceRecord, Page};
 use crate::store::{self, runs::RunTotals};
 
 const JOB: &str = "history";
@@ -125,6 +126,7 @@ async fn read_window(
     let window_was_empty = pass.next_page == 1 && window_is_empty(ctx, window).await?;
     let mut pager = Pager::starting_at(pass.next_page);
     let mut page = fetch_page(ctx, window, pager.next).await?;
+    let mut ahead = ReadAhead::new(ctx, window, pager.next + 1, page.total);
     loop {
         let page_no = pager.next;
         let (rows, more) = rows_of(&mut pager, page, keep);
@@ -140,12 +142,12 @@ async fn read_window(
             pass.next_page = 1;
         }
         state.pass = Some(pass.clone());
-        // The next page is read while this one is written: the checkpoint
+        // Later pages are read while this one is written: the checkpoint
         // only ever names pages that are committed.
         let write = write_page(ctx, state, page_write);
         let next = async {
             match more {
-                true => Some(fetch_page(ctx, window, pager.next).await),
+                true => Some(ahead.page(pager.next).await),
                 false => None,
             }
         };
@@ -181,25 +183,6 @@ fn rows_of(
             .collect(),
     };
     (rows, matches!(verdict, Verdict::Keep { more: true }))
-}
-
-async fn fetch_page(
-    ctx: &MirrorContext,
-    (start, end): (i64, i64),
-    page_no: u32,
-) -> anyhow::Result<Page<ConferenceRecord>> {
-    let query = ListQuery {
-        start_time: Some(start),
-        end_time: Some(end),
-        ..ListQuery::page(page_no, PAGE_SIZE)
-    };
-    ctx.client.list_history(&query).await.with_context(|| {
-        format!(
-            "reading page {page_no} of the meeting history from {} to {}",
-            show(start),
-            show(end)
-        )
-    })
 }
 
 /// A backfill reaches windows the mirror has never seen: their pages need no
@@ -257,7 +240,7 @@ fn epoch(seconds: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(seconds, 0).unwrap_or_default()
 }
 
-fn show(epoch: i64) -> String {
+pub(super) fn show(epoch: i64) -> String {
     DateTime::from_timestamp(epoch, 0)
         .map_or_else(|| epoch.to_string(), |t| t.format("%Y-%m-%d").to_string())
 }

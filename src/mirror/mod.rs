@@ -6,6 +6,7 @@ pub mod convert;
 pub mod history;
 pub mod paging;
 pub mod progress;
+pub mod read_ahead;
 pub mod recordings;
 
 use indicatif::ProgressBar;

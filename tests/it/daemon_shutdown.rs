@@ -13,8 +13,8 @@ use daemon_helpers::{child_env, confsync, runs, sigterm, wait_for};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_mid_mirror_exits_0_with_the_page_committed_and_a_rerun_completes() {
-    // 2,000 meetings are 20+ history pages; at 150 ms a request the pass
-    // takes seconds, so the signal lands in the middle of it.
+    // 2,000 meetings are 20+ history pages, paced below at ten a minute,
+    // so the signal lands in the middle of the pass.
     let config = SimConfig {
         history: 2000,
         latency_ms: 150,
@@ -24,6 +24,12 @@ async fn sigterm_mid_mirror_exits_0_with_the_page_committed_and_a_rerun_complete
     let db = common::migrated_db().await;
     let mut env = child_env(&sim, &db);
     env.push(("CONFSYNC_SCHEDULE__HISTORY".into(), "* * * * * *".into()));
+    // History pages are read ahead: ten a minute keeps the pass going
+    // until the signal, however fast the machine.
+    env.push((
+        "CONFSYNC_CLOUDROOM__RATE_LIMITS__CONFERENCE_HISTORY".into(),
+        "10".into(),
+    ));
     let mut child = confsync(&env)
         .arg("run")
         .stdout(Stdio::null())

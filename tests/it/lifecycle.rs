@@ -17,12 +17,24 @@ const FULL: RunOptions = RunOptions {
     allow_mass_delete: false,
 };
 
-fn slow_history() -> SimConfig {
+/// A history of some 30 pages. Runs against it get a budget of 10 history
+/// pages a minute, so they are still going, waiting for their budget,
+/// whatever the machine's speed (pages are read ahead).
+fn slow_history(secret_id: &str) -> SimConfig {
     SimConfig {
         history: 2000,
-        latency_ms: 150,
+        latency_ms: 20,
+        secret_id: secret_id.into(),
         ..common::small_sim()
     }
+}
+
+const PACED: (&str, u32) = ("conference_history", 10);
+
+fn paced(ctx: &mut jobs::JobContext) {
+    common::reconfigure(ctx, |cr| {
+        cr.rate_limits.insert(PACED.0.into(), PACED.1);
+    });
 }
 
 async fn history_rows(db: &common::TestDb) -> i64 {
@@ -46,9 +58,10 @@ async fn lock_holder(db: &common::TestDb) -> i32 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lost_job_lock_stops_the_run_within_seconds() {
-    let sim = common::simulator(slow_history()).await;
+    let sim = common::simulator(slow_history("lifecycleLockLost")).await;
     let db = common::migrated_db().await;
-    let ctx = common::mirror_context(&sim, &db);
+    let mut ctx = common::mirror_context(&sim, &db);
+    paced(&mut ctx);
     let run = {
         let ctx = ctx.clone();
         tokio::spawn(async move { jobs::run_job(&ctx, &jobs::History, &FULL).await })
@@ -81,6 +94,9 @@ async fn a_lost_job_lock_stops_the_run_within_seconds() {
     let rows = runs(&db.pool, "history").await;
     assert_eq!(rows[0].status, "failed");
     // The next run resumes from the checkpoint and completes.
+    common::reconfigure(&mut ctx, |cr| {
+        cr.rate_limits.insert(PACED.0.into(), 0);
+    });
     let rerun = jobs::run_job(&ctx, &jobs::History, &FULL).await.unwrap();
     assert!(rerun.error.is_none(), "{rerun}");
 }
@@ -135,9 +151,14 @@ async fn a_recordings_run_stopped_by_a_shutdown_is_abandoned() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_manual_sync_stopped_by_a_signal_or_killed_leaves_no_run_that_looks_alive() {
-    let sim = common::simulator(slow_history()).await;
+    let sim = common::simulator(slow_history("lifecycleManualSync")).await;
     let db = common::migrated_db().await;
-    let env = child_env(&sim, &db);
+    let mut env = child_env(&sim, &db);
+    let key = format!(
+        "CONFSYNC_CLOUDROOM__RATE_LIMITS__{}",
+        PACED.0.to_uppercase()
+    );
+    env.push((key, PACED.1.to_string()));
     for signal in ["-INT", "-KILL"] {
         let mut child = confsync(&env)
             .args(["sync", "history", "--full"])
