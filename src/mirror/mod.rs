@@ -6,6 +6,7 @@ pub mod convert;
 pub mod history;
 pub mod paging;
 pub mod progress;
+pub mod ramp;
 pub mod read_ahead;
 pub mod recordings;
 

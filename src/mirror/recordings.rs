@@ -10,12 +10,13 @@ use std::collections::BTreeSet;
 
 use anyhow::Context as _;
 use chrono::Utc;
-use futures::stream::{self, StreamExt};
+use futures::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use super::paging::{Pager, Verdict, PAGE_SIZE};
 use super::progress::PassProgress;
+use super::ramp::Ramp;
 use super::{convert, MirrorContext, PassOptions};
 use crate::cloudroom::{CloudRoomError, ListQuery};
 use crate::store::recordings::ConferenceRecordings;
@@ -157,7 +158,7 @@ fn is_doomed(error: &anyhow::Error) -> bool {
 
 /// Reads the first conference alone, so that credentials the server
 /// refuses cost one request rather than a whole concurrent batch, then the
-/// rest `recordings_concurrency` at a time.
+/// rest up to `recordings_concurrency` at a time, reached by a [`Ramp`].
 async fn read_all(ctx: MirrorContext, targets: BTreeSet<i64>, sender: mpsc::Sender<Fetched>) {
     let concurrency = ctx.settings.recordings_concurrency;
     let ctx = &ctx;
@@ -167,11 +168,19 @@ async fn read_all(ctx: MirrorContext, targets: BTreeSet<i64>, sender: mpsc::Send
             return;
         }
     }
-    let mut reads = stream::iter(targets)
-        .map(|conf_id| async move { read_conference(ctx, conf_id).await })
-        .buffer_unordered(concurrency);
-    while let Some(fetched) = reads.next().await {
+    let ramp = Ramp::new(concurrency);
+    let mut reads = FuturesUnordered::new();
+    loop {
+        while reads.len() < ramp.limit() {
+            match targets.next() {
+                Some(conf_id) => reads.push(read_conference(ctx, conf_id)),
+                None => break,
+            }
+        }
         // Dropping `reads` on return cancels the reads still in flight.
+        let Some(fetched) = reads.next().await else {
+            return;
+        };
         if !forward(ctx, &sender, fetched).await {
             return;
         }
