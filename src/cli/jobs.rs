@@ -38,11 +38,7 @@ pub async fn sync(settings: &Settings, args: &SyncArgs) -> ExitCode {
     let passes: Vec<&dyn jobs::Job> = match args.job.as_str() {
         ALL_PASSES => jobs::MIRROR.to_vec(),
         // clap only lets registered names through.
-        name => jobs::MIRROR
-            .iter()
-            .copied()
-            .filter(|job| job.name() == name)
-            .collect(),
+        name => jobs::find(name).into_iter().collect(),
     };
     let mut failed = false;
     for job in passes {

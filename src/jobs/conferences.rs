@@ -3,7 +3,7 @@
 use futures::future::BoxFuture;
 
 use super::{Job, Run};
-use crate::mirror::{self, Pass};
+use crate::mirror::Pass;
 
 pub struct Conferences;
 
@@ -21,10 +21,6 @@ impl Job for Conferences {
     }
 
     fn run<'a>(&'a self, run: &'a mut Run<'_>) -> BoxFuture<'a, anyhow::Result<()>> {
-        Box::pin(async move {
-            let ctx = run.mirror();
-            let options = run.options.pass();
-            mirror::run_pass(&ctx, Pass::Conferences, &options, &mut run.totals).await
-        })
+        Box::pin(run.mirror_pass(Pass::Conferences))
     }
 }

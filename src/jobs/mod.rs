@@ -126,4 +126,10 @@ impl<'a> Run<'a> {
     pub fn mirror(&self) -> crate::mirror::MirrorContext {
         self.ctx.mirror(self.cancel.clone(), &self.calls)
     }
+
+    /// Runs one mirror pass as this run, adding to its totals.
+    pub async fn mirror_pass(&mut self, pass: crate::mirror::Pass) -> anyhow::Result<()> {
+        let (ctx, options) = (self.mirror(), self.options.pass());
+        crate::mirror::run_pass(&ctx, pass, &options, &mut self.totals).await
+    }
 }
