@@ -63,7 +63,7 @@ impl Default for CloudRoomSettings {
             history_start: None,
             history_lookback: "2d".into(),
             recordings_lookback: "3d".into(),
-            recordings_concurrency: 128,
+            recordings_concurrency: 256,
         }
     }
 }

@@ -8,6 +8,7 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
 use super::paging::{Pager, Verdict, PAGE_SIZE};
+use super::read_ahead::{FetchPage, ReadAhead};
 use super::{convert, MirrorContext, PassOptions};
 use crate::cloudroom::ListQuery;
 use crate::store::{self, runs::RunTotals};
@@ -26,20 +27,33 @@ pub async fn run(
     totals: &mut RunTotals,
 ) -> anyhow::Result<()> {
     let tenant = ctx.tenant();
+    let seen = read_every_page(ctx, totals).await?;
+    let mut tx = store::begin(&ctx.pool).await?;
+    totals.rows.updated +=
+        store::conferences::mark_removed(&mut tx, tenant, &seen, Utc::now()).await?;
+    let state = ConferencesState {
+        last_complete_pass: Some(Utc::now().timestamp()),
+    };
+    store::state::save(&mut *tx, tenant, JOB, &state).await?;
+    tx.commit()
+        .await
+        .context("cannot commit the end of the conference pass")?;
+    Ok(())
+}
+
+/// Writes every page of the list, one transaction each, and returns the
+/// ids it saw. Always from page 1: the removal sweep needs every id of one
+/// pass, and a pass resumed after a crash would not have them.
+async fn read_every_page(ctx: &MirrorContext, totals: &mut RunTotals) -> anyhow::Result<Vec<i64>> {
     let keep = ctx.settings.keep_meeting_passwords;
-    // Always from page 1: the removal sweep needs every id of one pass, and a
-    // pass resumed after a crash would not have them.
     let mut pager = Pager::starting_at(1);
     let mut seen: Vec<i64> = Vec::new();
     let progress = PassProgress::start(ctx);
+    let fetch = list_pages(ctx);
+    let mut page = fetch(1).await?;
+    let mut ahead = ReadAhead::new(fetch, 2, page.total);
     loop {
         let page_no = pager.next;
-        let query = ListQuery::page(page_no, PAGE_SIZE);
-        let page = ctx
-            .client
-            .list_conferences(&query)
-            .await
-            .with_context(|| format!("reading page {page_no} of the conference list"))?;
         let first = convert::first_key(page.records.first().map(|r| &r.raw));
         let more = match pager.judge(page.total, page.remaining, first) {
             Verdict::Wrapped => break,
@@ -52,7 +66,8 @@ pub async fn run(
             .collect();
         seen.extend(rows.iter().map(|r| r.conf_id));
         let mut tx = store::begin(&ctx.pool).await?;
-        totals.rows += store::conferences::upsert_page(&mut tx, tenant, &rows, Utc::now()).await?;
+        totals.rows +=
+            store::conferences::upsert_page(&mut tx, ctx.tenant(), &rows, Utc::now()).await?;
         tx.commit()
             .await
             .context("cannot commit a page of conferences")?;
@@ -67,16 +82,22 @@ pub async fn run(
         if ctx.cancel.is_cancelled() {
             anyhow::bail!("cancelled after page {page_no}; no conference was marked removed");
         }
+        page = ahead.page(pager.next).await?;
     }
-    let mut tx = store::begin(&ctx.pool).await?;
-    totals.rows.updated +=
-        store::conferences::mark_removed(&mut tx, tenant, &seen, Utc::now()).await?;
-    let state = ConferencesState {
-        last_complete_pass: Some(Utc::now().timestamp()),
-    };
-    store::state::save(&mut *tx, tenant, JOB, &state).await?;
-    tx.commit()
-        .await
-        .context("cannot commit the end of the conference pass")?;
-    Ok(())
+    Ok(seen)
+}
+
+/// Reads the pages of the conference list.
+fn list_pages(ctx: &MirrorContext) -> FetchPage {
+    let ctx = ctx.clone();
+    std::sync::Arc::new(move |page_no| {
+        let ctx = ctx.clone();
+        Box::pin(async move {
+            let query = ListQuery::page(page_no, PAGE_SIZE);
+            ctx.client
+                .list_conferences(&query)
+                .await
+                .with_context(|| format!("reading page {page_no} of the conference list"))
+        })
+    })
 }

@@ -6,11 +6,12 @@ use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::paging::PAGE_SIZE;
 use super::paging::{Pager, Verdict};
 use super::progress::PassProgress;
-use super::read_ahead::{fetch_page, ReadAhead};
+use super::read_ahead::{FetchPage, ReadAhead};
 use super::{convert, MirrorContext, PassOptions};
-use crate::cloudroom::{ConferenceRecord, Page};
+use crate::cloudroom::{ConferenceRecord, ListQuery, Page};
 use crate::store::{self, runs::RunTotals};
 
 const JOB: &str = "history";
@@ -125,8 +126,9 @@ async fn read_window(
     );
     let window_was_empty = pass.next_page == 1 && window_is_empty(ctx, window).await?;
     let mut pager = Pager::starting_at(pass.next_page);
-    let mut page = fetch_page(ctx, window, pager.next).await?;
-    let mut ahead = ReadAhead::new(ctx, window, pager.next + 1, page.total);
+    let fetch = window_pages(ctx, window);
+    let mut page = fetch(pager.next).await?;
+    let mut ahead = ReadAhead::new(fetch, pager.next + 1, page.total);
     loop {
         let page_no = pager.next;
         let (rows, more) = rows_of(&mut pager, page, keep);
@@ -163,6 +165,28 @@ async fn read_window(
             None => return Ok(()),
         }
     }
+}
+
+/// Reads the pages of one history window.
+fn window_pages(ctx: &MirrorContext, (start, end): (i64, i64)) -> FetchPage {
+    let ctx = ctx.clone();
+    std::sync::Arc::new(move |page_no| {
+        let ctx = ctx.clone();
+        Box::pin(async move {
+            let query = ListQuery {
+                start_time: Some(start),
+                end_time: Some(end),
+                ..ListQuery::page(page_no, PAGE_SIZE)
+            };
+            ctx.client.list_history(&query).await.with_context(|| {
+                format!(
+                    "reading page {page_no} of the meeting history from {} to {}",
+                    show(start),
+                    show(end)
+                )
+            })
+        })
+    })
 }
 
 /// The page's rows, unless it is page 1 again (the API's wrap), and
