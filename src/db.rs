@@ -67,24 +67,37 @@ fn percent_decoded(text: &str) -> String {
         .into_owned()
 }
 
+/// Messages leave their source out: it follows after `: ` in every chain
+/// that `causes` prints.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
-    #[error("database.url is not a PostgreSQL URL: {0}")]
+    #[error("database.url is not a PostgreSQL URL")]
     BadUrl(#[source] sqlx::Error),
-    #[error("cannot connect to PostgreSQL at {target}")]
+    #[error("cannot connect to PostgreSQL at {target} (database.url)")]
     Connect {
         target: String,
         #[source]
         source: sqlx::Error,
     },
-    #[error("cannot create database {name}: {source}")]
+    #[error("cannot create database {name}")]
     Create {
         name: String,
         #[source]
         source: sqlx::Error,
     },
-    #[error("cannot apply migrations: {0}")]
+    #[error("cannot apply migrations")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("cannot read which migrations the database has")]
+    Applied(#[source] sqlx::Error),
+    #[error(
+        "the database schema is behind this confsync: {missing} of its {known} migrations \
+         are not applied (the first is {first}); run `confsync migrate` (this command changes nothing)"
+    )]
+    SchemaBehind {
+        missing: usize,
+        known: usize,
+        first: String,
+    },
 }
 
 fn options(settings: &DatabaseSettings) -> Result<PgConnectOptions, DbError> {
@@ -126,7 +139,36 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<PgPool, DbError> {
         .map_err(|source| DbError::Connect { target, source })
 }
 
-/// Connects and applies pending migrations (every command that uses the database does this).
+/// Connects and checks that every migration is applied, without applying
+/// any: for the read-only commands (`status`, `directory plan`).
+pub async fn connect_current(settings: &DatabaseSettings) -> Result<PgPool, DbError> {
+    let pool = connect(settings).await?;
+    let applied: Vec<i64> = match sqlx::query_scalar(
+        "select version from _sqlx_migrations where success order by version",
+    )
+    .fetch_all(&pool)
+    .await
+    {
+        Ok(versions) => versions,
+        // No migration table: nothing was ever applied.
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P01") => Vec::new(),
+        Err(e) => return Err(DbError::Applied(e)),
+    };
+    let missing: Vec<_> = MIGRATOR
+        .iter()
+        .filter(|m| !m.migration_type.is_down_migration() && !applied.contains(&m.version))
+        .collect();
+    match missing.first() {
+        None => Ok(pool),
+        Some(first) => Err(DbError::SchemaBehind {
+            missing: missing.len(),
+            known: MIGRATOR.iter().count(),
+            first: format!("{}_{}", first.version, first.description),
+        }),
+    }
+}
+
+/// Connects and applies pending migrations (every command that writes does this).
 pub async fn connect_and_migrate(settings: &DatabaseSettings) -> Result<PgPool, DbError> {
     let pool = connect(settings).await?;
     MIGRATOR.run(&pool).await?;

@@ -4,6 +4,7 @@
 //! every failure.
 
 use crate::aliyun::AliyunClient;
+use crate::causes::Chain;
 use crate::cloudroom::{CloudRoomClient, ListQuery};
 use crate::configuration::{ConfigProblem, Settings};
 
@@ -15,7 +16,7 @@ pub async fn check_online(settings: &Settings) -> Vec<ConfigProblem> {
         problems.push(problem(
             "database.url",
             &url,
-            format!("{:#}", anyhow::Error::new(e)),
+            crate::causes::Chain(&e).to_string(),
         ));
     }
     // Every vendor with credentials is called, scheduled or not: `sync`
@@ -34,13 +35,13 @@ async fn check_cloudroom(settings: &Settings) -> Option<ConfigProblem> {
     let url = &settings.cloudroom.base_url;
     let client = match CloudRoomClient::new(&settings.cloudroom) {
         Ok(client) => client,
-        Err(e) => return Some(problem("cloudroom.base_url", url, e.to_string())),
+        Err(e) => return Some(problem("cloudroom.base_url", url, Chain(&e).to_string())),
     };
     let e = client
         .list_conferences(&ListQuery::page(1, 1))
         .await
         .err()?;
-    let mut message = e.to_string();
+    let mut message = Chain(&e).to_string();
     if url.trim_end_matches('/').ends_with("/v2") {
         message.push_str("; the base URL ends before /v2 (confsync adds the /v2/... path)");
     }
@@ -51,11 +52,11 @@ async fn check_aliyun(settings: &Settings) -> Option<ConfigProblem> {
     let url = &settings.aliyun.endpoint;
     let client = match AliyunClient::new(&settings.aliyun) {
         Ok(client) => client,
-        Err(e) => return Some(problem("aliyun.endpoint", url, e.to_string())),
+        Err(e) => return Some(problem("aliyun.endpoint", url, Chain(&e).to_string())),
     };
     // An id nobody has: absence is an answer, and costs nothing.
     let e = client.get_user("confsync-config-check").await.err()?;
-    Some(problem("aliyun.endpoint", url, e.to_string()))
+    Some(problem("aliyun.endpoint", url, Chain(&e).to_string()))
 }
 
 fn problem(key: &str, url: &str, message: String) -> ConfigProblem {

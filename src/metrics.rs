@@ -51,7 +51,10 @@ struct Metrics {
     registry: Registry,
     runs: IntCounterVec,
     rows: IntCounterVec,
+    directory_objects: IntCounterVec,
+    staged_deletes: GaugeVec,
     api_calls: IntCounterVec,
+    api_latency: HistogramVec,
     retries: IntCounterVec,
     limiter_wait: prometheus::CounterVec,
     rate_budget: GaugeVec,
@@ -82,22 +85,40 @@ impl Metrics {
         let buckets = prometheus::exponential_buckets(0.5, 2.0, 14)?;
         let histogram =
             HistogramOpts::new("confsync_run_duration_seconds", "Duration of job runs.");
+        // From a 5 ms local answer to the 30 s request timeout.
+        let latency = HistogramOpts::new(
+            "confsync_api_request_duration_seconds",
+            "Vendor HTTP request latency (each attempt) by vendor and endpoint.",
+        )
+        .buckets(prometheus::exponential_buckets(0.005, 2.0, 14)?);
+        register_process_and_build(&registry)?;
         Ok(Metrics {
             runs: counter(
                 "confsync_runs_total",
                 "Job runs by job and outcome.",
-                &["job", "outcome"],
+                &["confsync_job", "outcome"],
                 )?,
             rows: counter(
                 "confsync_rows_total",
-                "Rows by table and kind: inserted, updated, unchanged for the mirror; created, updated, deleted, failed, staged per directory section.",
+                "Mirrored rows by table and kind: inserted, updated, unchanged.",
                 &["table", "kind"],
+                )?,
+            directory_objects: counter(
+                "confsync_directory_objects_total",
+                "Directory objects by section (cloudroom_departments, cloudroom_users, aliyun_users) and outcome: created, updated, deleted, failed, staged.",
+                &["section", "outcome"],
+                )?,
+            staged_deletes: gauge(
+                "confsync_directory_staged_deletes",
+                "Deletes the last directory apply staged (above directory.max_deletes), by section.",
+                &["section"],
                 )?,
             api_calls: counter(
                 "confsync_api_calls_total",
-                "Vendor HTTP requests (every attempt) by vendor, endpoint, HTTP status and vendor code.",
+                "Vendor HTTP requests (every attempt) by vendor, endpoint, HTTP status and vendor code (documented codes, else other).",
                 &["vendor", "endpoint", "status", "code"],
                 )?,
+            api_latency: registered(&registry, HistogramVec::new(latency, &["vendor", "endpoint"]))?,
             retries: counter(
                 "confsync_api_retries_total",
                 "Vendor requests retried after a transient failure.",
@@ -118,15 +139,71 @@ impl Metrics {
                 "Request budgets that a 429 taught or changed, by vendor and endpoint.",
                 &["vendor", "endpoint"],
                 )?,
-            run_duration: registered(&registry, HistogramVec::new(histogram.buckets(buckets), &["job"]))?,
+            run_duration: registered(&registry, HistogramVec::new(histogram.buckets(buckets), &["confsync_job"]))?,
             last_success: gauge(
                 "confsync_last_success_timestamp_seconds",
                 "When each job last finished successfully (Unix time).",
-                &["job"],
+                &["confsync_job"],
                 )?,
             registry,
         })
     }
+}
+
+impl Metrics {
+    /// Every family name confsync exports (with or without samples yet).
+    fn family_names(&self) -> Vec<String> {
+        use prometheus::core::Collector;
+        let own: [&dyn Collector; 11] = [
+            &self.runs,
+            &self.rows,
+            &self.directory_objects,
+            &self.staged_deletes,
+            &self.api_calls,
+            &self.api_latency,
+            &self.retries,
+            &self.limiter_wait,
+            &self.rate_budget,
+            &self.run_duration,
+            &self.last_success,
+        ];
+        let process = prometheus::process_collector::ProcessCollector::for_self();
+        own.into_iter()
+            .flat_map(|c| c.desc())
+            .chain(process.desc())
+            .map(|d| d.fq_name.clone())
+            .chain([BUILD_INFO.to_string()])
+            .collect()
+    }
+}
+
+const BUILD_INFO: &str = "confsync_build_info";
+
+/// The process collector (CPU, memory, file descriptors, threads) and
+/// `confsync_build_info`, which never change after start.
+fn register_process_and_build(registry: &Registry) -> prometheus::Result<()> {
+    registry.register(Box::new(
+        prometheus::process_collector::ProcessCollector::for_self(),
+    ))?;
+    let build_info = registered(
+        registry,
+        GaugeVec::new(
+            Opts::new(
+                BUILD_INFO,
+                "Always 1; the labels say which confsync is running.",
+            ),
+            &["version", "revision"],
+        ),
+    )?;
+    build_info
+        .with_label_values(&[env!("CARGO_PKG_VERSION"), env!("BUILD_GIT_REVISION")])
+        .set(1.0);
+    Ok(())
+}
+
+/// Every metric family confsync defines, for checks of dashboards and rules.
+pub fn family_names() -> Vec<String> {
+    metrics().map(Metrics::family_names).unwrap_or_default()
 }
 
 /// `None` only if the metric definitions were invalid, which a test catches;
@@ -170,6 +247,14 @@ pub fn record_run(job: &str, outcome: Outcome, duration: Option<Duration>) {
     }
 }
 
+/// When `job` last succeeded, as the database remembers it: the gauge
+/// survives a restart instead of starting empty.
+pub fn restore_last_success(job: &str, at: chrono::DateTime<chrono::Utc>) {
+    let Some(m) = metrics() else { return };
+    let at = at.timestamp_millis() as f64 / 1000.0;
+    m.last_success.with_label_values(&[job]).set(at);
+}
+
 /// Rows a job wrote (or found unchanged) in `table`.
 pub fn record_rows(table: &str, counts: RowCounts) {
     for (kind, n) in [
@@ -181,20 +266,44 @@ pub fn record_rows(table: &str, counts: RowCounts) {
     }
 }
 
-/// `n` rows (or objects) of `table` that fared as `kind`.
-pub fn record_rows_of_kind(table: &str, kind: &str, n: u64) {
+/// `n` rows of `table` that fared as `kind`.
+fn record_rows_of_kind(table: &str, kind: &str, n: u64) {
     let Some(m) = metrics() else { return };
     m.rows.with_label_values(&[table, kind]).inc_by(n);
 }
 
+/// `n` directory objects of `section` that fared as `outcome`.
+pub fn record_directory_objects(section: &str, outcome: &str, n: u64) {
+    let Some(m) = metrics() else { return };
+    m.directory_objects
+        .with_label_values(&[section, outcome])
+        .inc_by(n);
+}
+
+/// The deletes of `section` that the last apply staged.
+pub fn record_staged_deletes(section: &str, n: u64) {
+    let Some(m) = metrics() else { return };
+    m.staged_deletes.with_label_values(&[section]).set(n as f64);
+}
+
 /// One HTTP exchange with a vendor. `status` is `None` when no answer came
-/// (timeout, connection error); `code` is the vendor's code, `"0"` for success.
-pub fn record_api_call(vendor: &str, endpoint: &str, status: Option<u16>, code: &str) {
+/// (timeout, connection error); `code` is the vendor's code (`"0"` for
+/// success), already bounded by the vendor module to its documented codes.
+pub fn record_api_call(
+    vendor: &str,
+    endpoint: &str,
+    status: Option<u16>,
+    code: &str,
+    latency: Duration,
+) {
     let Some(m) = metrics() else { return };
     let status = status.map_or_else(|| "none".to_string(), |s| s.to_string());
     m.api_calls
         .with_label_values(&[vendor, endpoint, status.as_str(), code])
         .inc();
+    m.api_latency
+        .with_label_values(&[vendor, endpoint])
+        .observe(latency.as_secs_f64());
 }
 
 pub fn record_retry(vendor: &str, endpoint: &str) {

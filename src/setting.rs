@@ -2,7 +2,7 @@
 //! and the parsers of values that several sections use.
 
 /// One configuration problem, naming the key and where its value came from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ConfigProblem {
     pub key: String,
     pub source: String,

@@ -31,9 +31,10 @@ pub const SIM_ACCESS_KEY_SECRET: &str = "sim-access-key-secret";
 /// `confsync simulate` flags; tests build it with `SimConfig::default()`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct SimConfig {
-    /// Address to listen on (port 0 picks a free one).
+    /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1")]
     pub host: String,
+    /// Port to listen on (0 picks a free one).
     #[arg(long, default_value_t = 8089)]
     pub port: u16,
     /// Seed for the generated data: the same seed gives the same data.
@@ -57,12 +58,16 @@ pub struct SimConfig {
     /// Added latency per request, in milliseconds.
     #[arg(long, default_value_t = 0)]
     pub latency_ms: u64,
+    /// The CloudRoom secretId the simulator accepts (the document's example by default).
     #[arg(long, default_value = DOC_SECRET_ID)]
     pub secret_id: String,
+    /// The CloudRoom secretKey that signs its requests.
     #[arg(long, default_value = DOC_SECRET_KEY)]
     pub secret_key: String,
+    /// The Aliyun AccessKeyId the simulator accepts.
     #[arg(long, default_value = SIM_ACCESS_KEY_ID)]
     pub access_key_id: String,
+    /// The Aliyun AccessKeySecret that signs its requests.
     #[arg(long, default_value = SIM_ACCESS_KEY_SECRET)]
     pub access_key_secret: String,
     /// Leave `remaining` out of list answers, as the document's examples do

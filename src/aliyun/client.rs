@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::field::Empty;
 use tracing::Instrument;
 
-use super::error::{AliyunError, VendorDetail};
+use super::error::{metric_code, AliyunError, VendorDetail};
 use super::models::{AliyunUser, BatchResult, Envelope, MeetingInfo, UserInfo, UserRef};
 use super::settings::AliyunSettings;
 use super::signature;
@@ -274,7 +274,7 @@ impl AliyunClient {
         };
         let on_retry = |e: &AliyunError, so_far: Attempt, delay: Duration| {
             let delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
-            tracing::warn!(error = %e, attempt = so_far.retries, delay_ms, "retrying Aliyun call");
+            tracing::warn!(error = %crate::causes::Chain(e), attempt = so_far.retries, delay_ms, "retrying Aliyun call");
             self.stats.retries.fetch_add(1, Ordering::Relaxed);
             metrics::record_retry(VENDOR, call.action);
         };
@@ -288,12 +288,13 @@ impl AliyunClient {
         if let Some(calls) = &self.run_calls {
             calls.add();
         }
+        let sent = Instant::now();
         let result = self.exchange(call).await;
         let (status, code) = match &result {
-            Ok(_) => (Some(200), "0".to_string()),
-            Err(e) => (e.status(), e.code().unwrap_or_else(|| "none".to_string())),
+            Ok(_) => (Some(200), "0"),
+            Err(e) => (e.status(), e.code().map_or("none", |c| metric_code(&c))),
         };
-        metrics::record_api_call(VENDOR, call.action, status, &code);
+        metrics::record_api_call(VENDOR, call.action, status, code, sent.elapsed());
         result
     }
 
@@ -441,7 +442,7 @@ fn record_outcome(span: &tracing::Span, result: &Result<Value, AliyunError>) {
             if let Some(id) = e.request_id() {
                 span.record("request_id", id);
             }
-            tracing::warn!(parent: span, error = %e, "aliyun call failed");
+            tracing::warn!(parent: span, error = %crate::causes::Chain(e), "aliyun call failed");
         }
     }
 }

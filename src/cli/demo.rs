@@ -5,7 +5,7 @@ use anyhow::Context as _;
 use secrecy::SecretString;
 use sqlx::PgPool;
 
-use crate::configuration::Settings;
+use crate::configuration::{ConfigSources, Settings};
 use crate::jobs::{self, JobContext, RunOptions};
 use confsync_sim::{self as sim, SimConfig};
 
@@ -149,4 +149,18 @@ async fn show_reports(pool: &PgPool) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// The demo prints its own summary; job logs below warnings would only bury it.
+pub fn quiet_sources(sources: &ConfigSources) -> ConfigSources {
+    if std::env::var_os("RUST_LOG").is_some()
+        || std::env::var_os("CONFSYNC_LOGGING__LEVEL").is_some()
+    {
+        return sources.clone();
+    }
+    let mut quiet = sources.clone();
+    let mut vars: Vec<(String, String)> = std::env::vars().collect();
+    vars.push(("CONFSYNC_LOGGING__LEVEL".into(), "warn".into()));
+    quiet.env = Some(vars);
+    quiet
 }

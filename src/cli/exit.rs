@@ -28,7 +28,7 @@ pub fn code(code: u8) -> ExitCode {
 /// Prints the error chain once and picks its code: configuration problems
 /// get [`CONFIG`], everything else [`FAILED`].
 pub fn fail(e: &anyhow::Error) -> ExitCode {
-    eprintln!("error: {e:#}");
+    eprintln!("error: {}", crate::causes::of(e));
     code(if is_config(e) { CONFIG } else { FAILED })
 }
 

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+use super::config::print_json;
 use super::exit;
 use super::{DirectoryCommand, SyncArgs, ALL_PASSES};
 use crate::configuration::Settings;
@@ -53,7 +54,7 @@ pub async fn sync(settings: &Settings, args: &SyncArgs) -> ExitCode {
             // Another process (the daemon, say) is running it: nothing failed.
             Err(e) if e.is::<JobBusy>() => eprintln!("{e}"),
             Err(e) => {
-                eprintln!("error: {}: {e:#}", job.name());
+                eprintln!("error: {}: {}", job.name(), crate::causes::of(&e));
                 failed = true;
             }
         }
@@ -64,7 +65,7 @@ pub async fn sync(settings: &Settings, args: &SyncArgs) -> ExitCode {
 
 pub fn print_summary(summary: &JobSummary, json: bool) {
     if json {
-        println!("{}", serde_json::to_string(summary).unwrap_or_default());
+        print_json(summary);
     } else {
         println!("{summary}");
     }
@@ -73,10 +74,11 @@ pub fn print_summary(summary: &JobSummary, json: bool) {
 pub async fn directory(settings: &Settings, command: DirectoryCommand) -> ExitCode {
     match command {
         DirectoryCommand::Plan { json } => directory_plan(settings, json).await,
-        DirectoryCommand::Apply { allow_mass_delete } => {
-            directory_apply(settings, allow_mass_delete).await
-        }
-        DirectoryCommand::Verify => directory_verify(settings).await,
+        DirectoryCommand::Apply {
+            allow_mass_delete,
+            json,
+        } => directory_apply(settings, allow_mass_delete, json).await,
+        DirectoryCommand::Verify { json } => directory_verify(settings, json).await,
     }
 }
 
@@ -84,7 +86,7 @@ pub async fn directory(settings: &Settings, command: DirectoryCommand) -> ExitCo
 /// configuration problem.
 async fn directory_plan(settings: &Settings, json: bool) -> ExitCode {
     let result = async {
-        let pool = crate::db::connect_and_migrate(&settings.database).await?;
+        let pool = crate::db::connect_current(&settings.database).await?;
         Ok::<_, anyhow::Error>(crate::directory::prepare(settings, &pool, false).await?)
     }
     .await;
@@ -92,8 +94,7 @@ async fn directory_plan(settings: &Settings, json: bool) -> ExitCode {
         Ok(plan) => {
             let report = plan.report();
             if json {
-                let text = serde_json::to_string_pretty(&report).unwrap_or_default();
-                println!("{text}");
+                print_json(&report);
             } else {
                 print!("{report}");
             }
@@ -106,7 +107,7 @@ async fn directory_plan(settings: &Settings, json: bool) -> ExitCode {
 /// Exit 0 when everything was done, 3 when some objects failed (retried
 /// next run), 1 when the run changed nothing (unusable source, lock held),
 /// 78 on a configuration problem.
-async fn directory_apply(settings: &Settings, allow_mass_delete: bool) -> ExitCode {
+async fn directory_apply(settings: &Settings, allow_mass_delete: bool, json: bool) -> ExitCode {
     let options = RunOptions {
         allow_mass_delete,
         ..RunOptions::default()
@@ -121,6 +122,7 @@ async fn directory_apply(settings: &Settings, allow_mass_delete: bool) -> ExitCo
         Err(e) => return exit::fail(&e),
     };
     match (&summary.apply, &summary.cause) {
+        (Some(_), _) if json => print_json(&summary),
         (Some(apply), _) => print!("{apply}"),
         // The run stopped before it had a report: nothing was changed.
         (None, Some(cause)) => return exit::fail(cause),
@@ -139,9 +141,9 @@ async fn directory_apply(settings: &Settings, allow_mass_delete: bool) -> ExitCo
 }
 
 /// Exit 0 when the sample matches, 1 on drift or when Aliyun cannot be read.
-async fn directory_verify(settings: &Settings) -> ExitCode {
+async fn directory_verify(settings: &Settings, json: bool) -> ExitCode {
     let result = async {
-        let pool = crate::db::connect_and_migrate(&settings.database).await?;
+        let pool = crate::db::connect_current(&settings.database).await?;
         crate::directory::run_verify(settings, &pool).await
     }
     .await;
@@ -149,19 +151,22 @@ async fn directory_verify(settings: &Settings) -> ExitCode {
         Ok(report) => report,
         Err(e) => return exit::fail(&e),
     };
-    println!("verify: {} people read back from Aliyun", report.checked);
-    for d in &report.drift {
-        println!("  drift {}: {}", d.employee_id, d.problem);
-    }
-    for d in &report.errors {
-        println!("  error {}: {}", d.employee_id, d.problem);
-    }
-    if report.drift.is_empty() && report.errors.is_empty() {
-        println!("  no drift");
-        exit::code(exit::OK)
+    let clean = report.drift.is_empty() && report.errors.is_empty();
+    if json {
+        print_json(&report);
     } else {
-        exit::code(exit::FAILED)
+        println!("verify: {} people read back from Aliyun", report.checked);
+        for d in &report.drift {
+            println!("  drift {}: {}", d.employee_id, d.problem);
+        }
+        for d in &report.errors {
+            println!("  error {}: {}", d.employee_id, d.problem);
+        }
+        if clean {
+            println!("  no drift");
+        }
     }
+    exit::code(if clean { exit::OK } else { exit::FAILED })
 }
 
 /// `confsync run`: exits 0 after SIGTERM or SIGINT, 1 when it cannot start.
@@ -178,10 +183,8 @@ pub async fn run_daemon(settings: Settings) -> ExitCode {
         .saturating_sub(Duration::from_millis(500));
     let daemon = match daemon::start(settings).await {
         Ok(daemon) => daemon,
-        Err(e) => {
-            tracing::error!(error = %format!("{e:#}"), "cannot start");
-            return exit::fail(&e);
-        }
+        // Printed once, by exit::fail: under systemd stderr is the journal too.
+        Err(e) => return exit::fail(&e),
     };
     let addr = daemon.http_addr();
     tracing::info!(http = %addr, "confsync daemon started");
@@ -201,10 +204,10 @@ pub async fn run_daemon(settings: Settings) -> ExitCode {
 /// `confsync status [--json]`.
 pub async fn status(settings: &Settings, json: bool) -> ExitCode {
     let result = async {
-        let pool = crate::db::connect_and_migrate(&settings.database).await?;
+        let pool = crate::db::connect_current(&settings.database).await?;
         let statuses = daemon::status::collect(&pool, settings, chrono::Utc::now()).await?;
         if json {
-            return Ok(format!("{}\n", serde_json::to_string_pretty(&statuses)?));
+            return Ok(format!("{}\n", serde_json::to_string(&statuses)?));
         }
         let tz = settings.schedule.tz().map_err(anyhow::Error::msg)?;
         Ok::<_, anyhow::Error>(daemon::status::table(&statuses, tz))

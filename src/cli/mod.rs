@@ -3,38 +3,67 @@
 //! library, which returns typed outcomes.
 
 mod bench;
+mod config;
 mod demo;
 mod exit;
 mod jobs;
+mod manual;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use clap_verbosity_flag::{InfoLevel, Verbosity};
 
 use crate::configuration::{self, ConfigSources, Settings};
 use crate::telemetry;
 use confsync_sim::SimConfig;
 pub use exit::{CONFIG as EXIT_CONFIG, PARTIAL as EXIT_PARTIAL};
 
+/// `confsync --version`: the crate's version and the git revision it was built from.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("BUILD_GIT_REVISION"),
+    ")"
+);
+
 #[derive(Debug, Parser)]
 #[command(
     name = "confsync",
-    version,
+    version = VERSION,
     about = "Mirror CloudRoom into PostgreSQL and push an HR directory into CloudRoom and Aliyun",
-    after_help = exit::TABLE
+    after_help = help_footer()
 )]
 pub struct Cli {
     /// Configuration file (default: $CONFSYNC_CONFIG, else /etc/confsync/confsync.toml when it exists).
     #[arg(long, global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
+    /// -v, -vv: more log lines; -q, -qq, -qqq: fewer (RUST_LOG wins, then these, then logging.level).
+    #[command(flatten)]
+    pub verbosity: Verbosity<InfoLevel>,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// The developer commands, listed apart from the operator's (clap lists
+/// every visible subcommand under one heading), then the exit codes.
+fn help_footer() -> String {
+    format!(
+        "Developer commands (not for production hosts):
+  simulate  Serve a simulator of the CloudRoom and Aliyun APIs
+  demo      Mirror the built-in simulator into the local PostgreSQL and show reports
+  bench     Measure throughput, requests and memory (figures for BENCHMARKS.md)
+
+{}",
+        exit::TABLE
+    )
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve a simulator of the CloudRoom and Aliyun APIs.
+    #[command(hide = true)]
     Simulate(SimConfig),
     /// Check or show the configuration.
     #[command(subcommand)]
@@ -44,6 +73,7 @@ pub enum Command {
     /// Run a mirror job once and exit (0 on success, 1 on failure; SIGINT or SIGTERM stops it, recorded as abandoned).
     Sync(SyncArgs),
     /// Mirror the built-in simulator into the local PostgreSQL and show reports.
+    #[command(hide = true)]
     Demo,
     /// Push the HR directory into CloudRoom and Aliyun.
     #[command(subcommand)]
@@ -52,11 +82,19 @@ pub enum Command {
     Run,
     /// Last run, outcome, duration, rows, failures and next time of each job.
     Status {
+        /// Print the statuses as one JSON array.
         #[arg(long)]
         json: bool,
     },
+    /// Print a shell completion script to stdout.
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to stdout.
+    Manpage,
     /// Measure throughput, requests and memory (prints figures for BENCHMARKS.md).
-    #[command(subcommand)]
+    #[command(subcommand, hide = true)]
     Bench(BenchCommand),
 }
 
@@ -75,6 +113,7 @@ pub enum BenchCommand {
 pub enum DirectoryCommand {
     /// Print what apply would do, per target; send nothing.
     Plan {
+        /// Print the plan as one JSON object.
         #[arg(long)]
         json: bool,
     },
@@ -83,9 +122,16 @@ pub enum DirectoryCommand {
         /// Execute deletes above directory.max_deletes instead of staging them.
         #[arg(long)]
         allow_mass_delete: bool,
+        /// Print the run's summary, with what was applied, as one JSON object.
+        #[arg(long)]
+        json: bool,
     },
     /// Read back a sample with Aliyun GetUser and report drift.
-    Verify,
+    Verify {
+        /// Print the report as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -128,6 +174,9 @@ pub enum ConfigCommand {
         /// each vendor the configured jobs use (exit 1 when one fails).
         #[arg(long)]
         online: bool,
+        /// Print the result as one JSON object: valid, problems, online failures.
+        #[arg(long)]
+        json: bool,
     },
     /// Print the merged configuration with secrets redacted.
     Show,
@@ -149,130 +198,65 @@ pub fn run(cli: Cli) -> ExitCode {
 
 async fn dispatch(cli: Cli) -> ExitCode {
     let sources = ConfigSources::from_process(cli.config.clone());
+    let level = log_level(&cli.verbosity);
+    let load = |sources: &ConfigSources| load_settings(sources, level.as_deref());
     match cli.command {
-        Command::Simulate(sim) => simulate(sim).await,
-        Command::Config(ConfigCommand::Check { online }) => config_check(&sources, online).await,
-        Command::Migrate => match load_settings(&sources) {
-            Ok(settings) => exit::report(migrate(&settings).await),
-            Err(code) => code,
-        },
-        Command::Sync(args) => match load_settings(&sources) {
-            Ok(settings) => jobs::sync(&settings, &args).await,
-            Err(code) => code,
-        },
-        Command::Demo => match load_settings(&demo_sources(&sources)) {
+        Command::Simulate(sim) => config::simulate(sim, level.as_deref()).await,
+        Command::Config(ConfigCommand::Check { online, json }) => {
+            config::check(&sources, online, json).await
+        }
+        Command::Config(ConfigCommand::Show) => config::show(&sources),
+        Command::Completions { shell } => manual::completions(shell),
+        Command::Manpage => manual::manpage(),
+        Command::Demo => match load(&demo::quiet_sources(&sources)) {
             Ok(settings) => exit::report(demo::run(settings).await),
             Err(code) => code,
         },
-        Command::Bench(BenchCommand::Mirror(args)) => match load_settings(&sources) {
-            Ok(settings) => exit::report(bench::mirror::run(&settings, &args).await),
+        command => match load(&sources) {
+            Ok(settings) => with_settings(command, &settings).await,
             Err(code) => code,
-        },
-        Command::Bench(BenchCommand::Pages(args)) => match load_settings(&sources) {
-            Ok(settings) => exit::report(bench::pages::run(&settings, &args).await),
-            Err(code) => code,
-        },
-        Command::Bench(BenchCommand::Directory(args)) => match load_settings(&sources) {
-            Ok(settings) => exit::report(bench::directory::run(&settings, &args).await),
-            Err(code) => code,
-        },
-        Command::Directory(command) => match load_settings(&sources) {
-            Ok(settings) => jobs::directory(&settings, command).await,
-            Err(code) => code,
-        },
-        Command::Run => match load_settings(&sources) {
-            Ok(settings) => jobs::run_daemon(settings).await,
-            Err(code) => code,
-        },
-        Command::Status { json } => match load_settings(&sources) {
-            Ok(settings) => jobs::status(&settings, json).await,
-            Err(code) => code,
-        },
-        Command::Config(ConfigCommand::Show) => match configuration::load(&sources) {
-            Ok((settings, _)) => {
-                print!("{}", configuration::show(&settings));
-                exit::code(exit::OK)
-            }
-            Err(e) => {
-                eprintln!("{e}");
-                exit::code(exit::CONFIG)
-            }
         },
     }
 }
 
-async fn config_check(sources: &ConfigSources, online: bool) -> ExitCode {
-    let problems = match configuration::load(sources) {
-        Ok((settings, _)) => match configuration::missing_credentials(&settings) {
-            missing if !missing.is_empty() => Err(configuration::ConfigError(missing)),
-            _ => Ok(settings),
-        },
-        Err(e) => Err(e),
-    };
-    let settings = match problems {
-        Ok(settings) => settings,
-        Err(e) => {
-            eprintln!("{e}");
-            return exit::code(exit::CONFIG);
+/// The commands that need a valid configuration.
+async fn with_settings(command: Command, settings: &Settings) -> ExitCode {
+    match command {
+        Command::Migrate => exit::report(migrate(settings).await),
+        Command::Sync(args) => jobs::sync(settings, &args).await,
+        Command::Bench(BenchCommand::Mirror(args)) => {
+            exit::report(bench::mirror::run(settings, &args).await)
         }
-    };
-    println!("configuration is valid");
-    if !online {
-        return exit::code(exit::OK);
-    }
-    let failures = crate::doctor::check_online(&settings).await;
-    for failure in &failures {
-        eprintln!("  - {failure}");
-    }
-    if failures.is_empty() {
-        println!("the database and every configured vendor answered");
-        exit::code(exit::OK)
-    } else {
-        exit::code(exit::FAILED)
-    }
-}
-
-async fn simulate(config: SimConfig) -> ExitCode {
-    telemetry::init(&Settings::default().logging);
-    let running = match confsync_sim::start(config).await {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the simulator: {e}");
-            return exit::code(exit::FAILED);
+        Command::Bench(BenchCommand::Pages(args)) => {
+            exit::report(bench::pages::run(settings, &args).await)
         }
-    };
-    println!("simulator listening on {}", running.base_url());
-    println!(
-        "  cloudroom.base_url = \"{}\"",
-        running.cloudroom_base_url()
-    );
-    println!("  aliyun.endpoint    = \"{}\"", running.aliyun_endpoint());
-    if let Err(e) = tokio::signal::ctrl_c().await {
-        eprintln!("error: cannot wait for Ctrl-C: {e}");
+        Command::Bench(BenchCommand::Directory(args)) => {
+            exit::report(bench::directory::run(settings, &args).await)
+        }
+        Command::Directory(command) => jobs::directory(settings, command).await,
+        Command::Run => jobs::run_daemon(settings.clone()).await,
+        Command::Status { json } => jobs::status(settings, json).await,
+        // Dispatched before the configuration is loaded.
+        Command::Simulate(_)
+        | Command::Config(_)
+        | Command::Completions { .. }
+        | Command::Manpage
+        | Command::Demo => exit::code(exit::FAILED),
     }
-    running.stop().await;
-    exit::code(exit::OK)
 }
 
-/// The demo prints its own summary; job logs below warnings would only bury it.
-fn demo_sources(sources: &ConfigSources) -> ConfigSources {
-    if std::env::var_os("RUST_LOG").is_some()
-        || std::env::var_os("CONFSYNC_LOGGING__LEVEL").is_some()
-    {
-        return sources.clone();
-    }
-    let mut quiet = sources.clone();
-    let mut vars: Vec<(String, String)> = std::env::vars().collect();
-    vars.push(("CONFSYNC_LOGGING__LEVEL".into(), "warn".into()));
-    quiet.env = Some(vars);
-    quiet
+/// The level `-v` / `-q` ask for, when either was given.
+fn log_level(verbosity: &Verbosity<InfoLevel>) -> Option<String> {
+    verbosity
+        .is_present()
+        .then(|| verbosity.tracing_level_filter().to_string().to_lowercase())
 }
 
 /// Loads the configuration and starts logging, or prints every problem.
-fn load_settings(sources: &ConfigSources) -> Result<Settings, ExitCode> {
+fn load_settings(sources: &ConfigSources, level: Option<&str>) -> Result<Settings, ExitCode> {
     match configuration::load(sources) {
         Ok((settings, _)) => {
-            telemetry::init(&settings.logging);
+            telemetry::init(&settings.logging, level);
             Ok(settings)
         }
         Err(e) => {

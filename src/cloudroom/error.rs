@@ -40,7 +40,7 @@ pub enum CloudRoomError {
         #[source]
         source: reqwest::Error,
     },
-    #[error("CloudRoom {endpoint}: cannot connect: {source}")]
+    #[error("CloudRoom {endpoint}: cannot connect")]
     Connect {
         endpoint: &'static str,
         #[source]
@@ -48,7 +48,7 @@ pub enum CloudRoomError {
     },
     /// Failures after the connection was made (reset mid-body and the like).
     /// Not retried: the request may already have taken effect.
-    #[error("CloudRoom {endpoint}: transport error: {source}")]
+    #[error("CloudRoom {endpoint}: transport error")]
     Transport {
         endpoint: &'static str,
         #[source]
@@ -214,6 +214,18 @@ fn excerpt(body: &str) -> String {
 }
 
 /// Every code the document lists, explained.
+/// What [`explain_code`] says of a code the document does not list.
+const UNLISTED: &str = "code not listed in the CloudRoom v2 document";
+
+/// The `code` label of the request metric: a documented code, else
+/// `other`, so that a server inventing codes cannot grow the series.
+pub fn metric_code(code: i64) -> String {
+    match explain_code(code) {
+        UNLISTED => "other".into(),
+        _ => code.to_string(),
+    }
+}
+
 pub fn explain_code(code: i64) -> &'static str {
     match code {
         22001 => "the X-CR-SecretId header is missing",
@@ -264,7 +276,7 @@ pub fn explain_code(code: i64) -> &'static str {
         22235 => "co-host not found",
         22236 => "query window must not exceed one year",
         21030 => "recording not found",
-        _ => "code not listed in the CloudRoom v2 document",
+        _ => UNLISTED,
     }
 }
 
@@ -275,6 +287,14 @@ mod tests {
     const DOCUMENTED: &[i64] = &[
         22001, 22002, 22003, 22004, 22005, 22006, 22007, 22008, 22009, 400, 500, 21030,
     ];
+
+    #[test]
+    fn the_metric_code_label_is_bounded_to_documented_codes() {
+        assert_eq!(metric_code(22008), "22008");
+        assert_eq!(metric_code(21030), "21030");
+        assert_eq!(metric_code(22999), "other");
+        assert_eq!(metric_code(-1), "other");
+    }
 
     #[test]
     fn every_documented_code_is_explained() {

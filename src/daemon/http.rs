@@ -1,4 +1,6 @@
-//! `/healthz` and `/metrics` on `http.listen`.
+//! The probes and `/metrics` on `http.listen`: `/livez` (the process
+//! answers), `/readyz` (and the database does), `/healthz` (and no enabled
+//! job has failed `health.max_consecutive_failures` times in a row).
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -71,9 +73,34 @@ pub async fn serve(
 
 pub fn router(state: HealthState) -> Router {
     Router::new()
+        .route("/livez", get(livez))
+        .route("/readyz", get(readyz))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .with_state(state)
+}
+
+async fn livez() -> &'static str {
+    "ok\n"
+}
+
+/// 200 when the database answers within [`DB_TIMEOUT`], else 503 with why.
+async fn readyz(State(state): State<HealthState>) -> (StatusCode, String) {
+    let ping = sqlx::query_scalar::<_, i32>("select 1").fetch_one(&state.pool);
+    match tokio::time::timeout(DB_TIMEOUT, ping).await {
+        Ok(Ok(_)) => (StatusCode::OK, "ok\n".into()),
+        Ok(Err(e)) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("database unreachable: {}\n", crate::causes::Chain(&e)),
+        ),
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "database did not answer within {} s\n",
+                DB_TIMEOUT.as_secs()
+            ),
+        ),
+    }
 }
 
 async fn healthz(State(state): State<HealthState>) -> impl IntoResponse {
@@ -94,7 +121,10 @@ async fn check(state: &HealthState) -> Health {
     .await;
     let records = match records {
         Ok(Ok(records)) => records,
-        Ok(Err(e)) => return unreachable_db(format!("database unreachable: {e}")),
+        Ok(Err(e)) => {
+            let cause = crate::causes::Chain(&e);
+            return unreachable_db(format!("database unreachable: {cause}"));
+        }
         Err(_) => {
             return unreachable_db(format!(
                 "database did not answer within {} s",

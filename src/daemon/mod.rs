@@ -46,6 +46,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningDaemon> {
     let scheduled = schedules(&ctx, &tasks)?;
     let enabled: Vec<&'static str> = scheduled.iter().map(|s| s.runner.job().name()).collect();
     crate::metrics::register_jobs(&enabled);
+    restore_last_successes(&ctx.pool, ctx.tenant(), &enabled).await?;
     let serve_stop = CancellationToken::new();
     let health = http::HealthState {
         pool: ctx.pool.clone(),
@@ -65,6 +66,17 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningDaemon> {
         tasks,
         http: server.handle,
     })
+}
+
+/// `confsync_last_success_timestamp_seconds` from `sync_runs`, so that a
+/// restart does not make every mirror look stale.
+async fn restore_last_successes(pool: &PgPool, tenant: &str, jobs: &[&str]) -> anyhow::Result<()> {
+    for record in crate::store::runs::job_records(pool, tenant, jobs).await? {
+        if let Some(at) = record.last_success_at {
+            crate::metrics::restore_last_success(&record.job, at);
+        }
+    }
+    Ok(())
 }
 
 fn schedules(ctx: &JobContext, tasks: &TaskTracker) -> anyhow::Result<Vec<Scheduled>> {
@@ -111,7 +123,7 @@ async fn abandon_stale_runs(pool: &PgPool, tenant: &str) -> anyhow::Result<()> {
         };
         let marked = lifecycle::abandon_stale(pool, tenant, job).await;
         if let Err(e) = lock.release().await {
-            tracing::warn!(tenant, job, error = %e, "cannot release the job lock; its connection is closed instead");
+            tracing::warn!(tenant, job, error = %crate::causes::Chain(&e), "cannot release the job lock; its connection is closed instead");
         }
         marked?;
     }

@@ -69,7 +69,7 @@ impl JobRunner {
         if let Err(e) = result {
             let job = self.job.name();
             metrics::record_run(job, Outcome::Failed, None);
-            tracing::error!(tenant = self.ctx.tenant(), job, %tick, error = %format!("{e:#}"), "run failed");
+            tracing::error!(tenant = self.ctx.tenant(), job, %tick, error = %crate::causes::of(&e), "run failed");
         }
     }
 }

@@ -109,7 +109,7 @@ async fn fire(
         }
         Ok(None) => {}
         Err(e) => {
-            tracing::error!(job = name, error = %format!("{e:#}"), "cannot schedule the next run")
+            tracing::error!(job = name, error = %crate::causes::of(&e), "cannot schedule the next run")
         }
     }
 }

@@ -39,14 +39,15 @@ impl Default for ScheduleSettings {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HttpSettings {
-    /// Address of /healthz and /metrics.
+    /// Address of the probes and /metrics. Not in 9100-9999, which
+    /// Prometheus has handed out to exporters (9187 is postgres_exporter's).
     pub listen: String,
 }
 
 impl Default for HttpSettings {
     fn default() -> Self {
         HttpSettings {
-            listen: "127.0.0.1:9187".into(),
+            listen: "127.0.0.1:8971".into(),
         }
     }
 }
@@ -132,7 +133,7 @@ pub fn validate(
     if let Err(e) = http.listen.parse::<SocketAddr>() {
         problem(
             "http.listen",
-            format!("not an address such as 127.0.0.1:9187: {e}"),
+            format!("not an address such as 127.0.0.1:8971: {e}"),
         );
     }
     if health.max_consecutive_failures == 0 {

@@ -276,7 +276,7 @@ impl Targets {
                 let problem = AliyunClient::new(&settings.aliyun).err();
                 return Err(DirectoryError::Config(problem.map_or_else(
                     || "directory.aliyun is on but no Aliyun client was built".into(),
-                    |e| e.to_string(),
+                    |e| crate::causes::Chain(&e).to_string(),
                 )));
             }
         };

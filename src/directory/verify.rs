@@ -35,7 +35,7 @@ pub async fn check(
             let result = match client.get_user(&employee_id).await {
                 Ok(Some(actual)) => Ok(differences(&sent, &actual)),
                 Ok(None) => Ok(vec!["missing in Aliyun".to_string()]),
-                Err(e) => Err(e.to_string()),
+                Err(e) => Err(crate::causes::Chain(&e).to_string()),
             };
             (employee_id, result)
         })

@@ -74,15 +74,20 @@ fn incomplete(summary: &ApplySummary) -> Option<String> {
 }
 
 fn record_sections(summary: &ApplySummary) {
+    // A section this run left alone stages nothing any more.
+    for section in ["cloudroom_departments", "cloudroom_users", "aliyun_users"] {
+        metrics::record_staged_deletes(section, 0);
+    }
     for (section, outcomes) in &summary.outcomes {
-        for (kind, n) in [
+        for (outcome, n) in [
             ("created", outcomes.created),
             ("updated", outcomes.updated),
             ("deleted", outcomes.deleted),
             ("failed", outcomes.failed),
             ("staged", outcomes.staged),
         ] {
-            metrics::record_rows_of_kind(section, kind, n as u64);
+            metrics::record_directory_objects(section, outcome, n as u64);
         }
+        metrics::record_staged_deletes(section, outcomes.staged as u64);
     }
 }

@@ -121,7 +121,7 @@ pub async fn run_claimed(
     }
     .await;
     if let Err(e) = lock.release().await {
-        tracing::warn!(tenant, job = name, error = %e, "cannot release the job lock; its connection is closed instead");
+        tracing::warn!(tenant, job = name, error = %crate::causes::Chain(&e), "cannot release the job lock; its connection is closed instead");
     }
     outcome
 }
@@ -244,9 +244,9 @@ fn summarize(
     let error = match (&cause, lock_lost) {
         (cause, true) => Some(format!(
             "the job lock was lost (its database session ended), so the run stopped rather than risk running beside another instance{}",
-            cause.as_ref().map(|e| format!(": {e:#}")).unwrap_or_default()
+            cause.as_ref().map(|e| format!(": {}", crate::causes::of(e))).unwrap_or_default()
         )),
-        (Some(e), false) => Some(format!("{e:#}")),
+        (Some(e), false) => Some(crate::causes::of(e)),
         (None, false) => run.incomplete.clone(),
     };
     let cancelled = error.is_some() && !lock_lost && ctx.shutdown.is_cancelled();

@@ -31,8 +31,8 @@ pub struct JobSummary {
     /// (`error` is its text).
     #[serde(skip)]
     pub cause: Option<Arc<anyhow::Error>>,
-    /// The directory apply's own report.
-    #[serde(skip)]
+    /// The directory apply's own report (in `--json` too).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub apply: Option<Box<ApplySummary>>,
 }
 

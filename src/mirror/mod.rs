@@ -42,7 +42,7 @@ pub async fn run_pass(
         Pass::Recordings => recordings::run(ctx, options, totals).await,
     };
     if let Err(e) = ctx.save_budgets().await {
-        tracing::warn!(error = %format!("{e:#}"), "cannot keep the learned request budgets");
+        tracing::warn!(error = %crate::causes::of(&e), "cannot keep the learned request budgets");
     }
     result
 }

@@ -110,8 +110,12 @@ fn sort_out(
                 )))
             }
             Err(e) => {
-                tracing::warn!(conf_id = f.conf_id, error = %format!("{e:#}"), "recordings of a conference failed; it stays queued");
-                failures.push(format!("conference {}: {e:#}", f.conf_id));
+                tracing::warn!(conf_id = f.conf_id, error = %crate::causes::of(&e), "recordings of a conference failed; it stays queued");
+                failures.push(format!(
+                    "conference {}: {}",
+                    f.conf_id,
+                    crate::causes::of(&e)
+                ));
             }
         }
     }

@@ -129,7 +129,7 @@ async fn watch(
         if !matches!(holds, Ok(true)) {
             let reason = match holds {
                 Ok(_) => "its session no longer holds it".to_string(),
-                Err(e) => e.to_string(),
+                Err(e) => crate::causes::Chain(&e).to_string(),
             };
             tracing::error!(tenant, job, reason, "the job lock is lost; the run stops");
             lost.cancel();

@@ -28,7 +28,7 @@ use sha2::{Digest, Sha256};
 
 /// A failed statement, with what the store was doing.
 #[derive(Debug, thiserror::Error)]
-#[error("database error while {action}: {source}")]
+#[error("database error while {action}")]
 pub struct StoreError {
     pub action: &'static str,
     #[source]

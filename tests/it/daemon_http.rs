@@ -22,6 +22,10 @@ async fn healthz_is_200_until_a_job_fails_too_often_in_a_row() {
 
     let (status, body) = get(&url).await;
     assert_eq!(status, 200, "{body}");
+    for probe in ["livez", "readyz"] {
+        let (status, body) = get(&format!("http://{}/{probe}", running.http_addr())).await;
+        assert_eq!((status, body.as_str()), (200, "ok\n"), "{probe}");
+    }
     let health: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(health["status"], "ok");
     assert_eq!(health["database"], "ok");
@@ -85,6 +89,11 @@ async fn healthz_is_503_when_the_database_does_not_answer() {
         health["reason"].as_str().unwrap().contains("database"),
         "{body}"
     );
+    // Alive, but not ready: the probes tell the two apart.
+    let (status, body) = get(&format!("http://{addr}/readyz")).await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("database"), "{body}");
+    assert_eq!(get(&format!("http://{addr}/livez")).await.0, 200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -117,15 +126,15 @@ async fn metrics_show_runs_rows_calls_durations_and_last_success() {
     assert!(running.shutdown(SHUTDOWN).await);
     for expected in [
         "# TYPE confsync_runs_total counter",
-        r#"confsync_runs_total{job="conferences",outcome="succeeded"}"#,
+        r#"confsync_runs_total{confsync_job="conferences",outcome="succeeded"}"#,
         // Every series of a scheduled job exists from the start.
-        r#"confsync_runs_total{job="conferences",outcome="failed"}"#,
+        r#"confsync_runs_total{confsync_job="conferences",outcome="failed"}"#,
         r#"confsync_rows_total{kind="inserted",table="cloudroom.conferences"}"#,
         r#"confsync_api_calls_total{code="0",endpoint="conference.list",status="200",vendor="cloudroom"}"#,
         r#"confsync_rate_limiter_wait_seconds_total{vendor="cloudroom"}"#,
         "# TYPE confsync_run_duration_seconds histogram",
-        r#"confsync_run_duration_seconds_bucket{job="conferences",le="+Inf"}"#,
-        r#"confsync_last_success_timestamp_seconds{job="conferences"}"#,
+        r#"confsync_run_duration_seconds_bucket{confsync_job="conferences",le="+Inf"}"#,
+        r#"confsync_last_success_timestamp_seconds{confsync_job="conferences"}"#,
     ] {
         assert!(text.contains(expected), "missing {expected} in\n{text}");
     }

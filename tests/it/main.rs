@@ -22,6 +22,7 @@ mod faults;
 mod lifecycle;
 mod metrics;
 mod mirror;
+mod operator;
 mod rate_budget;
 mod secrets;
 mod sim_cloudroom;

@@ -18,12 +18,16 @@ use confsync_sim::{DOC_SECRET_ID, DOC_SECRET_KEY};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct MirrorBenchArgs {
+    /// Seed of the simulator's data.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Conferences in the simulator's list.
     #[arg(long, default_value_t = 2_000)]
     pub conferences: usize,
+    /// Ended meetings in the simulator's history.
     #[arg(long, default_value_t = 20_000)]
     pub history: usize,
+    /// Recordings per ended meeting.
     #[arg(long, default_value_t = 2)]
     pub recordings_per_conference: usize,
     /// History rows of the memory run (0 skips it).

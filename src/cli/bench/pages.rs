@@ -20,8 +20,10 @@ pub struct PagesBenchArgs {
     /// The server's CloudRoom base URL (ends with /CLOUDROOM-SERVER).
     #[arg(long)]
     pub base_url: String,
+    /// The server's secretId.
     #[arg(long, default_value = confsync_sim::DOC_SECRET_ID)]
     pub secret_id: String,
+    /// The server's secretKey.
     #[arg(long, default_value = confsync_sim::DOC_SECRET_KEY)]
     pub secret_key: String,
     /// First day of the history walk (YYYY-MM-DD).

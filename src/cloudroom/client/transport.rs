@@ -95,7 +95,7 @@ impl CloudRoomClient {
         };
         let on_retry = |error: &CloudRoomError, so_far: Attempt, delay: Duration| {
             let delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
-            tracing::debug!(endpoint = req.endpoint, attempt = so_far.retries, delay_ms, error = %error, "retrying CloudRoom call");
+            tracing::debug!(endpoint = req.endpoint, attempt = so_far.retries, delay_ms, error = %crate::causes::Chain(error), "retrying CloudRoom call");
             self.inner.stats.retries.fetch_add(1, Ordering::Relaxed);
             metrics::record_retry(VENDOR, req.endpoint);
         };
@@ -167,10 +167,11 @@ impl CloudRoomClient {
         let transport = |e: reqwest::Error| {
             CloudRoomError::from_transport(req.endpoint, inner.timeout, e.without_url())
         };
+        let sent = Instant::now();
         let response = match builder.send().await {
             Ok(response) => response,
             Err(e) => {
-                metrics::record_api_call(VENDOR, req.endpoint, None, "none");
+                metrics::record_api_call(VENDOR, req.endpoint, None, "none", sent.elapsed());
                 return Err(transport(e));
             }
         };
@@ -183,9 +184,9 @@ impl CloudRoomClient {
             Ok(_) => "0".to_string(),
             Err(e) => e
                 .code()
-                .map_or_else(|| "none".to_string(), |c| c.to_string()),
+                .map_or_else(|| "none".to_string(), crate::cloudroom::error::metric_code),
         };
-        metrics::record_api_call(VENDOR, req.endpoint, Some(status), &code);
+        metrics::record_api_call(VENDOR, req.endpoint, Some(status), &code, sent.elapsed());
         self.note_outcome(&result, span);
         result
     }

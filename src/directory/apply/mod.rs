@@ -124,7 +124,7 @@ impl From<CloudRoomError> for Refused {
     fn from(e: CloudRoomError) -> Self {
         Refused {
             code: e.code().map(|c| c.to_string()),
-            message: e.to_string(),
+            message: crate::causes::Chain(&e).to_string(),
         }
     }
 }
@@ -133,7 +133,7 @@ impl From<&AliyunError> for Refused {
     fn from(e: &AliyunError) -> Self {
         Refused {
             code: e.code(),
-            message: e.to_string(),
+            message: crate::causes::Chain(e).to_string(),
         }
     }
 }

@@ -141,7 +141,7 @@ pub enum SourceError {
     NotConfigured,
     #[error("directory.source: {0}")]
     BadSpec(String),
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     Io {
         path: PathBuf,
         #[source]
@@ -183,7 +183,7 @@ pub enum SourceError {
         line: u64,
         message: String,
     },
-    #[error("the directory.source query failed: {0}")]
+    #[error("the directory.source query failed")]
     Query(#[source] crate::store::StoreError),
     #[error("the directory.source query: row {row}: {message}")]
     QueryRow { row: u64, message: String },
