@@ -74,6 +74,12 @@ pub struct SimConfig {
     /// (its tables list it): the client must page by `total`.
     #[arg(long)]
     pub omit_remaining: bool,
+    /// Answer GET conference/{confId} for a conference that exists only in
+    /// the meeting history with 22201, as "not found": the document does
+    /// not say whether the detail of an ended meeting can be read (by
+    /// default it can).
+    #[arg(long)]
+    pub ended_detail_not_found: bool,
     /// How GetUser answers for a user that does not exist, which the Aliyun
     /// document does not say: `error` (Success=false, an English message),
     /// `error-zh` (Success=false, a Chinese message) or `empty`
@@ -103,6 +109,7 @@ impl Default for SimConfig {
             access_key_id: SIM_ACCESS_KEY_ID.into(),
             access_key_secret: SIM_ACCESS_KEY_SECRET.into(),
             omit_remaining: false,
+            ended_detail_not_found: false,
             aliyun_absent_user: aliyun::AbsentUser::Error,
             anchor: None,
         }

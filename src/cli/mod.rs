@@ -153,7 +153,7 @@ pub struct SyncArgs {
 /// The names `sync` takes: each mirror pass in the registry, and `mirror`
 /// for the three in order.
 fn sync_job_names() -> clap::builder::PossibleValuesParser {
-    let passes = crate::jobs::MIRROR.iter().map(|job| job.name());
+    let passes = crate::jobs::SYNCABLE.iter().map(|job| job.name());
     clap::builder::PossibleValuesParser::new(passes.chain([ALL_PASSES]))
 }
 

@@ -58,6 +58,7 @@ const STRING_KEYS: &[&str] = &[
     "schedule.conferences",
     "schedule.history",
     "schedule.recordings",
+    "schedule.details",
     "schedule.reconcile",
     "schedule.directory",
     "http.listen",

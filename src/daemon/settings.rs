@@ -17,6 +17,7 @@ pub struct ScheduleSettings {
     pub conferences: String,
     pub history: String,
     pub recordings: String,
+    pub details: String,
     pub reconcile: String,
     pub directory: String,
 }
@@ -24,12 +25,13 @@ pub struct ScheduleSettings {
 impl Default for ScheduleSettings {
     /// Each job's own default schedule.
     fn default() -> Self {
-        use crate::jobs::{Conferences, Directory, History, Job, Reconcile, Recordings};
+        use crate::jobs::{Conferences, Details, Directory, History, Job, Reconcile, Recordings};
         ScheduleSettings {
             timezone: "Asia/Shanghai".into(),
             conferences: Conferences.default_schedule().into(),
             history: History.default_schedule().into(),
             recordings: Recordings.default_schedule().into(),
+            details: Details.default_schedule().into(),
             reconcile: Reconcile.default_schedule().into(),
             directory: Directory.default_schedule().into(),
         }
@@ -76,6 +78,7 @@ impl ScheduleSettings {
             "conferences" => &self.conferences,
             "history" => &self.history,
             "recordings" => &self.recordings,
+            "details" => &self.details,
             "reconcile" => &self.reconcile,
             "directory" => &self.directory,
             _ => job.default_schedule(),

@@ -7,6 +7,7 @@
 
 pub mod conferences;
 pub mod context;
+pub mod details;
 pub mod directory;
 pub mod history;
 pub mod lifecycle;
@@ -18,6 +19,7 @@ use futures::future::BoxFuture;
 
 pub use conferences::Conferences;
 pub use context::JobContext;
+pub use details::Details;
 pub use directory::Directory;
 pub use history::History;
 pub use lifecycle::{run_claimed, run_job, run_mirror, Claim, JobBusy, RunOutcome};
@@ -48,12 +50,21 @@ pub trait Job: Send + Sync {
 }
 
 /// The jobs, in the order `status` lists them and the daemon schedules them.
-pub static JOBS: [&(dyn Job + 'static); 5] =
-    [&Conferences, &History, &Recordings, &Reconcile, &Directory];
+pub static JOBS: [&(dyn Job + 'static); 6] = [
+    &Conferences,
+    &History,
+    &Recordings,
+    &Details,
+    &Reconcile,
+    &Directory,
+];
 
 /// The three mirror passes, in the order a full mirror runs them (history
 /// queues the conferences whose recordings are read next).
 pub static MIRROR: [&(dyn Job + 'static); 3] = [&Conferences, &History, &Recordings];
+
+/// The jobs `confsync sync` runs by name: the mirror's passes and the details.
+pub static SYNCABLE: [&(dyn Job + 'static); 4] = [&Conferences, &History, &Recordings, &Details];
 
 /// The registered job called `name`.
 pub fn find(name: &str) -> Option<&'static dyn Job> {

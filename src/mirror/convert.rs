@@ -2,8 +2,9 @@
 
 use serde_json::Value;
 
-use crate::cloudroom::{epoch_utc, ConferenceRecord, VideoRecord};
+use crate::cloudroom::{epoch_utc, ConferenceDetail, ConferenceRecord, VideoRecord};
 use crate::store::conferences::ConferenceRow;
+use crate::store::details::{DetailRow, InviteeRow};
 use crate::store::history::HistoryRow;
 use crate::store::recordings::RecordingRow;
 
@@ -80,4 +81,45 @@ pub fn recording(record: VideoRecord, conf_id: i64) -> Option<RecordingRow> {
 /// Identifies a page by its first record, to notice the server repeating page 1.
 pub fn first_key(first: Option<&Value>) -> Option<String> {
     first.map(Value::to_string)
+}
+
+/// A conference's detail as stored: passwords (the meeting's and the PSTN
+/// one) left out unless kept, like in `raw`.
+pub fn detail(conf_id: i64, detail: ConferenceDetail, keep_passwords: bool) -> DetailRow {
+    let kept = |v: Option<String>| v.filter(|_| keep_passwords);
+    let order = detail.order_config.unwrap_or_default();
+    let invitees = detail
+        .invitee_infos
+        .into_iter()
+        .filter_map(|i| {
+            Some(InviteeRow {
+                invitee_id: i.invite_id?,
+                name: i.invitee_name,
+                invitee_type: small(i.invitee_type),
+            })
+        })
+        .collect();
+    DetailRow {
+        conf_id,
+        subject: detail.subject,
+        host_id: detail.host_id,
+        host_name: detail.host_name,
+        status: small(detail.status),
+        url: detail.url,
+        public_url: detail.public_url,
+        pstn_num: detail.pstn_num,
+        password: kept(detail.password),
+        pstn_password: kept(detail.pstn_pwd),
+        schedule_start: order.schedule_time,
+        schedule_end: order.schedule_end_time,
+        period_type: small(order.period_type),
+        period_end: order.period_end_time,
+        email_notice: small(detail.email_notice),
+        sms_notice: small(detail.sms_notice),
+        attributes: detail.attributes.and_then(|a| serde_json::to_value(a).ok()),
+        permission: detail.permission.and_then(|p| serde_json::to_value(p).ok()),
+        assistants: Value::Array(detail.assistant_infos),
+        invitees,
+        raw: sanitize(detail.raw, keep_passwords),
+    }
 }

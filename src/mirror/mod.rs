@@ -3,6 +3,7 @@
 
 pub mod conferences;
 pub mod convert;
+pub mod details;
 pub mod history;
 pub mod paging;
 pub mod progress;
@@ -25,6 +26,7 @@ pub enum Pass {
     Conferences,
     History,
     Recordings,
+    Details,
 }
 
 /// Runs one pass, its request budgets loaded from what earlier runs learned
@@ -36,10 +38,13 @@ pub async fn run_pass(
     totals: &mut RunTotals,
 ) -> anyhow::Result<()> {
     ctx.load_budgets().await?;
+    // The report views count days in the tenant's zone.
+    store::tenants::record_timezone(&ctx.pool, ctx.tenant(), &ctx.settings.timezone).await?;
     let result = match pass {
         Pass::Conferences => conferences::run(ctx, options, totals).await,
         Pass::History => history::run(ctx, options, totals).await,
         Pass::Recordings => recordings::run(ctx, options, totals).await,
+        Pass::Details => details::run(ctx, options, totals).await,
     };
     if let Err(e) = ctx.save_budgets().await {
         tracing::warn!(error = %crate::causes::of(&e), "cannot keep the learned request budgets");

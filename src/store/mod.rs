@@ -14,6 +14,7 @@ macro_rules! column {
 }
 
 pub mod conferences;
+pub mod details;
 pub mod directory;
 pub mod history;
 pub mod locks;
@@ -21,6 +22,7 @@ pub mod rate_budgets;
 pub mod recordings;
 pub mod runs;
 pub mod state;
+pub mod tenants;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;

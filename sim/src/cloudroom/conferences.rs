@@ -159,7 +159,11 @@ impl World {
         ids.iter()
             .map(|&id| PersonInfo {
                 invite_id: id,
-                invitee_name: self.person_name(id).unwrap_or_default().to_string(),
+                invitee_name: self
+                    .person_name(id)
+                    .map(str::to_string)
+                    .or_else(|| crate::data::generate::generated_host_name(id))
+                    .unwrap_or_default(),
                 invitee_type: 0,
             })
             .collect()
@@ -194,6 +198,7 @@ impl World {
         }
         let ended = self
             .latest_history(conf_id)
+            .filter(|_| !self.ended_detail_not_found)
             .ok_or_else(|| ApiError::business(22201))?;
         Ok(ConfDetail {
             conf_id,

@@ -89,6 +89,17 @@ pub(crate) const EXTRA_HOSTS: &[&str] = &["欧阳娜娜", "司马光明", CREATO
 /// Generated hosts have ids `HOST_ID_BASE + index into the host pool`.
 pub(crate) const HOST_ID_BASE: i64 = 1_000_150_000;
 
+/// The name of the generated host `id` (`HOST_ID_BASE` + its index).
+pub(crate) fn generated_host_name(id: i64) -> Option<String> {
+    let index = usize::try_from(id.checked_sub(HOST_ID_BASE)?).ok()?;
+    let pooled = SURNAMES.len() * GIVEN_NAMES.len();
+    if index < pooled {
+        let (s, g) = (index / GIVEN_NAMES.len(), index % GIVEN_NAMES.len());
+        return Some(format!("{}{}", SURNAMES[s], GIVEN_NAMES[g]));
+    }
+    EXTRA_HOSTS.get(index - pooled).map(|h| h.to_string())
+}
+
 impl Pools {
     pub(crate) fn new() -> Self {
         let mut hosts: Vec<Text> = SURNAMES
@@ -366,6 +377,11 @@ pub(crate) fn generate_conferences(
             conf.host_id = HOST_ID_BASE + host as i64;
             conf.owner_id = conf.host_id;
             conf.host_name = pools.hosts[host].to_string();
+            // The next two hosts are invited; no random draw, so that the
+            // rest of a seed's data stays as it was.
+            conf.invitee_ids = (1..=2)
+                .map(|k| HOST_ID_BASE + ((host + k) % pools.hosts.len()) as i64)
+                .collect();
             conf.password = format!("{:06}", rng.random_range(0..1_000_000));
             conf.conf_type = 1;
             if rng.random_bool(0.2) {

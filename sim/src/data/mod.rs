@@ -443,7 +443,7 @@ pub struct Generated {
     pub next_conf_id: i64,
 }
 
-mod generate;
+pub(crate) mod generate;
 
 pub use generate::*;
 

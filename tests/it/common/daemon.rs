@@ -22,6 +22,7 @@ pub fn daemon_settings(sim: &RunningSimulator, db: &TestDb) -> Settings {
         &mut s.schedule.conferences,
         &mut s.schedule.history,
         &mut s.schedule.recordings,
+        &mut s.schedule.details,
         &mut s.schedule.reconcile,
         &mut s.schedule.directory,
     ] {
