@@ -12,8 +12,8 @@ use crate::jobs::JobContext;
 
 /// Connects to the database (migrating it) and builds the clients.
 ///
-/// The Aliyun client is built only when the directory pushes to Aliyun;
-/// without its keys it is left out, and a directory run says why.
+/// The Aliyun client is built whenever its keys are set; without them it is
+/// left out, and a run that needs it says why.
 pub async fn build(
     settings: Settings,
     shutdown: CancellationToken,
@@ -22,11 +22,10 @@ pub async fn build(
     let cloudroom = CloudRoomClient::new(&settings.cloudroom)
         .context("cannot build the CloudRoom client")?
         .with_cancel(shutdown.clone());
-    let aliyun = settings
-        .directory
-        .aliyun
-        .then(|| AliyunClient::new(&settings.aliyun).ok())
-        .flatten()
+    // Wherever its keys are set: the directory push and the attendance job
+    // use it (the directory only with directory.aliyun on).
+    let aliyun = AliyunClient::new(&settings.aliyun)
+        .ok()
         .map(|client| client.with_cancel(shutdown.clone()));
     let pool = crate::db::connect_and_migrate(&settings.database).await?;
     Ok(JobContext {

@@ -81,16 +81,7 @@ impl Metrics {
         let gauge = |name: &str, help: &str, labels: &[&str]| {
             registered(&registry, GaugeVec::new(Opts::new(name, help), labels))
         };
-        // From a one-page conference pass to a three-year history backfill.
-        let buckets = prometheus::exponential_buckets(0.5, 2.0, 14)?;
-        let histogram =
-            HistogramOpts::new("confsync_run_duration_seconds", "Duration of job runs.");
-        // From a 5 ms local answer to the 30 s request timeout.
-        let latency = HistogramOpts::new(
-            "confsync_api_request_duration_seconds",
-            "Vendor HTTP request latency (each attempt) by vendor and endpoint.",
-        )
-        .buckets(prometheus::exponential_buckets(0.005, 2.0, 14)?);
+        let (run_duration, api_latency) = histograms(&registry)?;
         register_process_and_build(&registry)?;
         Ok(Metrics {
             runs: counter(
@@ -118,7 +109,7 @@ impl Metrics {
                 "Vendor HTTP requests (every attempt) by vendor, endpoint, HTTP status and vendor code (documented codes, else other).",
                 &["vendor", "endpoint", "status", "code"],
                 )?,
-            api_latency: registered(&registry, HistogramVec::new(latency, &["vendor", "endpoint"]))?,
+            api_latency,
             retries: counter(
                 "confsync_api_retries_total",
                 "Vendor requests retried after a transient failure.",
@@ -126,20 +117,14 @@ impl Metrics {
                 )?,
             limiter_wait: registered(
                 &registry,
-                prometheus::CounterVec::new(
-                    Opts::new(
-                        "confsync_rate_limiter_wait_seconds_total",
-                        "Time spent waiting for the client-side rate limiter.",
-                    ),
-                    &["vendor"],
-                ),
-                )?,
+                prometheus::CounterVec::new(LIMITER_WAIT.opts(), &["vendor"]),
+            )?,
             rate_budget: gauge(
                 "confsync_rate_budget_requests_per_minute",
                 "Request budgets that a 429 taught or changed, by vendor and endpoint.",
                 &["vendor", "endpoint"],
                 )?,
-            run_duration: registered(&registry, HistogramVec::new(histogram.buckets(buckets), &["confsync_job"]))?,
+            run_duration,
             last_success: gauge(
                 "confsync_last_success_timestamp_seconds",
                 "When each job last finished successfully (Unix time).",
@@ -178,6 +163,39 @@ impl Metrics {
 }
 
 const BUILD_INFO: &str = "confsync_build_info";
+
+/// A metric's name and help.
+struct Family(&'static str, &'static str);
+
+impl Family {
+    fn opts(&self) -> Opts {
+        Opts::new(self.0, self.1)
+    }
+}
+
+const LIMITER_WAIT: Family = Family(
+    "confsync_rate_limiter_wait_seconds_total",
+    "Time spent waiting for the client-side rate limiter.",
+);
+
+/// Run durations, from a one-page conference pass to a three-year history
+/// backfill; request latencies, from a 5 ms local answer to the 30 s timeout.
+fn histograms(registry: &Registry) -> prometheus::Result<(HistogramVec, HistogramVec)> {
+    let runs = HistogramOpts::new("confsync_run_duration_seconds", "Duration of job runs.")
+        .buckets(prometheus::exponential_buckets(0.5, 2.0, 14)?);
+    let latency = HistogramOpts::new(
+        "confsync_api_request_duration_seconds",
+        "Vendor HTTP request latency (each attempt) by vendor and endpoint.",
+    )
+    .buckets(prometheus::exponential_buckets(0.005, 2.0, 14)?);
+    Ok((
+        registered(registry, HistogramVec::new(runs, &["confsync_job"]))?,
+        registered(
+            registry,
+            HistogramVec::new(latency, &["vendor", "endpoint"]),
+        )?,
+    ))
+}
 
 /// The process collector (CPU, memory, file descriptors, threads) and
 /// `confsync_build_info`, which never change after start.

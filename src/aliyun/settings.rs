@@ -21,6 +21,12 @@ pub struct AliyunSettings {
     pub batch_size: usize,
     pub timeout_seconds: u64,
     pub max_retries: u32,
+    /// `postgres: <query>` whose first column lists MeetingUUIDs for the
+    /// attendance job (besides rows in `aliyun.meetings`).
+    pub meetings_source: Option<String>,
+    /// A meeting nobody has joined this long after it was registered is no
+    /// longer read.
+    pub attendance_window: String,
 }
 
 impl Default for AliyunSettings {
@@ -36,6 +42,8 @@ impl Default for AliyunSettings {
             batch_size: 100,
             timeout_seconds: 30,
             max_retries: 5,
+            meetings_source: None,
+            attendance_window: "24h".into(),
         }
     }
 }
@@ -69,5 +77,30 @@ impl AliyunSettings {
         if al.batch_size == 0 || al.batch_size > 1000 {
             problem("aliyun.batch_size", "must be between 1 and 1000".into());
         }
+        if let Err(e) = al.meetings_query() {
+            problem("aliyun.meetings_source", e);
+        }
+        if let Err(e) = crate::setting::parse_duration(&al.attendance_window) {
+            problem("aliyun.attendance_window", e);
+        }
+    }
+
+    /// The query of `meetings_source`, without its `postgres:` prefix.
+    pub fn meetings_query(&self) -> Result<Option<&str>, String> {
+        match self.meetings_source.as_deref().map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(spec) => match spec.strip_prefix("postgres:").map(str::trim) {
+                Some(query) if !query.is_empty() => Ok(Some(query)),
+                _ => Err(format!(
+                    "expected \"postgres: select meeting_uuid from ...\", not {spec:?}"
+                )),
+            },
+        }
+    }
+
+    /// `attendance_window`; `validate` has vouched for it.
+    pub fn attendance_window(&self) -> std::time::Duration {
+        crate::setting::parse_duration(&self.attendance_window)
+            .unwrap_or(std::time::Duration::from_secs(86_400))
     }
 }

@@ -39,8 +39,13 @@ pub async fn run(mut settings: Settings) -> anyhow::Result<()> {
     }
     show_reports(&ctx.pool).await?;
     let directory = push_sample_directory(&ctx, &sample).await;
+    let attendance = match &directory {
+        Ok(_) => show_attendance(&ctx, &simulator).await,
+        Err(_) => Ok(()),
+    };
     simulator.stop().await;
     let directory = directory?;
+    attendance?;
     if let Some(e) = summaries.iter().find_map(|s| s.error.as_ref()) {
         anyhow::bail!("the mirror failed: {e}");
     }
@@ -98,6 +103,59 @@ async fn push_sample_directory(
     println!();
     print!("{summary}");
     Ok(*summary)
+}
+
+/// A weekly meeting of the people just pushed to Aliyun, read by the
+/// attendance job, then the report that joins it with the HR directory.
+async fn show_attendance(
+    ctx: &JobContext,
+    simulator: &sim::RunningSimulator,
+) -> anyhow::Result<()> {
+    const UUID: &str = "demo-weekly-meeting";
+    let start_ms = (chrono::Utc::now() - chrono::Duration::hours(2)).timestamp_millis();
+    {
+        let mut world = sim::lock(&simulator.state.aliyun);
+        let meeting = world.generated_meeting(UUID, start_ms, 6);
+        world.put_meeting(meeting).map_err(anyhow::Error::msg)?;
+    }
+    let tenant = &ctx.settings.cloudroom.tenant;
+    // The demo's database outlives its simulator: read the meeting afresh.
+    sqlx::query("delete from aliyun.meetings where tenant = $1 and meeting_uuid = $2")
+        .bind(tenant)
+        .bind(UUID)
+        .execute(&ctx.pool)
+        .await
+        .context("cannot reset the demo meeting")?;
+    crate::store::attendance::register(&ctx.pool, tenant, &[UUID.to_string()], "table").await?;
+    // Everybody has left: one read, then the one more that ends it.
+    for _ in 0..2 {
+        let run = jobs::run_job(ctx, &jobs::Attendance, &RunOptions::default()).await?;
+        if let Some(error) = run.error {
+            anyhow::bail!("the attendance job failed: {error}");
+        }
+    }
+    let rows: Vec<(String, i64, i64, f64)> = sqlx::query_as(
+        "select coalesce(department, '(no department)'), people, joins, minutes::float8
+           from report.attendance_per_department where tenant = $1 order by minutes desc",
+    )
+    .bind(tenant)
+    .fetch_all(&ctx.pool)
+    .await
+    .context("cannot read report.attendance_per_department")?;
+    println!(
+        "
+report.attendance_per_department (Aliyun ListMembers joined with the HR directory):"
+    );
+    for (department, people, joins, minutes) in rows {
+        println!("  {department:<24} {people} people, {joins} joins, {minutes:.0} minutes");
+    }
+    println!(
+        "
+Try it yourself:
+  psql {} -c 'select name, department, joins, minutes from report.attendance_per_person order by minutes desc'",
+        crate::secret::redact_url(&ctx.settings.database.url)
+    );
+    Ok(())
 }
 
 fn point_at_simulator(settings: &mut Settings, simulator: &sim::RunningSimulator) {

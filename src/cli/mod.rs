@@ -78,6 +78,9 @@ pub enum Command {
     /// Push the HR directory into CloudRoom and Aliyun.
     #[command(subcommand)]
     Directory(DirectoryCommand),
+    /// Aliyun CVC: the meetings whose attendance is read.
+    #[command(subcommand)]
+    Aliyun(AliyunCommand),
     /// Run every job on its schedule until SIGTERM or SIGINT.
     Run,
     /// Last run, outcome, duration, rows, failures and next time of each job.
@@ -107,6 +110,25 @@ pub enum BenchCommand {
     /// Fetch a first mirror's pages from a server and nothing else (no
     /// database): the server's serving limit, as a floor for the mirror.
     Pages(bench::pages::PagesBenchArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AliyunCommand {
+    /// The meetings the attendance job reads (ListMembers).
+    #[command(subcommand)]
+    Meetings(MeetingsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MeetingsCommand {
+    /// Register the MeetingUUIDs of FILE (one per line; # comments).
+    Add {
+        /// The file of MeetingUUIDs.
+        file: PathBuf,
+        /// Print the counts as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -234,6 +256,9 @@ async fn with_settings(command: Command, settings: &Settings) -> ExitCode {
             exit::report(bench::directory::run(settings, &args).await)
         }
         Command::Directory(command) => jobs::directory(settings, command).await,
+        Command::Aliyun(AliyunCommand::Meetings(MeetingsCommand::Add { file, json })) => {
+            exit::report(add_meetings(settings, &file, json).await)
+        }
         Command::Run => jobs::run_daemon(settings.clone()).await,
         Command::Status { json } => jobs::status(settings, json).await,
         // Dispatched before the configuration is loaded.
@@ -264,6 +289,25 @@ fn load_settings(sources: &ConfigSources, level: Option<&str>) -> Result<Setting
             Err(exit::code(exit::CONFIG))
         }
     }
+}
+
+/// `aliyun meetings add FILE`.
+async fn add_meetings(
+    settings: &Settings,
+    file: &std::path::Path,
+    json: bool,
+) -> anyhow::Result<()> {
+    let uuids = crate::attendance::meetings_file::read(file)?;
+    let pool = crate::db::connect_and_migrate(&settings.database).await?;
+    let tenant = &settings.cloudroom.tenant;
+    let added = crate::store::attendance::register(&pool, tenant, &uuids, "file").await?;
+    let known = uuids.len() as u64 - added;
+    if json {
+        config::print_json(&serde_json::json!({ "added": added, "already_registered": known }));
+    } else {
+        println!("{added} meeting(s) added, {known} already registered");
+    }
+    Ok(())
 }
 
 async fn migrate(settings: &Settings) -> anyhow::Result<()> {

@@ -74,13 +74,14 @@ fn remove(dict: &mut Dict, path: &[String], field: &str) -> bool {
 
 /// The credentials missing for what is configured to run: CloudRoom's
 /// whenever a mirror job is scheduled or the directory pushes to CloudRoom,
-/// Aliyun's when the directory pushes to Aliyun.
+/// Aliyun's when the directory pushes to Aliyun. The attendance job needs
+/// Aliyun's keys only once meetings are registered, and says so then.
 pub fn missing_credentials(settings: &Settings) -> Vec<ConfigProblem> {
     let on = |job: &dyn Job| matches!(parse_cron(settings.schedule.expression(job)), Ok(Some(_)));
     let directory = on(&jobs::Directory);
     let mirror = jobs::JOBS
         .iter()
-        .filter(|job| job.name() != jobs::Directory.name())
+        .filter(|job| ![jobs::Directory.name(), jobs::Attendance.name()].contains(&job.name()))
         .any(|job| on(*job));
     let mut problems = Vec::new();
     if mirror || (directory && settings.directory.cloudroom) {

@@ -49,6 +49,8 @@ const STRING_KEYS: &[&str] = &[
     "aliyun.access_key_secret_file",
     "aliyun.group_id",
     "aliyun.group_name",
+    "aliyun.meetings_source",
+    "aliyun.attendance_window",
     "logging.level",
     "logging.format",
     "directory.source",
@@ -61,6 +63,7 @@ const STRING_KEYS: &[&str] = &[
     "schedule.details",
     "schedule.reconcile",
     "schedule.directory",
+    "schedule.attendance",
     "http.listen",
 ];
 
@@ -395,20 +398,7 @@ fn validate(settings: &Settings, figment: &Figment, problems: &mut Vec<ConfigPro
             message,
         })
     };
-    match url::Url::parse(&settings.database.url) {
-        Err(e) => problem("database.url", format!("not a URL: {e}")),
-        Ok(url) if !matches!(url.scheme(), "postgres" | "postgresql") => problem(
-            "database.url",
-            format!(
-                "not a PostgreSQL URL: the scheme is {:?}, expected postgres://",
-                url.scheme()
-            ),
-        ),
-        Ok(_) => {}
-    }
-    if settings.database.max_connections == 0 {
-        problem("database.max_connections", "must be at least 1".into());
-    }
+    validate_database(&settings.database, &mut problem);
     settings.cloudroom.validate(&mut problem);
     settings.aliyun.validate(&mut problem);
     if !matches!(settings.logging.format.as_str(), "text" | "json") {
@@ -449,6 +439,26 @@ fn validate(settings: &Settings, figment: &Figment, problems: &mut Vec<ConfigPro
     );
     if settings.shutdown_timeout_seconds == 0 {
         problem("shutdown_timeout_seconds", "must be at least 1".into());
+    }
+}
+
+fn validate_database(
+    database: &crate::db::DatabaseSettings,
+    problem: &mut dyn FnMut(&str, String),
+) {
+    match url::Url::parse(&database.url) {
+        Err(e) => problem("database.url", format!("not a URL: {e}")),
+        Ok(url) if !matches!(url.scheme(), "postgres" | "postgresql") => problem(
+            "database.url",
+            format!(
+                "not a PostgreSQL URL: the scheme is {:?}, expected postgres://",
+                url.scheme()
+            ),
+        ),
+        Ok(_) => {}
+    }
+    if database.max_connections == 0 {
+        problem("database.max_connections", "must be at least 1".into());
     }
 }
 

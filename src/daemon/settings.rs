@@ -20,12 +20,15 @@ pub struct ScheduleSettings {
     pub details: String,
     pub reconcile: String,
     pub directory: String,
+    pub attendance: String,
 }
 
 impl Default for ScheduleSettings {
     /// Each job's own default schedule.
     fn default() -> Self {
-        use crate::jobs::{Conferences, Details, Directory, History, Job, Reconcile, Recordings};
+        use crate::jobs::{
+            Attendance, Conferences, Details, Directory, History, Job, Reconcile, Recordings,
+        };
         ScheduleSettings {
             timezone: "Asia/Shanghai".into(),
             conferences: Conferences.default_schedule().into(),
@@ -34,6 +37,7 @@ impl Default for ScheduleSettings {
             details: Details.default_schedule().into(),
             reconcile: Reconcile.default_schedule().into(),
             directory: Directory.default_schedule().into(),
+            attendance: Attendance.default_schedule().into(),
         }
     }
 }
@@ -81,6 +85,7 @@ impl ScheduleSettings {
             "details" => &self.details,
             "reconcile" => &self.reconcile,
             "directory" => &self.directory,
+            "attendance" => &self.attendance,
             _ => job.default_schedule(),
         }
     }

@@ -5,6 +5,7 @@
 //! [`lifecycle`] is the one place that runs a job: lock, run record, span,
 //! end state, counters, metrics, log line, release.
 
+pub mod attendance;
 pub mod conferences;
 pub mod context;
 pub mod details;
@@ -17,6 +18,7 @@ pub mod summary;
 
 use futures::future::BoxFuture;
 
+pub use attendance::Attendance;
 pub use conferences::Conferences;
 pub use context::JobContext;
 pub use details::Details;
@@ -50,13 +52,14 @@ pub trait Job: Send + Sync {
 }
 
 /// The jobs, in the order `status` lists them and the daemon schedules them.
-pub static JOBS: [&(dyn Job + 'static); 6] = [
+pub static JOBS: [&(dyn Job + 'static); 7] = [
     &Conferences,
     &History,
     &Recordings,
     &Details,
     &Reconcile,
     &Directory,
+    &Attendance,
 ];
 
 /// The three mirror passes, in the order a full mirror runs them (history

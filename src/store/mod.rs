@@ -13,6 +13,7 @@ macro_rules! column {
     };
 }
 
+pub mod attendance;
 pub mod conferences;
 pub mod details;
 pub mod directory;

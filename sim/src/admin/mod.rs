@@ -71,6 +71,7 @@ pub fn routes() -> Router<Arc<SimState>> {
             put(change_recording).delete(delete_recording),
         )
         .route("/faults", post(set_faults).get(get_faults))
+        .route("/aliyun/meetings", post(put_aliyun_meeting))
         .route("/clock", post(set_clock))
 }
 
@@ -103,3 +104,13 @@ mod state;
 use faults::*;
 use records::*;
 pub use state::*;
+
+/// Adds or replaces an Aliyun meeting (`SimMeeting` as JSON): tests drive a
+/// meeting's joins and leaves by posting it again.
+async fn put_aliyun_meeting(State(state): AppState, body: Bytes) -> AdminResult<StatusCode> {
+    let meeting: crate::aliyun::SimMeeting = parse(&body)?;
+    lock(&state.aliyun)
+        .put_meeting(meeting)
+        .map_err(AdminError::BadRequest)?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -76,7 +76,7 @@ pub struct SimUser {
     pub create_time: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct SimMeeting {
     pub uuid: String,
     pub name: String,
@@ -87,10 +87,11 @@ pub struct SimMeeting {
     pub members: Vec<SimMember>,
     /// Answer with the spelling of the document's example (`MemberList`,
     /// `CreateCreate`, numbers) instead of its table's.
+    #[serde(default)]
     pub example_style: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct SimMember {
     pub member_uuid: String,
     pub user_id: String,
@@ -203,3 +204,61 @@ mod gateway;
 
 use actions::*;
 pub use gateway::*;
+
+impl World {
+    /// Adds or replaces a meeting. Its members must be users of this
+    /// enterprise (created with CreateUser), as in CVC.
+    pub fn put_meeting(&mut self, meeting: SimMeeting) -> Result<(), String> {
+        if let Some(m) = meeting
+            .members
+            .iter()
+            .find(|m| !self.users.contains_key(&m.user_id))
+        {
+            return Err(format!(
+                "member {} is not a user of this enterprise",
+                m.user_id
+            ));
+        }
+        self.meetings.insert(meeting.uuid.clone(), meeting);
+        Ok(())
+    }
+
+    /// An ended meeting of up to `count` of the users, in userId order: each
+    /// joins a minute after the previous one and stays 30 minutes; the first
+    /// leaves after 10 minutes and rejoins 5 minutes later.
+    pub fn generated_meeting(&self, uuid: &str, start_ms: i64, count: usize) -> SimMeeting {
+        const MINUTE: i64 = 60_000;
+        let mut members = Vec::new();
+        for (n, user) in self.users.values().take(count).enumerate() {
+            let join = start_ms + n as i64 * MINUTE;
+            let record = |k: usize, begin: i64, end: i64| SimMember {
+                member_uuid: format!("{uuid}-{}-{k}", user.user_id),
+                user_id: user.user_id.clone(),
+                user_name: user.user_name.clone(),
+                status: "offline".into(),
+                begin_ms: begin,
+                end_ms: Some(end),
+            };
+            match n {
+                0 => {
+                    members.push(record(0, join, join + 10 * MINUTE));
+                    members.push(record(1, join + 15 * MINUTE, join + 30 * MINUTE));
+                }
+                _ => members.push(record(0, join, join + 30 * MINUTE)),
+            }
+        }
+        SimMeeting {
+            uuid: uuid.into(),
+            name: "周例会".into(),
+            code: "00420042".into(),
+            creator: members
+                .first()
+                .map(|m| m.user_id.clone())
+                .unwrap_or_default(),
+            memo: String::new(),
+            create_date_ms: start_ms - 10 * MINUTE,
+            members,
+            example_style: false,
+        }
+    }
+}
