@@ -111,3 +111,18 @@ async fn history_details_are_read_once_and_22201_counts_as_not_available() {
         assert_eq!(detail_calls(&sim) as i64, ended, "not_found = {not_found}");
     }
 }
+
+#[tokio::test]
+async fn meeting_passwords_are_kept_only_when_asked_for() {
+    let sim = common::simulator(common::small_sim()).await;
+    let db = common::migrated_db().await;
+    let mut ctx = common::mirror_context(&sim, &db);
+    common::reconfigure(&mut ctx, |cr| cr.keep_meeting_passwords = true);
+    run(&ctx, &jobs::Conferences).await;
+    run(&ctx, &jobs::Details).await;
+    let listed = count(&db, "select count(*) from cloudroom.conferences").await;
+    assert_eq!(
+        count(&db, "select count(*) from cloudroom.conference_details where password <> '' and pstn_password is not null and raw ? 'password'").await,
+        listed
+    );
+}
