@@ -9,6 +9,7 @@ pub mod admin;
 pub mod aliyun;
 pub mod cloudroom;
 pub mod data;
+pub mod files;
 pub mod rate;
 pub mod signing;
 
@@ -80,6 +81,15 @@ pub struct SimConfig {
     /// default it can).
     #[arg(long)]
     pub ended_detail_not_found: bool,
+    /// Serve each recording's file at its `url` (here): deterministic bytes
+    /// of its listed size, with Range; without it the URLs are the
+    /// document's example addresses, which nothing serves.
+    #[arg(long)]
+    pub serve_files: bool,
+    /// With --serve-files, files keep their generated size (hundreds of MB)
+    /// instead of a 1024th of it.
+    #[arg(long)]
+    pub full_size_files: bool,
     /// How GetUser answers for a user that does not exist, which the Aliyun
     /// document does not say: `error` (Success=false, an English message),
     /// `error-zh` (Success=false, a Chinese message) or `empty`
@@ -110,6 +120,8 @@ impl Default for SimConfig {
             access_key_secret: SIM_ACCESS_KEY_SECRET.into(),
             omit_remaining: false,
             ended_detail_not_found: false,
+            serve_files: false,
+            full_size_files: false,
             aliyun_absent_user: aliyun::AbsentUser::Error,
             anchor: None,
         }
@@ -161,6 +173,8 @@ pub struct Faults {
     /// Every CloudRoom request is refused with 22006, as after the
     /// enterprise's secretId was revoked.
     pub cloudroom_revoked: bool,
+    /// What a recording's file answers, by file id (`*`: every file).
+    pub files: BTreeMap<String, files::FileFault>,
 }
 
 impl SimState {
@@ -234,6 +248,10 @@ pub fn router(state: Arc<SimState>) -> Router {
         .nest("/CLOUDROOM-SERVER/v2", cloudroom::routes())
         .nest("/__admin", admin::routes())
         .merge(aliyun::routes())
+        .route(
+            "/files/{file_id}/{name}",
+            axum::routing::get(files::serve_file),
+        )
         .with_state(state)
 }
 
@@ -270,7 +288,11 @@ impl RunningSimulator {
 pub async fn start(config: SimConfig) -> std::io::Result<RunningSimulator> {
     let listener = tokio::net::TcpListener::bind((config.host.as_str(), config.port)).await?;
     let addr = listener.local_addr()?;
+    let serve_files = config.serve_files.then_some(config.full_size_files);
     let state = Arc::new(SimState::new(config));
+    if let Some(full_size) = serve_files {
+        lock(&state.cloudroom).serve_files_at(&format!("http://{addr}"), full_size);
+    }
     let shutdown = CancellationToken::new();
     let app = router(state.clone());
     let token = shutdown.clone();

@@ -29,5 +29,6 @@ mod rate_budget;
 mod reports;
 mod secrets;
 mod sim_cloudroom;
+mod sim_files;
 mod status;
 mod store;

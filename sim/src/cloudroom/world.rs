@@ -25,6 +25,11 @@ pub struct World {
     pub(crate) omit_remaining: bool,
     /// The detail of a conference known only from the history is 22201.
     pub(crate) ended_detail_not_found: bool,
+    /// Recordings deleted since start: their files answer 410.
+    pub(crate) gone_files: std::collections::HashSet<FileId>,
+    /// With `--serve-files`: the simulator's address, and whether files
+    /// keep their generated size.
+    pub(crate) files: Option<(String, bool)>,
 }
 
 impl fmt::Debug for World {
@@ -73,6 +78,8 @@ impl World {
             rate_windows: crate::rate::RateWindows::default(),
             omit_remaining: config.omit_remaining,
             ended_detail_not_found: config.ended_detail_not_found,
+            gone_files: Default::default(),
+            files: None,
         }
     }
 
@@ -259,9 +266,12 @@ impl World {
     }
 
     /// `false` when the fileId already exists.
-    pub fn insert_recording(&mut self, recording: Recording) -> bool {
+    pub fn insert_recording(&mut self, mut recording: Recording) -> bool {
         if self.recording_conf.contains_key(&recording.file_id) {
             return false;
+        }
+        if let (Some((base, full_size)), None) = (&self.files, &recording.url) {
+            crate::files::point_at_file(&mut recording, base, *full_size);
         }
         let at = self
             .recordings
@@ -272,7 +282,17 @@ impl World {
         true
     }
 
+    /// Points every recording's `url` at the simulator's files (and sizes
+    /// them as served), and so every recording added later.
+    pub fn serve_files_at(&mut self, base: &str, full_size: bool) {
+        self.files = Some((base.to_string(), full_size));
+        for recording in &mut self.recordings {
+            crate::files::point_at_file(recording, base, full_size);
+        }
+    }
+
     pub fn remove_recording(&mut self, file_id: &FileId) -> Option<Recording> {
+        self.gone_files.insert(file_id.clone());
         let conf_id = self.recording_conf.remove(file_id)?;
         let range = self.recording_range(conf_id);
         let offset = self.recordings[range.clone()]
