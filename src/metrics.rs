@@ -82,6 +82,7 @@ impl Metrics {
             registered(&registry, GaugeVec::new(Opts::new(name, help), labels))
         };
         let (run_duration, api_latency) = histograms(&registry)?;
+        let (directory_objects, staged_deletes) = directory_metrics(&registry)?;
         register_process_and_build(&registry)?;
         Ok(Metrics {
             runs: counter(
@@ -94,16 +95,8 @@ impl Metrics {
                 "Mirrored rows by table and kind: inserted, updated, unchanged.",
                 &["table", "kind"],
                 )?,
-            directory_objects: counter(
-                "confsync_directory_objects_total",
-                "Directory objects by section (cloudroom_departments, cloudroom_users, aliyun_users) and outcome: created, updated, deleted, failed, staged.",
-                &["section", "outcome"],
-                )?,
-            staged_deletes: gauge(
-                "confsync_directory_staged_deletes",
-                "Deletes the last directory apply staged (above directory.max_deletes), by section.",
-                &["section"],
-                )?,
+            directory_objects,
+            staged_deletes,
             api_calls: counter(
                 "confsync_api_calls_total",
                 "Vendor HTTP requests (every attempt) by vendor, endpoint, HTTP status and vendor code (documented codes, else other).",
@@ -115,9 +108,10 @@ impl Metrics {
                 "Vendor requests retried after a transient failure.",
                 &["vendor", "endpoint"],
                 )?,
-            limiter_wait: registered(
+            limiter_wait: seconds_counter(
                 &registry,
-                prometheus::CounterVec::new(LIMITER_WAIT.opts(), &["vendor"]),
+                "confsync_rate_limiter_wait_seconds_total",
+                "Time spent waiting for the client-side rate limiter.",
             )?,
             rate_budget: gauge(
                 "confsync_rate_budget_requests_per_minute",
@@ -164,19 +158,36 @@ impl Metrics {
 
 const BUILD_INFO: &str = "confsync_build_info";
 
-/// A metric's name and help.
-struct Family(&'static str, &'static str);
-
-impl Family {
-    fn opts(&self) -> Opts {
-        Opts::new(self.0, self.1)
-    }
+/// The directory's objects by section and outcome, and the deletes staged.
+fn directory_metrics(registry: &Registry) -> prometheus::Result<(IntCounterVec, GaugeVec)> {
+    let objects = Opts::new(
+        "confsync_directory_objects_total",
+        "Directory objects by section (cloudroom_departments, cloudroom_users, aliyun_users) and outcome: created, updated, deleted, failed, staged.",
+    );
+    let staged = Opts::new(
+        "confsync_directory_staged_deletes",
+        "Deletes the last directory apply staged (above directory.max_deletes), by section.",
+    );
+    Ok((
+        registered(
+            registry,
+            IntCounterVec::new(objects, &["section", "outcome"]),
+        )?,
+        registered(registry, GaugeVec::new(staged, &["section"]))?,
+    ))
 }
 
-const LIMITER_WAIT: Family = Family(
-    "confsync_rate_limiter_wait_seconds_total",
-    "Time spent waiting for the client-side rate limiter.",
-);
+/// A counter of seconds (a float) by vendor.
+fn seconds_counter(
+    registry: &Registry,
+    name: &str,
+    help: &str,
+) -> prometheus::Result<prometheus::CounterVec> {
+    registered(
+        registry,
+        prometheus::CounterVec::new(Opts::new(name, help), &["vendor"]),
+    )
+}
 
 /// Run durations, from a one-page conference pass to a three-year history
 /// backfill; request latencies, from a 5 ms local answer to the 30 s timeout.

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use serde::Serialize;
 
 use super::exit;
+use super::output::print_json;
 use crate::configuration::{self, ConfigProblem, ConfigSources, Settings};
 use crate::telemetry;
 use confsync_sim::SimConfig;
@@ -78,14 +79,6 @@ fn print_text(failures: Option<&[ConfigProblem]>) {
                 eprintln!("  - {failure}");
             }
         }
-    }
-}
-
-/// One JSON value on one line of stdout: the style of every `--json`.
-pub fn print_json<T: Serialize>(value: &T) {
-    match serde_json::to_string(value) {
-        Ok(text) => println!("{text}"),
-        Err(e) => eprintln!("error: cannot encode the result as JSON: {e}"),
     }
 }
 

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use super::config::print_json;
 use super::exit;
+use super::output::print_json;
 use super::{DirectoryCommand, SyncArgs, ALL_PASSES};
 use crate::configuration::Settings;
 use crate::daemon::{self, shutdown::Signals, systemd};

@@ -8,6 +8,7 @@ mod demo;
 mod exit;
 mod jobs;
 mod manual;
+mod output;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -303,7 +304,7 @@ async fn add_meetings(
     let added = crate::store::attendance::register(&pool, tenant, &uuids, "file").await?;
     let known = uuids.len() as u64 - added;
     if json {
-        config::print_json(&serde_json::json!({ "added": added, "already_registered": known }));
+        output::print_json(&serde_json::json!({ "added": added, "already_registered": known }));
     } else {
         println!("{added} meeting(s) added, {known} already registered");
     }
