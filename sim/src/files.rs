@@ -24,10 +24,14 @@ use crate::{lock, SimState};
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum FileFault {
-    /// The connection drops after this many bytes of the body.
+    /// The connection drops after this many bytes of a whole-file body;
+    /// a `Range` request (the client resuming) is answered in full.
     Cut { after_bytes: u64 },
     /// An HTML error page with status 200, as a CDN may send for an expired link.
     Html,
+    /// Only the first bytes, with a Content-Length that says so: a body
+    /// that ends cleanly but short of the listed size.
+    Short { bytes: u64 },
     /// This status (404, 410, ...) with an empty body.
     Status { status: u16 },
     /// At most this many bytes per second.
@@ -111,6 +115,10 @@ fn respond(
         }
         _ => {}
     }
+    let size = match fault {
+        Some(FileFault::Short { bytes }) => bytes.min(size),
+        _ => size,
+    };
     let (start, end) = match parse_range(range, size) {
         Ok(span) => span,
         Err(()) => {
@@ -122,6 +130,7 @@ fn respond(
         true => StatusCode::PARTIAL_CONTENT,
         false => StatusCode::OK,
     };
+    let fault = fault.filter(|f| range.is_none() || !matches!(f, FileFault::Cut { .. }));
     let body = Body::from_stream(stream(seed(file_id), start, end, fault));
     let mut response = (status, body).into_response();
     let h = response.headers_mut();
