@@ -6,6 +6,7 @@
 
 pub mod aliyun;
 pub mod app;
+pub mod archive;
 pub mod attendance;
 pub mod causes;
 pub mod cli;

@@ -60,6 +60,14 @@ struct Metrics {
     rate_budget: GaugeVec,
     run_duration: HistogramVec,
     last_success: GaugeVec,
+    archive: ArchiveMetrics,
+}
+
+/// The archive's bytes, failed files and backlog.
+struct ArchiveMetrics {
+    bytes: prometheus::IntCounter,
+    failed: prometheus::IntCounter,
+    backlog: prometheus::IntGauge,
 }
 
 /// Creates a metric and registers it in `registry`.
@@ -83,6 +91,7 @@ impl Metrics {
         };
         let (run_duration, api_latency) = histograms(&registry)?;
         let (directory_objects, staged_deletes) = directory_metrics(&registry)?;
+        let archive = archive_metrics(&registry)?;
         register_process_and_build(&registry)?;
         Ok(Metrics {
             runs: counter(
@@ -124,6 +133,7 @@ impl Metrics {
                 "When each job last finished successfully (Unix time).",
                 &["confsync_job"],
                 )?,
+            archive,
             registry,
         })
     }
@@ -133,7 +143,7 @@ impl Metrics {
     /// Every family name confsync exports (with or without samples yet).
     fn family_names(&self) -> Vec<String> {
         use prometheus::core::Collector;
-        let own: [&dyn Collector; 11] = [
+        let own: [&dyn Collector; 14] = [
             &self.runs,
             &self.rows,
             &self.directory_objects,
@@ -145,6 +155,9 @@ impl Metrics {
             &self.rate_budget,
             &self.run_duration,
             &self.last_success,
+            &self.archive.bytes,
+            &self.archive.failed,
+            &self.archive.backlog,
         ];
         let process = prometheus::process_collector::ProcessCollector::for_self();
         own.into_iter()
@@ -175,6 +188,50 @@ fn directory_metrics(registry: &Registry) -> prometheus::Result<(IntCounterVec, 
         )?,
         registered(registry, GaugeVec::new(staged, &["section"]))?,
     ))
+}
+
+fn archive_metrics(registry: &Registry) -> prometheus::Result<ArchiveMetrics> {
+    Ok(ArchiveMetrics {
+        bytes: registered(
+            registry,
+            prometheus::IntCounter::new(
+                "confsync_archive_bytes_total",
+                "Bytes of recordings archived.",
+            ),
+        )?,
+        failed: registered(
+            registry,
+            prometheus::IntCounter::new(
+                "confsync_archive_files_failed_total",
+                "Recording files that could not be archived (retried next run).",
+            ),
+        )?,
+        backlog: registered(
+            registry,
+            prometheus::IntGauge::new(
+                "confsync_archive_backlog_files",
+                "Recordings waiting to be archived, as of the last archive run's start.",
+            ),
+        )?,
+    })
+}
+
+/// One archived file of `bytes`.
+pub fn record_archive_bytes(bytes: u64) {
+    let Some(m) = metrics() else { return };
+    m.archive.bytes.inc_by(bytes);
+}
+
+pub fn record_archive_failures(files: u64) {
+    let Some(m) = metrics() else { return };
+    m.archive.failed.inc_by(files);
+}
+
+pub fn record_archive_backlog(files: usize) {
+    let Some(m) = metrics() else { return };
+    m.archive
+        .backlog
+        .set(i64::try_from(files).unwrap_or(i64::MAX));
 }
 
 /// A counter of seconds (a float) by vendor.

@@ -14,7 +14,7 @@ use crate::jobs::{self, JobBusy, JobContext, JobSummary, RunOptions};
 
 /// The application for a one-shot command: SIGINT or SIGTERM cancels its
 /// run, which then commits what it has and is recorded `abandoned`.
-async fn build_for_command(settings: &Settings) -> anyhow::Result<JobContext> {
+pub(super) async fn build_for_command(settings: &Settings) -> anyhow::Result<JobContext> {
     let shutdown = CancellationToken::new();
     let on_signal = shutdown.clone();
     let mut signals = Signals::register()?;

@@ -2,6 +2,7 @@
 //! it parses arguments, builds what a command needs and hands it to the
 //! library, which returns typed outcomes.
 
+mod archive;
 mod bench;
 mod config;
 mod demo;
@@ -82,6 +83,9 @@ pub enum Command {
     /// Aliyun CVC: the meetings whose attendance is read.
     #[command(subcommand)]
     Aliyun(AliyunCommand),
+    /// The recordings' files in object storage (archive.location).
+    #[command(subcommand)]
+    Archive(ArchiveCommand),
     /// Run every job on its schedule until SIGTERM or SIGINT.
     Run,
     /// Last run, outcome, duration, rows, failures and next time of each job.
@@ -111,6 +115,32 @@ pub enum BenchCommand {
     /// Fetch a first mirror's pages from a server and nothing else (no
     /// database): the server's serving limit, as a floor for the mirror.
     Pages(bench::pages::PagesBenchArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ArchiveCommand {
+    /// Archive every recording not archived yet, then delete from CloudRoom
+    /// what archive.delete_from_cloudroom_after allows (exit 1 when a file failed).
+    Run {
+        /// Print the run's summary as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List exactly what a run would archive and delete; change nothing.
+    Plan {
+        /// Print the plan as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Read the archived objects back and compare size and sha256 (exit 1 on drift).
+    Verify {
+        /// Read only this many objects, the least recently verified first.
+        #[arg(long, value_name = "N")]
+        sample: Option<i64>,
+        /// Print the report as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -257,6 +287,11 @@ async fn with_settings(command: Command, settings: &Settings) -> ExitCode {
             exit::report(bench::directory::run(settings, &args).await)
         }
         Command::Directory(command) => jobs::directory(settings, command).await,
+        Command::Archive(ArchiveCommand::Run { json }) => archive::run(settings, json).await,
+        Command::Archive(ArchiveCommand::Plan { json }) => archive::plan(settings, json).await,
+        Command::Archive(ArchiveCommand::Verify { sample, json }) => {
+            archive::verify(settings, sample, json).await
+        }
         Command::Aliyun(AliyunCommand::Meetings(MeetingsCommand::Add { file, json })) => {
             exit::report(add_meetings(settings, &file, json).await)
         }

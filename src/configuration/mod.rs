@@ -19,6 +19,7 @@ pub use crate::cloudroom::CloudRoomSettings;
 pub use crate::setting::{parse_duration, ConfigProblem};
 pub use check::missing_credentials;
 
+use crate::archive::settings::ArchiveSettings;
 use crate::daemon::settings::{HealthSettings, HttpSettings, ScheduleSettings};
 pub use crate::db::DatabaseSettings;
 use crate::directory::settings::DirectorySettings;
@@ -47,6 +48,11 @@ const STRING_KEYS: &[&str] = &[
     "aliyun.access_key_id",
     "aliyun.access_key_secret",
     "aliyun.access_key_secret_file",
+    "archive.location",
+    "archive.access_key_id",
+    "archive.secret_access_key",
+    "archive.secret_access_key_file",
+    "archive.delete_from_cloudroom_after",
     "aliyun.group_id",
     "aliyun.group_name",
     "aliyun.meetings_source",
@@ -64,11 +70,12 @@ const STRING_KEYS: &[&str] = &[
     "schedule.reconcile",
     "schedule.directory",
     "schedule.attendance",
+    "schedule.archive",
     "http.listen",
 ];
 
 /// Tables whose every entry is a string (`directory.columns.employee_id = "0012"`).
-const STRING_TABLES: &[&str] = &["directory.columns."];
+const STRING_TABLES: &[&str] = &["directory.columns.", "archive.options."];
 
 /// Whether the value at `key` is a string, whatever it looks like.
 fn is_string_key(key: &str) -> bool {
@@ -89,6 +96,7 @@ pub struct Settings {
     pub schedule: ScheduleSettings,
     pub http: HttpSettings,
     pub health: HealthSettings,
+    pub archive: ArchiveSettings,
     /// On SIGTERM/SIGINT the running job commits its page and the process
     /// exits within this many seconds.
     pub shutdown_timeout_seconds: u64,
@@ -116,6 +124,7 @@ impl Default for Settings {
             schedule: ScheduleSettings::default(),
             http: HttpSettings::default(),
             health: HealthSettings::default(),
+            archive: ArchiveSettings::default(),
             shutdown_timeout_seconds: 30,
         }
     }
@@ -320,10 +329,11 @@ fn resolve_secret_files(
             message,
         });
     }
-    let (db, cr, al) = (
+    let (db, cr, al, ar) = (
         &mut settings.database,
         &mut settings.cloudroom,
         &mut settings.aliyun,
+        &mut settings.archive,
     );
     let secrets = [
         ("database.password", &db.password_file, &mut db.password),
@@ -336,6 +346,11 @@ fn resolve_secret_files(
             "aliyun.access_key_secret",
             &al.access_key_secret_file,
             &mut al.access_key_secret,
+        ),
+        (
+            "archive.secret_access_key",
+            &ar.secret_access_key_file,
+            &mut ar.secret_access_key,
         ),
     ];
     for (key, file, target) in secrets {
@@ -401,6 +416,7 @@ fn validate(settings: &Settings, figment: &Figment, problems: &mut Vec<ConfigPro
     validate_database(&settings.database, &mut problem);
     settings.cloudroom.validate(&mut problem);
     settings.aliyun.validate(&mut problem);
+    settings.archive.validate(&mut problem);
     if !matches!(settings.logging.format.as_str(), "text" | "json") {
         problem(
             "logging.format",

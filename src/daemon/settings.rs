@@ -21,13 +21,15 @@ pub struct ScheduleSettings {
     pub reconcile: String,
     pub directory: String,
     pub attendance: String,
+    pub archive: String,
 }
 
 impl Default for ScheduleSettings {
     /// Each job's own default schedule.
     fn default() -> Self {
         use crate::jobs::{
-            Attendance, Conferences, Details, Directory, History, Job, Reconcile, Recordings,
+            Archive, Attendance, Conferences, Details, Directory, History, Job, Reconcile,
+            Recordings,
         };
         ScheduleSettings {
             timezone: "Asia/Shanghai".into(),
@@ -38,6 +40,7 @@ impl Default for ScheduleSettings {
             reconcile: Reconcile.default_schedule().into(),
             directory: Directory.default_schedule().into(),
             attendance: Attendance.default_schedule().into(),
+            archive: Archive.default_schedule().into(),
         }
     }
 }
@@ -86,6 +89,7 @@ impl ScheduleSettings {
             "reconcile" => &self.reconcile,
             "directory" => &self.directory,
             "attendance" => &self.attendance,
+            "archive" => &self.archive,
             _ => job.default_schedule(),
         }
     }

@@ -5,6 +5,7 @@
 //! [`lifecycle`] is the one place that runs a job: lock, run record, span,
 //! end state, counters, metrics, log line, release.
 
+pub mod archive;
 pub mod attendance;
 pub mod conferences;
 pub mod context;
@@ -18,6 +19,7 @@ pub mod summary;
 
 use futures::future::BoxFuture;
 
+pub use archive::Archive;
 pub use attendance::Attendance;
 pub use conferences::Conferences;
 pub use context::JobContext;
@@ -52,7 +54,7 @@ pub trait Job: Send + Sync {
 }
 
 /// The jobs, in the order `status` lists them and the daemon schedules them.
-pub static JOBS: [&(dyn Job + 'static); 7] = [
+pub static JOBS: [&(dyn Job + 'static); 8] = [
     &Conferences,
     &History,
     &Recordings,
@@ -60,6 +62,7 @@ pub static JOBS: [&(dyn Job + 'static); 7] = [
     &Reconcile,
     &Directory,
     &Attendance,
+    &Archive,
 ];
 
 /// The three mirror passes, in the order a full mirror runs them (history

@@ -20,6 +20,7 @@ pub mod directory;
 pub mod history;
 pub mod locks;
 pub mod rate_budgets;
+pub mod recording_files;
 pub mod recordings;
 pub mod runs;
 pub mod state;

@@ -5,6 +5,7 @@
 mod common;
 
 mod aliyun_client;
+mod archive;
 mod attendance;
 mod bad_input;
 mod cli_config;

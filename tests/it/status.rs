@@ -77,7 +77,7 @@ async fn status_prints_every_job_with_its_last_run_failures_and_next_time() {
         .unwrap();
     assert!(out.status.success());
     let jobs: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(jobs.as_array().unwrap().len(), 7);
+    assert_eq!(jobs.as_array().unwrap().len(), confsync::jobs::JOBS.len());
     assert_eq!(jobs[0]["job"], "conferences");
     assert_eq!(jobs[0]["outcome"], "succeeded");
     assert_eq!(jobs[0]["rows_inserted"], 30);

@@ -24,6 +24,7 @@ pub fn daemon_settings(sim: &RunningSimulator, db: &TestDb) -> Settings {
         &mut s.schedule.recordings,
         &mut s.schedule.details,
         &mut s.schedule.attendance,
+        &mut s.schedule.archive,
         &mut s.schedule.reconcile,
         &mut s.schedule.directory,
     ] {

@@ -1,0 +1,107 @@
+//! `confsync archive run|plan|verify`.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+
+use super::exit;
+use super::output::print_json;
+use crate::configuration::Settings;
+use crate::jobs::{self, JobContext, RunOptions};
+
+/// Archives what is due and deletes what retention allows (exit 1 when a
+/// file failed; it is retried next run).
+pub async fn run(settings: &Settings, json: bool) -> ExitCode {
+    let result = async {
+        let ctx = super::jobs::build_for_command(settings).await?;
+        jobs::run_job(&ctx, &jobs::Archive, &RunOptions::default()).await
+    }
+    .await;
+    match result {
+        Ok(summary) => {
+            super::jobs::print_summary(&summary, json);
+            exit::code(if summary.error.is_some() {
+                exit::FAILED
+            } else {
+                exit::OK
+            })
+        }
+        Err(e) => exit::fail(&e),
+    }
+}
+
+/// Lists exactly what a run would archive and delete; changes nothing.
+pub async fn plan(settings: &Settings, json: bool) -> ExitCode {
+    let result = async {
+        let ctx = read_only_context(settings).await?;
+        let archive = jobs::archive::context(&ctx, ctx.shutdown.clone(), &Default::default())?;
+        crate::archive::plan(&archive).await
+    }
+    .await;
+    match result {
+        Ok(plan) if json => {
+            print_json(&plan);
+            exit::code(exit::OK)
+        }
+        Ok(plan) => {
+            println!(
+                "archive plan: {} file(s) to archive, {} recording(s) to delete from CloudRoom",
+                plan.to_archive.len(),
+                plan.to_delete.len()
+            );
+            for file_id in &plan.to_archive {
+                println!("  + archive {file_id}");
+            }
+            for file_id in &plan.to_delete {
+                println!("  - delete from CloudRoom {file_id}");
+            }
+            exit::code(exit::OK)
+        }
+        Err(e) => exit::fail(&e),
+    }
+}
+
+/// Re-reads the objects (or a sample) and reports drift (exit 1 on drift).
+pub async fn verify(settings: &Settings, sample: Option<i64>, json: bool) -> ExitCode {
+    let result = async {
+        let pool = crate::db::connect_and_migrate(&settings.database).await?;
+        let ctx = context_on(settings, pool)?;
+        let archive = jobs::archive::context(&ctx, ctx.shutdown.clone(), &Default::default())?;
+        crate::archive::verify(&archive, sample).await
+    }
+    .await;
+    let report = match result {
+        Ok(report) => report,
+        Err(e) => return exit::fail(&e),
+    };
+    if json {
+        print_json(&report);
+    } else {
+        println!("archive verify: {} object(s) read back", report.checked);
+        for d in &report.drift {
+            println!("  drift {} ({}): {}", d.file_id, d.location, d.problem);
+        }
+    }
+    exit::code(if report.drift.is_empty() {
+        exit::OK
+    } else {
+        exit::FAILED
+    })
+}
+
+async fn read_only_context(settings: &Settings) -> anyhow::Result<JobContext> {
+    let pool = crate::db::connect_current(&settings.database).await?;
+    context_on(settings, pool)
+}
+
+fn context_on(settings: &Settings, pool: sqlx::PgPool) -> anyhow::Result<JobContext> {
+    Ok(JobContext {
+        pool,
+        settings: Arc::new(settings.clone()),
+        cloudroom: crate::cloudroom::CloudRoomClient::new(&settings.cloudroom)?,
+        aliyun: None,
+        shutdown: CancellationToken::new(),
+        progress: indicatif::ProgressBar::hidden(),
+    })
+}
