@@ -67,7 +67,7 @@ export CONFSYNC_DIRECTORY__SOURCE=$PWD/config/sample-hr.csv
 export CONFSYNC_HTTP__LISTEN=127.0.0.1:$HTTP_PORT
 export CONFSYNC_SCHEDULE__CONFERENCES="*/2 * * * * *" CONFSYNC_SCHEDULE__HISTORY="*/2 * * * * *"
 export CONFSYNC_SCHEDULE__RECORDINGS="*/2 * * * * *" CONFSYNC_SCHEDULE__DIRECTORY="*/3 * * * * *"
-export CONFSYNC_SCHEDULE__DETAILS="*/2 * * * * *" CONFSYNC_SCHEDULE__RECONCILE=off CONFSYNC_LOGGING__LEVEL=warn
+export CONFSYNC_SCHEDULE__DETAILS="*/2 * * * * *" CONFSYNC_SCHEDULE__RECONCILE=off CONFSYNC_SCHEDULE__ARCHIVE=off CONFSYNC_LOGGING__LEVEL=warn
 "$BIN" migrate >/dev/null
 
 say "the daemon under strace, with /proc and /dev as the unit leaves them"
