@@ -15,6 +15,7 @@ pub struct ArchiveSettings {
     /// object_store options of the location (`aws_endpoint`,
     /// `aws_region`, `aws_allow_http`, ...); the AWS_*, GOOGLE_* and AZURE_*
     /// environment variables are read as well.
+    #[serde(serialize_with = "crate::secret::redact_secret_options")]
     pub options: BTreeMap<String, String>,
     /// The storage key id (S3: `aws_access_key_id`).
     pub access_key_id: Option<String>,

@@ -134,3 +134,25 @@ fn a_type_error_in_the_file_names_the_file() {
         "{stderr}"
     );
 }
+
+#[test]
+fn archive_keys_are_never_shown() {
+    let out = confsync()
+        .args(["config", "show"])
+        .env("CONFSYNC_ARCHIVE__SECRET_ACCESS_KEY", "s3-secret-123")
+        .env(
+            "CONFSYNC_ARCHIVE__OPTIONS__AWS_SECRET_ACCESS_KEY",
+            "s3-secret-456",
+        )
+        .env("CONFSYNC_ARCHIVE__OPTIONS__AWS_REGION", "cn-north-1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!stdout.contains("s3-secret"), "{stdout}");
+    assert!(stdout.contains("cn-north-1"), "{stdout}");
+}
