@@ -12,6 +12,7 @@ pub mod data;
 pub mod files;
 pub mod rate;
 pub mod signing;
+pub mod tenants;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -90,6 +91,14 @@ pub struct SimConfig {
     /// instead of a 1024th of it.
     #[arg(long)]
     pub full_size_files: bool,
+    /// Serve this many more CloudRoom enterprises, each with its own
+    /// secretId/secretKey, data and rate windows (docs/simulator.md).
+    #[arg(long, default_value_t = 0)]
+    pub tenants: usize,
+    /// Write the credentials of --tenants, and the platform credential of
+    /// the company endpoints, to this file as JSON.
+    #[arg(long, value_name = "PATH")]
+    pub tenants_file: Option<std::path::PathBuf>,
     /// How GetUser answers for a user that does not exist, which the Aliyun
     /// document does not say: `error` (Success=false, an English message),
     /// `error-zh` (Success=false, a Chinese message) or `empty`
@@ -122,6 +131,8 @@ impl Default for SimConfig {
             ended_detail_not_found: false,
             serve_files: false,
             full_size_files: false,
+            tenants: 0,
+            tenants_file: None,
             aliyun_absent_user: aliyun::AbsentUser::Error,
             anchor: None,
         }
@@ -150,6 +161,8 @@ pub struct CounterKey {
 pub struct SimState {
     pub config: SimConfig,
     pub cloudroom: Mutex<cloudroom::World>,
+    /// The enterprises of `--tenants`, besides the one of `--secret-id`.
+    pub tenants: Vec<tenants::Tenant>,
     pub aliyun: Mutex<aliyun::World>,
     pub counters: Mutex<BTreeMap<CounterKey, u64>>,
     /// Seconds added to the simulator's clock, so tests can put the client
@@ -182,11 +195,20 @@ impl SimState {
         let world = cloudroom::World::generate(&config);
         SimState {
             cloudroom: Mutex::new(world),
+            tenants: tenants::generate(&config),
             aliyun: Mutex::new(aliyun::World::default()),
             counters: Mutex::new(BTreeMap::new()),
             clock_skew: AtomicI64::new(0),
             faults: Mutex::new(Faults::default()),
             config,
+        }
+    }
+
+    /// The CloudRoom world of an enterprise of `--tenants`, or the main one.
+    pub fn world_of(&self, tenant: Option<usize>) -> &Mutex<cloudroom::World> {
+        match tenant.and_then(|t| self.tenants.get(t)) {
+            Some(t) => &t.world,
+            None => &self.cloudroom,
         }
     }
 
@@ -289,7 +311,12 @@ pub async fn start(config: SimConfig) -> std::io::Result<RunningSimulator> {
     let listener = tokio::net::TcpListener::bind((config.host.as_str(), config.port)).await?;
     let addr = listener.local_addr()?;
     let serve_files = config.serve_files.then_some(config.full_size_files);
+    let tenants_file = config.tenants_file.clone();
     let state = Arc::new(SimState::new(config));
+    if let Some(path) = tenants_file {
+        let text = serde_json::to_string_pretty(&tenants::file(&state.tenants))?;
+        std::fs::write(path, text)?;
+    }
     if let Some(full_size) = serve_files {
         lock(&state.cloudroom).serve_files_at(&format!("http://{addr}"), full_size);
     }

@@ -31,5 +31,6 @@ mod reports;
 mod secrets;
 mod sim_cloudroom;
 mod sim_files;
+mod sim_tenants;
 mod status;
 mod store;

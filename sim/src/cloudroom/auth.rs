@@ -14,6 +14,8 @@ pub(crate) enum Scope {
 pub(crate) struct Caller {
     pub(crate) secret_id: String,
     pub(crate) scope: Scope,
+    /// The enterprise of `--tenants` it belongs to; `None`: the main one.
+    pub(crate) tenant: Option<usize>,
 }
 
 /// The expected `X-CR-Signature`: sha256(secretId + '&' + Timestamp + '&' + secretKey), lowercase hex.
@@ -40,12 +42,20 @@ pub(crate) fn header_text<'a>(
 /// Checks the four headers in the order the error table lists them.
 /// `X-CR-RequestId` is required by the document but has no error code, so a
 /// missing one is tolerated.
-pub(crate) fn authenticate(headers: &HeaderMap, config: &SimConfig, now: i64) -> ApiResult<Caller> {
+pub(crate) fn authenticate(headers: &HeaderMap, state: &SimState, now: i64) -> ApiResult<Caller> {
+    let config = &state.config;
     let secret_id = header_text(headers, "X-CR-SecretId", 22001)?;
     let timestamp = header_text(headers, "X-CR-Timestamp", 22002)?;
     let signed = header_text(headers, "X-CR-Signature", 22003)?;
     let timestamp: i64 = timestamp.parse().map_err(|_| ApiError::auth(22009))?;
-    let (secret_key, scope, enabled) = if secret_id == config.secret_id {
+    let tenant = state.tenants.iter().position(|t| t.secret_id == secret_id);
+    let (secret_key, scope, enabled) = if let Some(t) = tenant {
+        (
+            state.tenants[t].secret_key.as_str(),
+            Scope::Enterprise,
+            true,
+        )
+    } else if secret_id == config.secret_id {
         (config.secret_key.as_str(), Scope::Enterprise, true)
     } else if secret_id == PLATFORM_SECRET_ID {
         (PLATFORM_SECRET_KEY, Scope::Platform, true)
@@ -67,6 +77,7 @@ pub(crate) fn authenticate(headers: &HeaderMap, config: &SimConfig, now: i64) ->
     Ok(Caller {
         secret_id: secret_id.to_string(),
         scope,
+        tenant,
     })
 }
 
@@ -82,8 +93,8 @@ pub(crate) fn admit(
     headers: &HeaderMap,
     endpoint: &str,
     scope: Scope,
-) -> ApiResult<()> {
-    let caller = authenticate(headers, &state.config, state.now())?;
+) -> ApiResult<Option<usize>> {
+    let caller = authenticate(headers, state, state.now())?;
     {
         let mut faults = state.faults();
         if faults.cloudroom_revoked {
@@ -94,7 +105,7 @@ pub(crate) fn admit(
             return Err(ApiError::rate_limited());
         }
     }
-    lock(&state.cloudroom)
+    lock(state.world_of(caller.tenant))
         .rate_windows
         .admit(&state.config.rate, &caller.secret_id, endpoint)
         .map_err(|refused| ApiError::rate_limited().retry_after(refused.retry_after))?;
@@ -104,7 +115,7 @@ pub(crate) fn admit(
     if caller.scope != scope {
         return Err(ApiError::business(22224));
     }
-    Ok(())
+    Ok(caller.tenant)
 }
 
 /// Runs one /v2 request: latency, the gate, then `work` under the world
@@ -120,9 +131,9 @@ where
     F: FnOnce(&mut World, i64) -> ApiResult<Vec<u8>>,
 {
     state.add_latency().await;
-    let outcome = admit(state, headers, endpoint, scope).and_then(|()| {
+    let outcome = admit(state, headers, endpoint, scope).and_then(|tenant| {
         let now = state.now();
-        work(&mut lock(&state.cloudroom), now)
+        work(&mut lock(state.world_of(tenant)), now)
     });
     let (status, code, body, retry_after) = match outcome {
         Ok(body) => (StatusCode::OK, "0".to_string(), body, None),
