@@ -63,9 +63,7 @@ impl Location {
     /// The object of one recording.
     pub fn key(&self, tenant: &str, conf_id: i64, file_id: &str, download_url: &str) -> Path {
         let name = format!("{file_id}.{}", extension(download_url));
-        let mut parts: Vec<String> = self.root.parts().map(|p| p.as_ref().to_string()).collect();
-        parts.extend([tenant.to_string(), conf_id.to_string(), name]);
-        Path::from_iter(parts)
+        self.under_root([tenant.to_string(), conf_id.to_string(), name])
     }
 
     /// The object's full URL, as `cloudroom.recording_files.location` keeps it.
@@ -78,9 +76,13 @@ impl Location {
     /// The key of an object URL this location wrote.
     pub fn key_of(&self, url: &str) -> Option<Path> {
         let relative = url.strip_prefix(&self.url)?.trim_start_matches('/');
-        let mut parts: Vec<String> = self.root.parts().map(|p| p.as_ref().to_string()).collect();
-        parts.extend(relative.split('/').map(str::to_string));
-        Some(Path::from_iter(parts))
+        Some(self.under_root(relative.split('/').map(str::to_string)))
+    }
+
+    /// `parts` below the location's own path.
+    fn under_root(&self, parts: impl IntoIterator<Item = String>) -> Path {
+        let root = self.root.parts().map(|p| p.as_ref().to_string());
+        Path::from_iter(root.chain(parts))
     }
 }
 

@@ -162,14 +162,15 @@ impl Transfer<'_> {
             if self.cancel.is_cancelled() {
                 return Err(TransferError::Cancelled);
             }
+            let len = chunk.len() as u64;
             hasher.update(&chunk);
-            *received += chunk.len() as u64;
+            *received += len;
             upload
                 .wait_for_capacity(PARTS_IN_FLIGHT)
                 .await
                 .map_err(TransferError::Store)?;
-            upload.put(chunk.clone());
-            self.throttle.take(chunk.len() as u64).await;
+            upload.put(chunk);
+            self.throttle.take(len).await;
         }
         Ok(())
     }

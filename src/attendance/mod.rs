@@ -86,7 +86,7 @@ async fn write(
 ) -> anyhow::Result<()> {
     let now = Utc::now();
     let members = members(&info, ctx.timezone);
-    let read = read_of(meeting, info, &members, now, ctx.window, ctx.timezone);
+    let read = read_of(meeting, info, &members, now, ctx.window);
     let mut tx = crate::store::begin(&ctx.pool).await?;
     store::write_read(
         &mut tx,
@@ -157,7 +157,6 @@ fn read_of(
     members: &[MemberRow],
     now: DateTime<Utc>,
     window: Duration,
-    tz: Tz,
 ) -> MeetingRead {
     let online = members.iter().filter(|m| is_present(m)).count();
     let (quiet_reads, finished) = match (online, members.is_empty()) {
@@ -171,9 +170,7 @@ fn read_of(
         meeting_code: info.meeting_code,
         creator_user_id: info.user_id,
         memo: info.memo,
-        created_at: info
-            .create_date
-            .and_then(|n| times::parse(Some(&n.to_string()), tz)),
+        created_at: info.create_date.and_then(times::from_number),
         online_members: i32::try_from(online).unwrap_or(i32::MAX),
         quiet_reads,
         finished,

@@ -14,11 +14,7 @@ const MILLIS_FROM: i64 = 100_000_000_000;
 pub fn parse(text: Option<&str>, tz: Tz) -> Option<DateTime<Utc>> {
     let text = text?.trim();
     if let Ok(n) = text.parse::<i64>() {
-        return match n {
-            0 => None,
-            n if n.abs() >= MILLIS_FROM => DateTime::from_timestamp_millis(n),
-            n => DateTime::from_timestamp(n, 0),
-        };
+        return from_number(n);
     }
     if let Ok(local) = NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S") {
         return tz
@@ -29,6 +25,15 @@ pub fn parse(text: Option<&str>, tz: Tz) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(text)
         .ok()
         .map(|t| t.with_timezone(&Utc))
+}
+
+/// Epoch seconds or milliseconds, by size; `None` for 0.
+pub fn from_number(n: i64) -> Option<DateTime<Utc>> {
+    match n {
+        0 => None,
+        n if n.abs() >= MILLIS_FROM => DateTime::from_timestamp_millis(n),
+        n => DateTime::from_timestamp(n, 0),
+    }
 }
 
 #[cfg(test)]

@@ -205,7 +205,9 @@ pub async fn deletable(
     .during("finding the recordings safe to delete from CloudRoom")
 }
 
-/// One DELETE video/{fileId}, audited; `deleted` also marks the file.
+/// One DELETE video/{fileId}, audited; `deleted` also marks the file. The
+/// commit waits for the WAL flush: the recording is gone from CloudRoom
+/// already, and its audit must not be lost with a crash.
 pub async fn record_deletion(
     pool: &PgPool,
     tenant: &str,
@@ -214,7 +216,7 @@ pub async fn record_deletion(
     outcome: (i64, &str),
     deleted: bool,
 ) -> Result<(), StoreError> {
-    let mut tx = pool.begin().await.during("starting a transaction")?;
+    let mut tx = super::begin_durable(pool).await?;
     sqlx::query(
         "insert into confsync.archive_deletions (tenant, file_id, request_id, code, message)
          values ($1, $2, $3, $4, $5)",
