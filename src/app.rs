@@ -1,8 +1,10 @@
-//! The application, wired once per process: the pool (migrated), both vendor
-//! clients, and the shutdown token every wait and every run ends with.
+//! The application, wired once per process: the pool (migrated), each
+//! tenant's vendor clients, and the shutdown token every wait and every run
+//! ends with.
 
 use anyhow::Context as _;
 use indicatif::ProgressBar;
+use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
 use crate::aliyun::AliyunClient;
@@ -10,26 +12,51 @@ use crate::cloudroom::CloudRoomClient;
 use crate::configuration::Settings;
 use crate::jobs::JobContext;
 
-/// Connects to the database (migrating it) and builds the clients.
-///
-/// The Aliyun client is built whenever its keys are set; without them it is
-/// left out, and a run that needs it says why.
+/// Connects to the database (migrating it) and builds the clients of the
+/// one tenant `settings` describe (see [`Settings::tenants`]).
 pub async fn build(
     settings: Settings,
     shutdown: CancellationToken,
     progress: ProgressBar,
 ) -> anyhow::Result<JobContext> {
+    let pool = crate::db::connect_and_migrate(&settings.database).await?;
+    for_tenant(settings, &pool, shutdown, progress)
+}
+
+/// One context per tenant, all sharing one migrated pool.
+pub async fn build_tenants(
+    tenants: Vec<Settings>,
+    database: &crate::db::DatabaseSettings,
+    shutdown: CancellationToken,
+    progress: ProgressBar,
+) -> anyhow::Result<Vec<JobContext>> {
+    let pool = crate::db::connect_and_migrate(database).await?;
+    tenants
+        .into_iter()
+        .map(|tenant| for_tenant(tenant, &pool, shutdown.clone(), progress.clone()))
+        .collect()
+}
+
+/// The tenant's clients on a shared pool. The Aliyun client is built
+/// whenever its keys are set; without them it is left out, and a run that
+/// needs it says why.
+pub fn for_tenant(
+    settings: Settings,
+    pool: &PgPool,
+    shutdown: CancellationToken,
+    progress: ProgressBar,
+) -> anyhow::Result<JobContext> {
+    let tenant = settings.cloudroom.tenant.clone();
     let cloudroom = CloudRoomClient::new(&settings.cloudroom)
-        .context("cannot build the CloudRoom client")?
+        .with_context(|| format!("cannot build the CloudRoom client of tenant {tenant}"))?
         .with_cancel(shutdown.clone());
     // Wherever its keys are set: the directory push and the attendance job
     // use it (the directory only with directory.aliyun on).
     let aliyun = AliyunClient::new(&settings.aliyun)
         .ok()
-        .map(|client| client.with_cancel(shutdown.clone()));
-    let pool = crate::db::connect_and_migrate(&settings.database).await?;
+        .map(|client| client.with_cancel(shutdown.clone()).with_tenant(&tenant));
     Ok(JobContext {
-        pool,
+        pool: pool.clone(),
         settings: std::sync::Arc::new(settings),
         cloudroom,
         aliyun,

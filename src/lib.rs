@@ -11,6 +11,7 @@ pub mod attendance;
 pub mod causes;
 pub mod cli;
 pub mod cloudroom;
+pub mod companies;
 pub mod configuration;
 pub mod daemon;
 pub mod db;

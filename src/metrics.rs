@@ -65,9 +65,9 @@ struct Metrics {
 
 /// The archive's bytes, failed files and backlog.
 struct ArchiveMetrics {
-    bytes: prometheus::IntCounter,
-    failed: prometheus::IntCounter,
-    backlog: prometheus::IntGauge,
+    bytes: IntCounterVec,
+    failed: IntCounterVec,
+    backlog: prometheus::IntGaugeVec,
 }
 
 /// Creates a metric and registers it in `registry`.
@@ -97,25 +97,25 @@ impl Metrics {
             runs: counter(
                 "confsync_runs_total",
                 "Job runs by job and outcome.",
-                &["confsync_job", "outcome"],
+                &["tenant", "confsync_job", "outcome"],
                 )?,
             rows: counter(
                 "confsync_rows_total",
                 "Mirrored rows by table and kind: inserted, updated, unchanged.",
-                &["table", "kind"],
+                &["tenant", "table", "kind"],
                 )?,
             directory_objects,
             staged_deletes,
             api_calls: counter(
                 "confsync_api_calls_total",
                 "Vendor HTTP requests (every attempt) by vendor, endpoint, HTTP status and vendor code (documented codes, else other).",
-                &["vendor", "endpoint", "status", "code"],
+                &["tenant", "vendor", "endpoint", "status", "code"],
                 )?,
             api_latency,
             retries: counter(
                 "confsync_api_retries_total",
                 "Vendor requests retried after a transient failure.",
-                &["vendor", "endpoint"],
+                &["tenant", "vendor", "endpoint"],
                 )?,
             limiter_wait: seconds_counter(
                 &registry,
@@ -125,13 +125,13 @@ impl Metrics {
             rate_budget: gauge(
                 "confsync_rate_budget_requests_per_minute",
                 "Request budgets that a 429 taught or changed, by vendor and endpoint.",
-                &["vendor", "endpoint"],
+                &["tenant", "vendor", "endpoint"],
                 )?,
             run_duration,
             last_success: gauge(
                 "confsync_last_success_timestamp_seconds",
                 "When each job last finished successfully (Unix time).",
-                &["confsync_job"],
+                &["tenant", "confsync_job"],
                 )?,
             archive,
             registry,
@@ -184,9 +184,9 @@ fn directory_metrics(registry: &Registry) -> prometheus::Result<(IntCounterVec, 
     Ok((
         registered(
             registry,
-            IntCounterVec::new(objects, &["section", "outcome"]),
+            IntCounterVec::new(objects, &["tenant", "section", "outcome"]),
         )?,
-        registered(registry, GaugeVec::new(staged, &["section"]))?,
+        registered(registry, GaugeVec::new(staged, &["tenant", "section"]))?,
     ))
 }
 
@@ -194,43 +194,53 @@ fn archive_metrics(registry: &Registry) -> prometheus::Result<ArchiveMetrics> {
     Ok(ArchiveMetrics {
         bytes: registered(
             registry,
-            prometheus::IntCounter::new(
-                "confsync_archive_bytes_total",
-                "Bytes of recordings archived.",
+            IntCounterVec::new(
+                Opts::new(
+                    "confsync_archive_bytes_total",
+                    "Bytes of recordings archived.",
+                ),
+                &["tenant"],
             ),
         )?,
         failed: registered(
             registry,
-            prometheus::IntCounter::new(
-                "confsync_archive_files_failed_total",
-                "Recording files that could not be archived (retried next run).",
+            IntCounterVec::new(
+                Opts::new(
+                    "confsync_archive_files_failed_total",
+                    "Recording files that could not be archived (retried next run).",
+                ),
+                &["tenant"],
             ),
         )?,
         backlog: registered(
             registry,
-            prometheus::IntGauge::new(
-                "confsync_archive_backlog_files",
-                "Recordings waiting to be archived, as of the last archive run's start.",
+            prometheus::IntGaugeVec::new(
+                Opts::new(
+                    "confsync_archive_backlog_files",
+                    "Recordings waiting to be archived, as of the last archive run's start.",
+                ),
+                &["tenant"],
             ),
         )?,
     })
 }
 
 /// One archived file of `bytes`.
-pub fn record_archive_bytes(bytes: u64) {
+pub fn record_archive_bytes(tenant: &str, bytes: u64) {
     let Some(m) = metrics() else { return };
-    m.archive.bytes.inc_by(bytes);
+    m.archive.bytes.with_label_values(&[tenant]).inc_by(bytes);
 }
 
-pub fn record_archive_failures(files: u64) {
+pub fn record_archive_failures(tenant: &str, files: u64) {
     let Some(m) = metrics() else { return };
-    m.archive.failed.inc_by(files);
+    m.archive.failed.with_label_values(&[tenant]).inc_by(files);
 }
 
-pub fn record_archive_backlog(files: usize) {
+pub fn record_archive_backlog(tenant: &str, files: usize) {
     let Some(m) = metrics() else { return };
     m.archive
         .backlog
+        .with_label_values(&[tenant])
         .set(i64::try_from(files).unwrap_or(i64::MAX));
 }
 
@@ -242,7 +252,7 @@ fn seconds_counter(
 ) -> prometheus::Result<prometheus::CounterVec> {
     registered(
         registry,
-        prometheus::CounterVec::new(Opts::new(name, help), &["vendor"]),
+        prometheus::CounterVec::new(Opts::new(name, help), &["tenant", "vendor"]),
     )
 }
 
@@ -307,21 +317,25 @@ fn metrics() -> Option<&'static Metrics> {
         .as_ref()
 }
 
-/// Creates every (job, outcome) series at zero, so that rates and alerts
-/// work from the first scrape instead of from the first failure.
-pub fn register_jobs(jobs: &[&str]) {
+/// Creates every (tenant, job, outcome) series at zero, so that rates and
+/// alerts work from the first scrape instead of from the first failure.
+pub fn register_jobs(tenant: &str, jobs: &[&str]) {
     let Some(m) = metrics() else { return };
     for job in jobs {
         for outcome in Outcome::ALL {
-            m.runs.with_label_values(&[*job, outcome.as_str()]);
+            m.runs.with_label_values(&[tenant, *job, outcome.as_str()]);
         }
     }
 }
 
-/// One run of `job`; `duration` is `None` for runs that did not start.
-pub fn record_run(job: &str, outcome: Outcome, duration: Option<Duration>) {
+/// One run of `job`; `duration` is `None` for runs that did not start. The
+/// duration histogram has no tenant label: hundreds of tenants times its
+/// buckets would be more series than it is worth.
+pub fn record_run(tenant: &str, job: &str, outcome: Outcome, duration: Option<Duration>) {
     let Some(m) = metrics() else { return };
-    m.runs.with_label_values(&[job, outcome.as_str()]).inc();
+    m.runs
+        .with_label_values(&[tenant, job, outcome.as_str()])
+        .inc();
     if let Some(duration) = duration {
         m.run_duration
             .with_label_values(&[job])
@@ -329,86 +343,94 @@ pub fn record_run(job: &str, outcome: Outcome, duration: Option<Duration>) {
     }
     if outcome == Outcome::Succeeded {
         let now = chrono::Utc::now().timestamp_millis() as f64 / 1000.0;
-        m.last_success.with_label_values(&[job]).set(now);
+        m.last_success.with_label_values(&[tenant, job]).set(now);
     }
 }
 
 /// When `job` last succeeded, as the database remembers it: the gauge
 /// survives a restart instead of starting empty.
-pub fn restore_last_success(job: &str, at: chrono::DateTime<chrono::Utc>) {
+pub fn restore_last_success(tenant: &str, job: &str, at: chrono::DateTime<chrono::Utc>) {
     let Some(m) = metrics() else { return };
     let at = at.timestamp_millis() as f64 / 1000.0;
-    m.last_success.with_label_values(&[job]).set(at);
+    m.last_success.with_label_values(&[tenant, job]).set(at);
 }
 
 /// Rows a job wrote (or found unchanged) in `table`.
-pub fn record_rows(table: &str, counts: RowCounts) {
+pub fn record_rows(tenant: &str, table: &str, counts: RowCounts) {
+    let Some(m) = metrics() else { return };
     for (kind, n) in [
         ("inserted", counts.inserted),
         ("updated", counts.updated),
         ("unchanged", counts.unchanged),
     ] {
-        record_rows_of_kind(table, kind, n);
+        m.rows.with_label_values(&[tenant, table, kind]).inc_by(n);
     }
 }
 
-/// `n` rows of `table` that fared as `kind`.
-fn record_rows_of_kind(table: &str, kind: &str, n: u64) {
-    let Some(m) = metrics() else { return };
-    m.rows.with_label_values(&[table, kind]).inc_by(n);
-}
-
 /// `n` directory objects of `section` that fared as `outcome`.
-pub fn record_directory_objects(section: &str, outcome: &str, n: u64) {
+pub fn record_directory_objects(tenant: &str, section: &str, outcome: &str, n: u64) {
     let Some(m) = metrics() else { return };
     m.directory_objects
-        .with_label_values(&[section, outcome])
+        .with_label_values(&[tenant, section, outcome])
         .inc_by(n);
 }
 
 /// The deletes of `section` that the last apply staged.
-pub fn record_staged_deletes(section: &str, n: u64) {
+pub fn record_staged_deletes(tenant: &str, section: &str, n: u64) {
     let Some(m) = metrics() else { return };
-    m.staged_deletes.with_label_values(&[section]).set(n as f64);
+    m.staged_deletes
+        .with_label_values(&[tenant, section])
+        .set(n as f64);
 }
 
 /// One HTTP exchange with a vendor. `status` is `None` when no answer came
 /// (timeout, connection error); `code` is the vendor's code (`"0"` for
 /// success), already bounded by the vendor module to its documented codes.
-pub fn record_api_call(
-    vendor: &str,
-    endpoint: &str,
-    status: Option<u16>,
-    code: &str,
-    latency: Duration,
-) {
+/// The latency histogram has no tenant label (see [`record_run`]).
+pub fn record_api_call(call: ApiCall<'_>, status: Option<u16>, code: &str, latency: Duration) {
     let Some(m) = metrics() else { return };
     let status = status.map_or_else(|| "none".to_string(), |s| s.to_string());
     m.api_calls
-        .with_label_values(&[vendor, endpoint, status.as_str(), code])
+        .with_label_values(&[
+            call.tenant,
+            call.vendor,
+            call.endpoint,
+            status.as_str(),
+            code,
+        ])
         .inc();
     m.api_latency
-        .with_label_values(&[vendor, endpoint])
+        .with_label_values(&[call.vendor, call.endpoint])
         .observe(latency.as_secs_f64());
 }
 
-pub fn record_retry(vendor: &str, endpoint: &str) {
-    let Some(m) = metrics() else { return };
-    m.retries.with_label_values(&[vendor, endpoint]).inc();
+/// Whose request to which endpoint, as the API metrics label it.
+#[derive(Debug, Clone, Copy)]
+pub struct ApiCall<'a> {
+    pub tenant: &'a str,
+    pub vendor: &'a str,
+    pub endpoint: &'a str,
 }
 
-pub fn record_limiter_wait(vendor: &str, waited: Duration) {
+pub fn record_retry(call: ApiCall<'_>) {
+    let Some(m) = metrics() else { return };
+    m.retries
+        .with_label_values(&[call.tenant, call.vendor, call.endpoint])
+        .inc();
+}
+
+pub fn record_limiter_wait(tenant: &str, vendor: &str, waited: Duration) {
     let Some(m) = metrics() else { return };
     m.limiter_wait
-        .with_label_values(&[vendor])
+        .with_label_values(&[tenant, vendor])
         .inc_by(waited.as_secs_f64());
 }
 
 /// A budget learned or changed after a 429.
-pub fn record_rate_budget(vendor: &str, endpoint: &str, per_minute: u32) {
+pub fn record_rate_budget(call: ApiCall<'_>, per_minute: u32) {
     let Some(m) = metrics() else { return };
     m.rate_budget
-        .with_label_values(&[vendor, endpoint])
+        .with_label_values(&[call.tenant, call.vendor, call.endpoint])
         .set(f64::from(per_minute));
 }
 

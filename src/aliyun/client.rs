@@ -67,6 +67,7 @@ pub struct AliyunClient {
     cancel: Option<CancellationToken>,
     /// The run this clone works for, if any (see [`Self::for_run`]).
     run_calls: Option<CallCounter>,
+    tenant: Arc<str>,
 }
 
 impl fmt::Debug for AliyunClient {
@@ -109,7 +110,22 @@ impl AliyunClient {
             stats: Arc::new(ClientStats::default()),
             cancel: None,
             run_calls: None,
+            tenant: Arc::from("default"),
         })
+    }
+
+    /// The tenant its metrics are labelled with.
+    pub fn with_tenant(mut self, tenant: &str) -> Self {
+        self.tenant = Arc::from(tenant);
+        self
+    }
+
+    fn metric<'a>(&'a self, action: &'a str) -> metrics::ApiCall<'a> {
+        metrics::ApiCall {
+            tenant: &self.tenant,
+            vendor: VENDOR,
+            endpoint: action,
+        }
     }
 
     /// Replaces the retry policy (tests shorten the delays).
@@ -276,7 +292,7 @@ impl AliyunClient {
             let delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
             tracing::warn!(error = %crate::causes::Chain(e), attempt = so_far.retries, delay_ms, "retrying Aliyun call");
             self.stats.retries.fetch_add(1, Ordering::Relaxed);
-            metrics::record_retry(VENDOR, call.action);
+            metrics::record_retry(self.metric(call.action));
         };
         retry
             .run(|_| self.send_once(call), classify, on_retry)
@@ -294,7 +310,7 @@ impl AliyunClient {
             Ok(_) => (Some(200), "0"),
             Err(e) => (e.status(), e.code().map_or("none", |c| metric_code(&c))),
         };
-        metrics::record_api_call(VENDOR, call.action, status, code, sent.elapsed());
+        metrics::record_api_call(self.metric(call.action), status, code, sent.elapsed());
         result
     }
 

@@ -66,7 +66,7 @@ pub async fn run(ctx: &ArchiveContext, totals: &mut RunTotals) -> anyhow::Result
         );
     }
     let due = store::due(&ctx.pool, &ctx.tenant, ctx.settings.max_attempts).await?;
-    crate::metrics::record_archive_backlog(due.len());
+    crate::metrics::record_archive_backlog(&ctx.tenant, due.len());
     let throttle = Throttle::new(ctx.settings.max_bytes_per_second);
     let queued = due.len();
     let mut outcomes = stream::iter(due)
@@ -79,7 +79,7 @@ pub async fn run(ctx: &ArchiveContext, totals: &mut RunTotals) -> anyhow::Result
             Ok(bytes) => {
                 totals.rows.inserted += 1;
                 bytes_done += bytes;
-                crate::metrics::record_archive_bytes(bytes);
+                crate::metrics::record_archive_bytes(&ctx.tenant, bytes);
             }
             Err(message) => failures.push(message),
         }
@@ -90,7 +90,7 @@ pub async fn run(ctx: &ArchiveContext, totals: &mut RunTotals) -> anyhow::Result
         ));
     }
     drop(outcomes);
-    crate::metrics::record_archive_failures(failures.len() as u64);
+    crate::metrics::record_archive_failures(&ctx.tenant, failures.len() as u64);
     totals.rows.updated += retention::delete_verified(ctx).await?;
     match failures.first() {
         None => Ok(()),

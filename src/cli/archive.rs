@@ -6,9 +6,44 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 use super::exit;
+use super::jobs::for_each;
 use super::output::print_json;
+use super::ArchiveCommand;
 use crate::configuration::Settings;
 use crate::jobs::{self, JobContext, RunOptions};
+
+/// Every tenant's archive unless one is named; a run that may delete
+/// from CloudRoom needs the tenant named when there are several.
+pub async fn dispatch(settings: &Settings, command: ArchiveCommand) -> ExitCode {
+    let chosen = |target: &super::TenantArg, deletes: bool| match deletes {
+        true => target
+            .one(
+                settings,
+                "archive run with archive.delete_from_cloudroom_after set",
+            )
+            .map(|t| vec![t]),
+        false => target.all(settings),
+    };
+    let deletes = settings.archive.delete_from_cloudroom_after.is_some();
+    match command {
+        ArchiveCommand::Run { json, target } => match chosen(&target, deletes) {
+            Ok(tenants) => for_each(&tenants, |t| run(t, json)).await,
+            Err(e) => exit::fail(&e.into()),
+        },
+        ArchiveCommand::Plan { json, target } => match chosen(&target, false) {
+            Ok(tenants) => for_each(&tenants, |t| plan(t, json)).await,
+            Err(e) => exit::fail(&e.into()),
+        },
+        ArchiveCommand::Verify {
+            sample,
+            json,
+            target,
+        } => match chosen(&target, false) {
+            Ok(tenants) => for_each(&tenants, |t| verify(t, sample, json)).await,
+            Err(e) => exit::fail(&e.into()),
+        },
+    }
+}
 
 /// Archives what is due and deletes what retention allows (exit 1 when a
 /// file failed; it is retried next run).

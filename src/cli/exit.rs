@@ -6,6 +6,8 @@ use std::process::ExitCode;
 pub const OK: u8 = 0;
 /// A run failed, or the database or a vendor could not be reached.
 pub const FAILED: u8 = 1;
+/// The command line is wrong (clap's own code, and an unusable `--tenant`).
+pub const USAGE: u8 = 2;
 /// A directory apply did part of its work; the failed objects are retried next run.
 pub const PARTIAL: u8 = 3;
 /// The configuration is invalid (EX_CONFIG from sysexits.h), so systemd
@@ -18,17 +20,20 @@ Exit codes:
   0   done
   1   a run failed, or the database or a vendor could not be reached
   2   the command line is wrong
-  3   directory apply: some objects failed (retried next run)
+  3   directory apply or companies apply: some objects failed (retried next run)
   78  the configuration is invalid (EX_CONFIG)";
 
 pub fn code(code: u8) -> ExitCode {
     ExitCode::from(code)
 }
 
-/// Prints the error chain once and picks its code: configuration problems
-/// get [`CONFIG`], everything else [`FAILED`].
+/// Prints the error chain once and picks its code: a wrong `--tenant` gets
+/// [`USAGE`], configuration problems [`CONFIG`], everything else [`FAILED`].
 pub fn fail(e: &anyhow::Error) -> ExitCode {
     eprintln!("error: {}", crate::causes::of(e));
+    if e.chain().any(|c| c.is::<super::tenants::TenantChoice>()) {
+        return code(USAGE);
+    }
     code(if is_config(e) { CONFIG } else { FAILED })
 }
 
@@ -42,6 +47,10 @@ fn is_config(e: &anyhow::Error) -> bool {
             || matches!(
                 cause.downcast_ref(),
                 Some(crate::aliyun::AliyunError::Config(_))
+            )
+            || matches!(
+                cause.downcast_ref(),
+                Some(crate::companies::CompaniesError::NoPlatformCredentials)
             )
     })
 }

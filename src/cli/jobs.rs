@@ -12,9 +12,15 @@ use crate::configuration::Settings;
 use crate::daemon::{self, shutdown::Signals, systemd};
 use crate::jobs::{self, JobBusy, JobContext, JobSummary, RunOptions};
 
-/// The application for a one-shot command: SIGINT or SIGTERM cancels its
-/// run, which then commits what it has and is recorded `abandoned`.
+/// The application for a one-shot command on one tenant: SIGINT or
+/// SIGTERM cancels its run, which then commits what it has and is recorded
+/// `abandoned`.
 pub(super) async fn build_for_command(settings: &Settings) -> anyhow::Result<JobContext> {
+    let shutdown = cancel_on_signal()?;
+    crate::app::build(settings.clone(), shutdown, super::progress_bar()).await
+}
+
+fn cancel_on_signal() -> anyhow::Result<CancellationToken> {
     let shutdown = CancellationToken::new();
     let on_signal = shutdown.clone();
     let mut signals = Signals::register()?;
@@ -23,14 +29,33 @@ pub(super) async fn build_for_command(settings: &Settings) -> anyhow::Result<Job
         eprintln!("{signal}: stopping after the requests in flight...");
         on_signal.cancel();
     });
-    crate::app::build(settings.clone(), shutdown, super::progress_bar()).await
+    Ok(shutdown)
 }
 
+/// `sync JOB [--tenant NAME]`: every tenant in turn unless one is named.
 pub async fn sync(settings: &Settings, args: &SyncArgs) -> ExitCode {
-    let ctx = match build_for_command(settings).await {
-        Ok(ctx) => ctx,
+    let contexts = async {
+        let tenants = args.target.all(settings)?;
+        let shutdown = cancel_on_signal()?;
+        let progress = super::progress_bar();
+        crate::app::build_tenants(tenants, &settings.database, shutdown, progress).await
+    };
+    let contexts = match contexts.await {
+        Ok(contexts) => contexts,
         Err(e) => return exit::fail(&e),
     };
+    let mut failed = false;
+    for ctx in &contexts {
+        failed |= sync_tenant(ctx, args).await;
+    }
+    if let Some(ctx) = contexts.first() {
+        ctx.progress.finish_and_clear();
+    }
+    exit::code(if failed { exit::FAILED } else { exit::OK })
+}
+
+/// One tenant's passes; true when one failed.
+async fn sync_tenant(ctx: &JobContext, args: &SyncArgs) -> bool {
     let options = RunOptions {
         full: args.full,
         since: args.since,
@@ -46,7 +71,7 @@ pub async fn sync(settings: &Settings, args: &SyncArgs) -> ExitCode {
         if ctx.shutdown.is_cancelled() {
             break;
         }
-        match jobs::run_job(&ctx, job, &options).await {
+        match jobs::run_job(ctx, job, &options).await {
             Ok(summary) => {
                 failed |= summary.error.is_some();
                 print_summary(&summary, args.json);
@@ -54,13 +79,17 @@ pub async fn sync(settings: &Settings, args: &SyncArgs) -> ExitCode {
             // Another process (the daemon, say) is running it: nothing failed.
             Err(e) if e.is::<JobBusy>() => eprintln!("{e}"),
             Err(e) => {
-                eprintln!("error: {}: {}", job.name(), crate::causes::of(&e));
+                let tenant = ctx.tenant();
+                eprintln!(
+                    "error: {}: tenant {tenant}: {}",
+                    job.name(),
+                    crate::causes::of(&e)
+                );
                 failed = true;
             }
         }
     }
-    ctx.progress.finish_and_clear();
-    exit::code(if failed { exit::FAILED } else { exit::OK })
+    failed
 }
 
 pub fn print_summary(summary: &JobSummary, json: bool) {
@@ -72,14 +101,43 @@ pub fn print_summary(summary: &JobSummary, json: bool) {
 }
 
 pub async fn directory(settings: &Settings, command: DirectoryCommand) -> ExitCode {
+    let each = |target: &super::TenantArg| target.all(settings).map_err(anyhow::Error::from);
     match command {
-        DirectoryCommand::Plan { json } => directory_plan(settings, json).await,
+        DirectoryCommand::Plan { json, target } => match each(&target) {
+            Ok(tenants) => for_each(&tenants, |t| directory_plan(t, json)).await,
+            Err(e) => exit::fail(&e),
+        },
         DirectoryCommand::Apply {
             allow_mass_delete,
             json,
-        } => directory_apply(settings, allow_mass_delete, json).await,
-        DirectoryCommand::Verify { json } => directory_verify(settings, json).await,
+            target,
+        } => match target.one(settings, "directory apply") {
+            Ok(tenant) => directory_apply(&tenant, allow_mass_delete, json).await,
+            Err(e) => exit::fail(&e.into()),
+        },
+        DirectoryCommand::Verify { json, target } => match each(&target) {
+            Ok(tenants) => for_each(&tenants, |t| directory_verify(t, json)).await,
+            Err(e) => exit::fail(&e),
+        },
     }
+}
+
+/// Runs `command` for each tenant in turn, each under a heading when there
+/// are several; the exit code is the first tenant's that was not 0.
+pub(super) async fn for_each<'a, F, Fut>(tenants: &'a [Settings], mut command: F) -> ExitCode
+where
+    F: FnMut(&'a Settings) -> Fut,
+    Fut: std::future::Future<Output = ExitCode>,
+{
+    let mut worst = exit::code(exit::OK);
+    for tenant in tenants {
+        super::tenants::heading(tenants, tenant);
+        let code = command(tenant).await;
+        if worst == exit::code(exit::OK) {
+            worst = code;
+        }
+    }
+    worst
 }
 
 /// Exit 0 with the plan, 1 when the source is unusable, 78 on a
@@ -201,16 +259,20 @@ pub async fn run_daemon(settings: Settings) -> ExitCode {
     exit::code(exit::OK)
 }
 
-/// `confsync status [--json]`.
-pub async fn status(settings: &Settings, json: bool) -> ExitCode {
+/// `confsync status [--json] [--tenant NAME]`: a table per tenant.
+pub async fn status(settings: &Settings, json: bool, target: &super::TenantArg) -> ExitCode {
     let result = async {
+        let tenants = target.all(settings)?;
         let pool = crate::db::connect_current(&settings.database).await?;
-        let statuses = daemon::status::collect(&pool, settings, chrono::Utc::now()).await?;
+        let now = chrono::Utc::now();
+        let mut statuses = Vec::new();
+        for tenant in &tenants {
+            statuses.extend(daemon::status::collect(&pool, tenant, now).await?);
+        }
         if json {
             return Ok(format!("{}\n", serde_json::to_string(&statuses)?));
         }
-        let tz = settings.schedule.tz().map_err(anyhow::Error::msg)?;
-        Ok::<_, anyhow::Error>(daemon::status::table(&statuses, tz))
+        Ok::<_, anyhow::Error>(daemon::status::tables(&statuses, &tenants))
     }
     .await;
     match result {

@@ -4,12 +4,14 @@
 
 mod archive;
 mod bench;
+mod companies;
 mod config;
 mod demo;
 mod exit;
 mod jobs;
 mod manual;
 mod output;
+mod tenants;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -21,6 +23,7 @@ use crate::configuration::{self, ConfigSources, Settings};
 use crate::telemetry;
 use confsync_sim::SimConfig;
 pub use exit::{CONFIG as EXIT_CONFIG, PARTIAL as EXIT_PARTIAL};
+use tenants::TenantArg;
 
 /// `confsync --version`: the crate's version and the git revision it was built from.
 pub const VERSION: &str = concat!(
@@ -93,12 +96,17 @@ pub enum Command {
         /// Print the statuses as one JSON array.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        target: TenantArg,
     },
     /// Print a shell completion script to stdout.
     Completions {
         /// The shell to complete for.
         shell: clap_complete::Shell,
     },
+    /// Create and rename the companies the tenants declare (platform credentials).
+    #[command(subcommand)]
+    Companies(companies::CompaniesCommand),
     /// Print the man page (roff) to stdout.
     Manpage,
     /// Measure throughput, requests and memory (prints figures for BENCHMARKS.md).
@@ -125,12 +133,16 @@ pub enum ArchiveCommand {
         /// Print the run's summary as one JSON object.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        target: TenantArg,
     },
     /// List exactly what a run would archive and delete; change nothing.
     Plan {
         /// Print the plan as one JSON object.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        target: TenantArg,
     },
     /// Read the archived objects back and compare size and sha256 (exit 1 on drift).
     Verify {
@@ -140,6 +152,8 @@ pub enum ArchiveCommand {
         /// Print the report as one JSON object.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        target: TenantArg,
     },
 }
 
@@ -159,6 +173,8 @@ pub enum MeetingsCommand {
         /// Print the counts as one JSON object.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        target: TenantArg,
     },
 }
 
@@ -169,6 +185,8 @@ pub enum DirectoryCommand {
         /// Print the plan as one JSON object.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        target: TenantArg,
     },
     /// Make CloudRoom and Aliyun match the HR directory (exit 3 when anything failed).
     Apply {
@@ -178,12 +196,16 @@ pub enum DirectoryCommand {
         /// Print the run's summary, with what was applied, as one JSON object.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        target: TenantArg,
     },
     /// Read back a sample with Aliyun GetUser and report drift.
     Verify {
         /// Print the report as one JSON object.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        target: TenantArg,
     },
 }
 
@@ -201,6 +223,8 @@ pub struct SyncArgs {
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub target: TenantArg,
 }
 
 /// The names `sync` takes: each mirror pass in the registry, and `mirror`
@@ -287,16 +311,13 @@ async fn with_settings(command: Command, settings: &Settings) -> ExitCode {
             exit::report(bench::directory::run(settings, &args).await)
         }
         Command::Directory(command) => jobs::directory(settings, command).await,
-        Command::Archive(ArchiveCommand::Run { json }) => archive::run(settings, json).await,
-        Command::Archive(ArchiveCommand::Plan { json }) => archive::plan(settings, json).await,
-        Command::Archive(ArchiveCommand::Verify { sample, json }) => {
-            archive::verify(settings, sample, json).await
+        Command::Archive(command) => archive::dispatch(settings, command).await,
+        Command::Aliyun(AliyunCommand::Meetings(MeetingsCommand::Add { file, json, target })) => {
+            exit::report(add_meetings(settings, &file, json, &target).await)
         }
-        Command::Aliyun(AliyunCommand::Meetings(MeetingsCommand::Add { file, json })) => {
-            exit::report(add_meetings(settings, &file, json).await)
-        }
+        Command::Companies(command) => companies::dispatch(settings, command).await,
         Command::Run => jobs::run_daemon(settings.clone()).await,
-        Command::Status { json } => jobs::status(settings, json).await,
+        Command::Status { json, target } => jobs::status(settings, json, &target).await,
         // Dispatched before the configuration is loaded.
         Command::Simulate(_)
         | Command::Config(_)
@@ -332,10 +353,15 @@ async fn add_meetings(
     settings: &Settings,
     file: &std::path::Path,
     json: bool,
+    target: &TenantArg,
 ) -> anyhow::Result<()> {
+    let tenant = target
+        .one(settings, "aliyun meetings add")?
+        .cloudroom
+        .tenant;
     let uuids = crate::attendance::meetings_file::read(file)?;
     let pool = crate::db::connect_and_migrate(&settings.database).await?;
-    let tenant = &settings.cloudroom.tenant;
+    let tenant = &tenant;
     let added = crate::store::attendance::register(&pool, tenant, &uuids, "file").await?;
     let known = uuids.len() as u64 - added;
     if json {

@@ -7,12 +7,20 @@
 use std::path::{Path, PathBuf};
 
 use figment::providers::{Env, Format, Serialized, Toml};
-use figment::value::{Dict, Map, Value};
-use figment::{Figment, Metadata, Profile, Provider};
+use std::collections::BTreeMap;
+
+use figment::value::Value;
+use figment::Figment;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
 mod check;
+mod env;
+pub mod tenants;
+
+#[cfg(test)]
+use env::is_string_key;
+use env::RawEnv;
 
 pub use crate::aliyun::AliyunSettings;
 pub use crate::cloudroom::CloudRoomSettings;
@@ -20,70 +28,20 @@ pub use crate::setting::{parse_duration, ConfigProblem};
 pub use check::missing_credentials;
 
 use crate::archive::settings::ArchiveSettings;
-use crate::daemon::settings::{HealthSettings, HttpSettings, ScheduleSettings};
+use crate::companies::settings::{CompanySettings, PlatformSettings};
+use crate::daemon::settings::{DaemonSettings, HealthSettings, HttpSettings, ScheduleSettings};
 pub use crate::db::DatabaseSettings;
 use crate::directory::settings::DirectorySettings;
 
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/confsync/confsync.toml";
 pub const ENV_PREFIX: &str = "CONFSYNC_";
 
-/// Keys whose values are strings even when they look like numbers.
-/// Figment parses environment values, so `CONFSYNC_CLOUDROOM__SECRET_ID=012345`
-/// would otherwise become the integer 12345 and lose its leading zero.
-const STRING_KEYS: &[&str] = &[
-    "database.url",
-    "database.password",
-    "database.password_file",
-    "cloudroom.base_url",
-    "cloudroom.secret_id",
-    "cloudroom.secret_key",
-    "cloudroom.secret_key_file",
-    "cloudroom.timezone",
-    "cloudroom.tenant",
-    "cloudroom.history_start",
-    "cloudroom.history_lookback",
-    "cloudroom.recordings_lookback",
-    "aliyun.endpoint",
-    "aliyun.region_id",
-    "aliyun.access_key_id",
-    "aliyun.access_key_secret",
-    "aliyun.access_key_secret_file",
-    "archive.location",
-    "archive.access_key_id",
-    "archive.secret_access_key",
-    "archive.secret_access_key_file",
-    "archive.delete_from_cloudroom_after",
-    "aliyun.group_id",
-    "aliyun.group_name",
-    "aliyun.meetings_source",
-    "aliyun.attendance_window",
-    "logging.level",
-    "logging.format",
-    "directory.source",
-    "directory.departments_source",
-    "directory.default_role",
-    "schedule.timezone",
-    "schedule.conferences",
-    "schedule.history",
-    "schedule.recordings",
-    "schedule.details",
-    "schedule.reconcile",
-    "schedule.directory",
-    "schedule.attendance",
-    "schedule.archive",
-    "http.listen",
-];
-
-/// Tables whose every entry is a string (`directory.columns.employee_id = "0012"`).
-const STRING_TABLES: &[&str] = &["directory.columns.", "archive.options."];
-
-/// Whether the value at `key` is a string, whatever it looks like.
-fn is_string_key(key: &str) -> bool {
-    STRING_KEYS.contains(&key) || STRING_TABLES.iter().any(|table| key.starts_with(table))
-}
-
 /// Keys whose values must never be shown.
-pub const SECRET_KEYS: &[&str] = &["cloudroom.secret_key", "aliyun.access_key_secret"];
+pub const SECRET_KEYS: &[&str] = &[
+    "cloudroom.secret_key",
+    "aliyun.access_key_secret",
+    "platform.secret_key",
+];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -97,6 +55,17 @@ pub struct Settings {
     pub http: HttpSettings,
     pub health: HealthSettings,
     pub archive: ArchiveSettings,
+    pub daemon: DaemonSettings,
+    pub platform: PlatformSettings,
+    /// The company this (single) tenant is; a tenant's own is `[tenants.<name>.company]`.
+    pub company: Option<CompanySettings>,
+    /// A directory of `<tenant>.toml` files, each read as `[tenants.<tenant>]`.
+    pub tenants_dir: Option<PathBuf>,
+    /// `[tenants.<name>]` as written; [`Settings::tenants`] gives them resolved.
+    #[serde(default, skip_serializing)]
+    pub tenants: BTreeMap<String, Value>,
+    #[serde(skip)]
+    resolved: Vec<Settings>,
     /// On SIGTERM/SIGINT the running job commits its page and the process
     /// exits within this many seconds.
     pub shutdown_timeout_seconds: u64,
@@ -125,6 +94,12 @@ impl Default for Settings {
             http: HttpSettings::default(),
             health: HealthSettings::default(),
             archive: ArchiveSettings::default(),
+            daemon: DaemonSettings::default(),
+            platform: PlatformSettings::default(),
+            company: None,
+            tenants_dir: None,
+            tenants: BTreeMap::new(),
+            resolved: Vec::new(),
             shutdown_timeout_seconds: 30,
         }
     }
@@ -184,6 +159,7 @@ pub fn load(sources: &ConfigSources) -> Result<(Settings, Figment), ConfigError>
         &mut problems,
     );
     validate(&settings, &figment, &mut problems);
+    settings.resolved = tenants::resolve(&figment, credentials_dir.as_deref(), &mut problems);
     if problems.is_empty() {
         Ok((settings, figment))
     } else {
@@ -211,75 +187,27 @@ fn figment(sources: &ConfigSources) -> Result<Figment, ConfigError> {
         }
         figment = figment.merge(Toml::file_exact(path));
     }
-    if sources.env.is_none() {
-        figment = figment.merge(Env::prefixed(ENV_PREFIX).split("__").ignore(&["config"]));
+    let with_env = |figment: Figment| {
+        let figment = if sources.env.is_none() {
+            figment.merge(Env::prefixed(ENV_PREFIX).split("__").ignore(&["config"]))
+        } else {
+            figment
+        };
+        // Merged last so that string keys keep their exact text (see STRING_KEYS).
+        figment.merge(RawEnv::new(sources.env_vars(), sources.env.is_some()))
+    };
+    // Tenant files override the main file and yield to the environment.
+    let tenants_dir = with_env(figment.clone())
+        .extract_inner::<Option<PathBuf>>("tenants_dir")
+        .ok()
+        .flatten();
+    if let Some(dir) = tenants_dir {
+        figment = tenants::merge_dir(figment, &dir).map_err(|p| ConfigError(vec![p]))?;
     }
-    // Merged last so that string keys keep their exact text (see STRING_KEYS).
-    Ok(figment.merge(RawEnv::new(sources.env_vars(), sources.env.is_some())))
+    Ok(with_env(figment))
 }
 
-/// Environment variables as plain strings for [`is_string_key`]; when `all` is set
-/// (tests), every variable is offered, numbers parsed like figment does.
-struct RawEnv {
-    values: Vec<(String, String)>,
-    all: bool,
-}
-
-impl RawEnv {
-    fn new(vars: Vec<(String, String)>, all: bool) -> Self {
-        let values = vars
-            .into_iter()
-            .filter_map(|(k, v)| {
-                let rest = k.strip_prefix(ENV_PREFIX)?;
-                if rest == "CONFIG" {
-                    return None;
-                }
-                Some((rest.to_ascii_lowercase().replace("__", "."), v))
-            })
-            .collect();
-        RawEnv { values, all }
-    }
-}
-
-impl Provider for RawEnv {
-    fn metadata(&self) -> Metadata {
-        Metadata::named("environment variable(s)")
-    }
-
-    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
-        let mut root = Dict::new();
-        for (key, raw) in &self.values {
-            let value = if is_string_key(key) {
-                Value::from(raw.clone())
-            } else if self.all {
-                raw.parse::<Value>()
-                    .unwrap_or_else(|_| Value::from(raw.clone()))
-            } else {
-                continue;
-            };
-            insert_path(&mut root, key, value);
-        }
-        Ok(Profile::Default.collect(root))
-    }
-}
-
-fn insert_path(dict: &mut Dict, path: &str, value: Value) {
-    match path.split_once('.') {
-        None => {
-            dict.insert(path.to_string(), value);
-        }
-        Some((head, rest)) => {
-            let entry = dict
-                .entry(head.to_string())
-                .or_insert_with(|| Value::from(Dict::new()));
-            if let Value::Dict(_, inner) = entry {
-                insert_path(inner, rest, value);
-            }
-        }
-    }
-}
-
-fn source_of(figment: &Figment, key: &str) -> String {
+pub(super) fn source_of(figment: &Figment, key: &str) -> String {
     match figment.find_metadata(key) {
         Some(meta) => match &meta.source {
             Some(source) => format!("{} {}", meta.name, source),
@@ -316,7 +244,7 @@ fn extract_problems(figment: &Figment, error: figment::Error) -> ConfigError {
     ConfigError(problems)
 }
 
-fn resolve_secret_files(
+pub(super) fn resolve_secret_files(
     settings: &mut Settings,
     credentials_dir: Option<&Path>,
     figment: &Figment,
@@ -329,11 +257,12 @@ fn resolve_secret_files(
             message,
         });
     }
-    let (db, cr, al, ar) = (
+    let (db, cr, al, ar, pl) = (
         &mut settings.database,
         &mut settings.cloudroom,
         &mut settings.aliyun,
         &mut settings.archive,
+        &mut settings.platform,
     );
     let secrets = [
         ("database.password", &db.password_file, &mut db.password),
@@ -351,6 +280,11 @@ fn resolve_secret_files(
             "archive.secret_access_key",
             &ar.secret_access_key_file,
             &mut ar.secret_access_key,
+        ),
+        (
+            "platform.secret_key",
+            &pl.secret_key_file,
+            &mut pl.secret_key,
         ),
     ];
     for (key, file, target) in secrets {
@@ -405,7 +339,7 @@ fn resolve_one(
     }
 }
 
-fn validate(settings: &Settings, figment: &Figment, problems: &mut Vec<ConfigProblem>) {
+pub(super) fn validate(settings: &Settings, figment: &Figment, problems: &mut Vec<ConfigProblem>) {
     let mut problem = |key: &str, message: String| {
         problems.push(ConfigProblem {
             key: key.into(),
@@ -453,6 +387,10 @@ fn validate(settings: &Settings, figment: &Figment, problems: &mut Vec<ConfigPro
         &settings.health,
         &mut problem,
     );
+    settings
+        .daemon
+        .validate(settings.database.max_connections, &mut problem);
+    settings.platform.validate(&mut problem);
     if settings.shutdown_timeout_seconds == 0 {
         problem("shutdown_timeout_seconds", "must be at least 1".into());
     }
@@ -480,7 +418,9 @@ fn validate_database(
 
 /// The merged configuration as TOML with every secret shown as `[redacted]`.
 pub fn show(settings: &Settings) -> String {
-    toml::to_string_pretty(settings).unwrap_or_else(|e| format!("# cannot render: {e}\n"))
+    let top =
+        toml::to_string_pretty(settings).unwrap_or_else(|e| format!("# cannot render: {e}\n"));
+    format!("{top}{}", tenants::show(settings))
 }
 
 #[cfg(test)]

@@ -146,3 +146,137 @@ fn a_database_password_comes_from_a_file_or_the_url_not_both() {
     assert!(text.contains("database.url"), "{text}");
     assert!(!text.contains("inline"), "{text}");
 }
+
+fn load_file(toml: &str, env: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("confsync.toml");
+    std::fs::write(
+        &file,
+        toml.replace("{dir}", &dir.path().display().to_string()),
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.path().join("tenants")).unwrap();
+    for (name, body) in env.iter().filter(|(k, _)| k.ends_with(".toml")) {
+        std::fs::write(dir.path().join("tenants").join(name), body).unwrap();
+    }
+    let sources = ConfigSources {
+        file: Some(file),
+        env: Some(
+            env.iter()
+                .filter(|(k, _)| !k.ends_with(".toml"))
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        ),
+    };
+    load(&sources).map(|(s, _)| s)
+}
+
+const TENANTS: &str = r#"
+tenants_dir = "{dir}/tenants"
+[cloudroom]
+base_url = "https://cloudroom.example/CLOUDROOM-SERVER"
+requests_per_minute = 120
+[schedule]
+history = "0 0 * * * *"
+[tenants.acme.cloudroom]
+secret_id = "acme-id"
+secret_key = "acme-key"
+[tenants.acme.schedule]
+history = "0 30 * * * *"
+"#;
+
+#[test]
+fn tenants_come_from_sections_drop_ins_and_the_environment() {
+    let s = load_file(
+        TENANTS,
+        &[
+            (
+                "globex.toml",
+                "[cloudroom]\nsecret_id = \"globex-id\"\nsecret_key = \"globex-key\"\n",
+            ),
+            ("acme.toml", "[cloudroom]\nrequests_per_minute = 60\n"),
+            ("CONFSYNC_TENANTS__GLOBEX__CLOUDROOM__SECRET_ID", "007"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(s.tenant_names(), ["acme", "globex"]);
+    assert!(s.has_several_tenants());
+    let acme = s.tenant("acme").unwrap();
+    assert_eq!(acme.cloudroom.tenant, "acme");
+    assert_eq!(acme.cloudroom.secret_id.as_deref(), Some("acme-id"));
+    // The drop-in overrides the main file's section; the top level is the default.
+    assert_eq!(acme.cloudroom.requests_per_minute, Some(60));
+    assert_eq!(
+        acme.cloudroom.base_url,
+        "https://cloudroom.example/CLOUDROOM-SERVER"
+    );
+    assert_eq!(acme.schedule.history, "0 30 * * * *");
+    let globex = s.tenant("globex").unwrap();
+    // The environment wins, and a numeric-looking id stays a string.
+    assert_eq!(globex.cloudroom.secret_id.as_deref(), Some("007"));
+    assert_eq!(globex.cloudroom.requests_per_minute, Some(120));
+    assert_eq!(globex.schedule.history, "0 0 * * * *");
+    let shown = show(&s);
+    assert!(shown.contains("[tenants.acme.cloudroom]"), "{shown}");
+    assert!(
+        !shown.contains("acme-key") && !shown.contains("globex-key"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn a_single_tenant_configuration_is_the_tenant_default() {
+    let s = load_env(&[("CONFSYNC_CLOUDROOM__SECRET_ID", "id")]).unwrap();
+    assert_eq!(s.tenant_names(), ["default"]);
+    assert!(!s.has_several_tenants());
+    assert_eq!(
+        s.tenant("default").unwrap().cloudroom.secret_id.as_deref(),
+        Some("id")
+    );
+}
+
+#[test]
+fn tenant_problems_name_the_tenant_key() {
+    let toml = r#"
+[tenants.acme.cloudroom]
+timezone = "Mars/Olympus"
+[tenants.acme.http]
+listen = "127.0.0.1:1"
+[tenants."Big Corp".cloudroom]
+secret_id = "x"
+"#;
+    let text = load_file(toml, &[]).unwrap_err().to_string();
+    assert!(text.contains("tenants.acme.cloudroom.timezone"), "{text}");
+    assert!(
+        text.contains("tenants.acme.http") && text.contains("not a tenant section"),
+        "{text}"
+    );
+    assert!(text.contains("[a-z0-9_-]+"), "{text}");
+    let bad_file = load_file(
+        "tenants_dir = \"{dir}/tenants\"\n",
+        &[("Bad.toml", "[cloudroom]\n")],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        bad_file.contains("tenants_dir") && bad_file.contains("Bad.toml"),
+        "{bad_file}"
+    );
+}
+
+#[test]
+fn platform_secrets_are_redacted_and_runs_leave_lock_connections_room() {
+    let s = load_env(&[
+        ("CONFSYNC_PLATFORM__SECRET_ID", "plat"),
+        ("CONFSYNC_PLATFORM__SECRET_KEY", "platform-key-9"),
+    ])
+    .unwrap();
+    assert!(!show(&s).contains("platform-key-9"));
+    let text = load_env(&[
+        ("CONFSYNC_DAEMON__MAX_CONCURRENT_RUNS", "10"),
+        ("CONFSYNC_DATABASE__MAX_CONNECTIONS", "10"),
+    ])
+    .unwrap_err()
+    .to_string();
+    assert!(text.contains("daemon.max_concurrent_runs"), "{text}");
+}

@@ -1,6 +1,7 @@
 //! The probes and `/metrics` on `http.listen`: `/livez` (the process
 //! answers), `/readyz` (and the database does), `/healthz` (and no enabled
-//! job has failed `health.max_consecutive_failures` times in a row).
+//! job of any tenant has failed `health.max_consecutive_failures` times in
+//! a row; the answer names the tenants that fail).
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -23,9 +24,9 @@ const DB_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Clone)]
 pub struct HealthState {
     pub pool: PgPool,
-    pub tenant: String,
-    /// The enabled jobs: a job switched off does not make the daemon unhealthy.
-    pub jobs: Vec<&'static str>,
+    /// The enabled (tenant, job) pairs: a job switched off does not make the
+    /// daemon unhealthy.
+    pub jobs: Vec<(String, &'static str)>,
     pub max_consecutive_failures: u32,
 }
 
@@ -35,11 +36,13 @@ struct Health {
     database: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<String>,
+    failing_tenants: Vec<String>,
     jobs: Vec<JobHealth>,
 }
 
 #[derive(Debug, Serialize)]
 struct JobHealth {
+    tenant: String,
     job: String,
     consecutive_failures: i64,
     last_status: Option<String>,
@@ -114,11 +117,8 @@ async fn healthz(State(state): State<HealthState>) -> impl IntoResponse {
 }
 
 async fn check(state: &HealthState) -> Health {
-    let records = tokio::time::timeout(
-        DB_TIMEOUT,
-        runs::job_records(&state.pool, &state.tenant, &state.jobs),
-    )
-    .await;
+    let records =
+        tokio::time::timeout(DB_TIMEOUT, runs::job_records_of(&state.pool, &state.jobs)).await;
     let records = match records {
         Ok(Ok(records)) => records,
         Ok(Err(e)) => {
@@ -133,11 +133,21 @@ async fn check(state: &HealthState) -> Health {
         }
     };
     let limit = i64::from(state.max_consecutive_failures);
-    let failing: Vec<String> = records
+    let failing: Vec<&JobRecord> = records
         .iter()
         .filter(|r| r.consecutive_failures >= limit)
-        .map(|r| format!("{} failed {} times in a row", r.job, r.consecutive_failures))
         .collect();
+    let reasons: Vec<String> = failing
+        .iter()
+        .map(|r| {
+            format!(
+                "tenant {}: {} failed {} times in a row",
+                r.tenant, r.job, r.consecutive_failures
+            )
+        })
+        .collect();
+    let mut failing_tenants: Vec<String> = failing.iter().map(|r| r.tenant.clone()).collect();
+    failing_tenants.dedup();
     Health {
         status: if failing.is_empty() {
             "ok"
@@ -145,7 +155,8 @@ async fn check(state: &HealthState) -> Health {
             "unhealthy"
         },
         database: "ok".into(),
-        reason: (!failing.is_empty()).then(|| failing.join("; ")),
+        reason: (!reasons.is_empty()).then(|| reasons.join("; ")),
+        failing_tenants,
         jobs: records.into_iter().map(job_health).collect(),
     }
 }
@@ -155,12 +166,14 @@ fn unreachable_db(reason: String) -> Health {
         status: "unhealthy",
         database: "unreachable".into(),
         reason: Some(reason),
+        failing_tenants: Vec::new(),
         jobs: Vec::new(),
     }
 }
 
 fn job_health(record: JobRecord) -> JobHealth {
     JobHealth {
+        tenant: record.tenant,
         job: record.job,
         consecutive_failures: record.consecutive_failures,
         last_status: record.last_status,

@@ -2,6 +2,7 @@
 //! graceful shutdown, systemd notifications; and `confsync status`.
 
 pub mod http;
+pub mod leases;
 pub mod runner;
 pub mod schedule;
 pub mod scheduler;
@@ -11,9 +12,11 @@ pub mod status;
 pub mod systemd;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::PgPool;
+use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -34,28 +37,43 @@ pub struct RunningDaemon {
     scheduler: Scheduler,
     tasks: TaskTracker,
     http: JoinHandle<()>,
+    /// Takes over the runs of daemons that died (see [`leases`]).
+    sweeper: JoinHandle<()>,
 }
 
 /// Connects (migrating), marks runs a crash left `running` as abandoned,
-/// starts the HTTP listener and schedules every job that is not "off".
+/// starts the HTTP listener, schedules every tenant's jobs that are not
+/// "off" and sweeps for runs whose lease expired.
 pub async fn start(settings: Settings) -> anyhow::Result<RunningDaemon> {
     let stop = CancellationToken::new();
-    let ctx = crate::app::build(settings, stop.clone(), indicatif::ProgressBar::hidden()).await?;
-    abandon_stale_runs(&ctx.pool, ctx.tenant()).await?;
+    let hidden = indicatif::ProgressBar::hidden();
+    let pool = crate::db::connect_and_migrate(&settings.database).await?;
+    let contexts = settings
+        .tenants()
+        .into_iter()
+        .map(|tenant| crate::app::for_tenant(tenant, &pool, stop.clone(), hidden.clone()))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    for ctx in &contexts {
+        abandon_stale_runs(ctx).await?;
+    }
     let tasks = TaskTracker::new();
-    let scheduled = schedules(&ctx, &tasks)?;
-    let enabled: Vec<&'static str> = scheduled.iter().map(|s| s.runner.job().name()).collect();
-    crate::metrics::register_jobs(&enabled);
-    restore_last_successes(&ctx.pool, ctx.tenant(), &enabled).await?;
+    let slots = Arc::new(Semaphore::new(settings.daemon.max_concurrent_runs));
+    let mut scheduled = Vec::new();
+    for ctx in &contexts {
+        scheduled.extend(schedules(ctx, &tasks, &slots)?);
+    }
+    let enabled = enabled_jobs(&scheduled);
+    restore_last_successes(&pool, &enabled).await?;
     let serve_stop = CancellationToken::new();
     let health = http::HealthState {
-        pool: ctx.pool.clone(),
-        tenant: ctx.tenant().to_string(),
+        pool: pool.clone(),
         jobs: enabled,
-        max_consecutive_failures: ctx.settings.health.max_consecutive_failures,
+        max_consecutive_failures: settings.health.max_consecutive_failures,
     };
-    let server = http::serve(&ctx.settings.http.listen, health, serve_stop.clone()).await?;
+    let server = http::serve(&settings.http.listen, health, serve_stop.clone()).await?;
     log_next_ticks(&scheduled);
+    let runners = scheduled.iter().map(|s| s.runner.clone()).collect();
+    let sweeper = leases::spawn_sweeper(pool, runners, settings.daemon.lease(), stop.clone());
     let scheduler = Scheduler::start(scheduled, stop.clone()).await?;
     systemd::spawn_watchdog(serve_stop.clone());
     Ok(RunningDaemon {
@@ -65,33 +83,54 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningDaemon> {
         scheduler,
         tasks,
         http: server.handle,
+        sweeper,
     })
+}
+
+/// The scheduled (tenant, job) pairs, their metric series created at zero.
+fn enabled_jobs(scheduled: &[Scheduled]) -> Vec<(String, &'static str)> {
+    let enabled: Vec<(String, &'static str)> = scheduled
+        .iter()
+        .map(|s| (s.runner.tenant().to_string(), s.runner.job().name()))
+        .collect();
+    for (tenant, job) in &enabled {
+        crate::metrics::register_jobs(tenant, &[job]);
+    }
+    enabled
 }
 
 /// `confsync_last_success_timestamp_seconds` from `sync_runs`, so that a
 /// restart does not make every mirror look stale.
-async fn restore_last_successes(pool: &PgPool, tenant: &str, jobs: &[&str]) -> anyhow::Result<()> {
-    for record in crate::store::runs::job_records(pool, tenant, jobs).await? {
+async fn restore_last_successes(
+    pool: &PgPool,
+    enabled: &[(String, &'static str)],
+) -> anyhow::Result<()> {
+    for record in crate::store::runs::job_records_of(pool, enabled).await? {
         if let Some(at) = record.last_success_at {
-            crate::metrics::restore_last_success(&record.job, at);
+            crate::metrics::restore_last_success(&record.tenant, &record.job, at);
         }
     }
     Ok(())
 }
 
-fn schedules(ctx: &JobContext, tasks: &TaskTracker) -> anyhow::Result<Vec<Scheduled>> {
+fn schedules(
+    ctx: &JobContext,
+    tasks: &TaskTracker,
+    slots: &Arc<Semaphore>,
+) -> anyhow::Result<Vec<Scheduled>> {
+    let tenant = ctx.tenant();
     let tz = ctx.settings.schedule.tz().map_err(anyhow::Error::msg)?;
     let mut scheduled = Vec::new();
     for job in jobs::JOBS {
         let expression = ctx.settings.schedule.expression(job);
         let schedule = JobSchedule::parse(expression, tz)
-            .map_err(|e| anyhow::anyhow!("schedule.{}: {e}", job.name()))?;
+            .map_err(|e| anyhow::anyhow!("schedule.{} of tenant {tenant}: {e}", job.name()))?;
         match schedule {
             Some(schedule) => scheduled.push(Scheduled {
-                runner: JobRunner::new(job, ctx.clone(), tasks.clone()),
+                runner: JobRunner::new(job, ctx.clone(), tasks.clone(), slots.clone()),
                 schedule,
             }),
-            None => tracing::info!(job = job.name(), "job is off"),
+            None => tracing::debug!(tenant, job = job.name(), "job is off"),
         }
     }
     Ok(scheduled)
@@ -102,18 +141,21 @@ fn log_next_ticks(scheduled: &[Scheduled]) {
     for s in scheduled {
         if let Some(next) = s.schedule.next_after(now) {
             let local = next.with_timezone(&s.schedule.timezone());
-            tracing::info!(job = s.runner.job().name(), next = %local, "scheduled");
+            let (tenant, job) = (s.runner.tenant(), s.runner.job().name());
+            tracing::info!(tenant, job, next = %local, "scheduled");
         }
     }
 }
 
 /// Runs left `running` by a process that died are marked abandoned, but
-/// only those whose job lock nobody holds: a run whose lock is held is
-/// alive in another process. (Each run does the same for its own job when
-/// it takes the lock; this makes `status` true from the start.)
-async fn abandon_stale_runs(pool: &PgPool, tenant: &str) -> anyhow::Result<()> {
+/// only those whose job lock nobody holds (a run whose lock is held is
+/// alive in another process) and that no daemon will take over (see
+/// [`leases`]). Each run does the same for its own job when it takes the
+/// lock; this makes `status` true from the start.
+async fn abandon_stale_runs(ctx: &JobContext) -> anyhow::Result<()> {
+    let tenant = ctx.tenant();
     for job in jobs::names() {
-        let Some(lock) = lifecycle::lock_job(pool, tenant, job, None).await? else {
+        let Some(lock) = lifecycle::lock_job(&ctx.pool, tenant, job, None).await? else {
             tracing::info!(
                 tenant,
                 job,
@@ -121,7 +163,7 @@ async fn abandon_stale_runs(pool: &PgPool, tenant: &str) -> anyhow::Result<()> {
             );
             continue;
         };
-        let marked = lifecycle::abandon_stale(pool, tenant, job).await;
+        let marked = lifecycle::abandon_stale(ctx, job, None).await;
         if let Err(e) = lock.release().await {
             tracing::warn!(tenant, job, error = %crate::causes::Chain(&e), "cannot release the job lock; its connection is closed instead");
         }
@@ -141,6 +183,7 @@ impl RunningDaemon {
     pub async fn shutdown(self, timeout: Duration) -> bool {
         self.stop.cancel();
         self.scheduler.shutdown().await;
+        let _ = self.sweeper.await;
         self.tasks.close();
         let finished = tokio::time::timeout(timeout, self.tasks.wait())
             .await

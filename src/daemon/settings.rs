@@ -1,4 +1,4 @@
-//! `[schedule]`, `[http]` and `[health]` configuration.
+//! `[schedule]`, `[daemon]`, `[http]` and `[health]` configuration.
 
 use std::net::SocketAddr;
 
@@ -41,6 +41,47 @@ impl Default for ScheduleSettings {
             directory: Directory.default_schedule().into(),
             attendance: Attendance.default_schedule().into(),
             archive: Archive.default_schedule().into(),
+        }
+    }
+}
+
+/// How a daemon shares the work with the others on its database.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DaemonSettings {
+    /// Runs this process carries at once, over every tenant; a tick beyond
+    /// it waits, and another daemon with room claims it first.
+    pub max_concurrent_runs: usize,
+    /// A run's lease: a run whose heartbeat is older than this is taken over
+    /// by another daemon (its heartbeat beats every third of it).
+    pub lease_seconds: u64,
+}
+
+impl Default for DaemonSettings {
+    fn default() -> Self {
+        DaemonSettings {
+            max_concurrent_runs: 4,
+            lease_seconds: 30,
+        }
+    }
+}
+
+impl DaemonSettings {
+    pub fn lease(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.lease_seconds)
+    }
+
+    pub fn validate(&self, max_connections: u32, problem: &mut dyn FnMut(&str, String)) {
+        if self.max_concurrent_runs == 0 {
+            problem("daemon.max_concurrent_runs", "must be at least 1".into());
+        } else if self.max_concurrent_runs >= max_connections as usize {
+            problem(
+                "daemon.max_concurrent_runs",
+                format!("must be below database.max_connections ({max_connections}): each run holds one connection for its job lock and needs others for its work"),
+            );
+        }
+        if self.lease_seconds < 3 {
+            problem("daemon.lease_seconds", "must be at least 3".into());
         }
     }
 }

@@ -1,5 +1,5 @@
-//! `confsync status`: per job, the last run, its outcome, duration and rows,
-//! the failure streak and the next scheduled time.
+//! `confsync status`: per tenant and job, the last run, its outcome,
+//! duration and rows, the failure streak and the next scheduled time.
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -13,6 +13,7 @@ use crate::store::runs::{self, JobRecord};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct JobStatus {
+    pub tenant: String,
     pub job: &'static str,
     /// The cron expression, or "off".
     pub schedule: String,
@@ -28,7 +29,7 @@ pub struct JobStatus {
     pub last_error: Option<String>,
 }
 
-/// Every job's status as of `now`.
+/// Every job's status of the tenant `settings` describe, as of `now`.
 pub async fn collect(
     pool: &PgPool,
     settings: &Settings,
@@ -63,6 +64,7 @@ fn job_status(
         _ => None,
     };
     JobStatus {
+        tenant: record.tenant.clone(),
         job: job.name(),
         schedule: expression.to_string(),
         last_run: record.last_started_at,
@@ -86,6 +88,29 @@ const HEADERS: [&str; 7] = [
     "FAILURES",
     "NEXT RUN",
 ];
+
+/// A table per tenant, under its name when there are several, times in
+/// each tenant's schedule zone.
+pub fn tables(statuses: &[JobStatus], tenants: &[Settings]) -> String {
+    let mut out = String::new();
+    for tenant in tenants {
+        let name = &tenant.cloudroom.tenant;
+        let own: Vec<JobStatus> = statuses
+            .iter()
+            .filter(|s| &s.tenant == name)
+            .cloned()
+            .collect();
+        let tz = tenant.schedule.tz().unwrap_or(chrono_tz::UTC);
+        if tenants.len() > 1 {
+            out.push_str(&format!("tenant {name}\n"));
+        }
+        out.push_str(&table(&own, tz));
+        if tenants.len() > 1 {
+            out.push('\n');
+        }
+    }
+    out
+}
 
 /// A plain-text table, times in `tz`.
 pub fn table(statuses: &[JobStatus], tz: Tz) -> String {

@@ -55,7 +55,7 @@ impl Job for Directory {
             summary.api_calls = run.calls.get();
             run.totals.rows = summary.totals();
             run.incomplete = incomplete(&summary);
-            record_sections(&summary);
+            record_sections(ctx.tenant(), &summary);
             run.apply = Some(Box::new(summary));
             Ok(())
         })
@@ -73,10 +73,10 @@ fn incomplete(summary: &ApplySummary) -> Option<String> {
     })
 }
 
-fn record_sections(summary: &ApplySummary) {
+fn record_sections(tenant: &str, summary: &ApplySummary) {
     // A section this run left alone stages nothing any more.
     for section in ["cloudroom_departments", "cloudroom_users", "aliyun_users"] {
-        metrics::record_staged_deletes(section, 0);
+        metrics::record_staged_deletes(tenant, section, 0);
     }
     for (section, outcomes) in &summary.outcomes {
         for (outcome, n) in [
@@ -86,8 +86,8 @@ fn record_sections(summary: &ApplySummary) {
             ("failed", outcomes.failed),
             ("staged", outcomes.staged),
         ] {
-            metrics::record_directory_objects(section, outcome, n as u64);
+            metrics::record_directory_objects(tenant, section, outcome, n as u64);
         }
-        metrics::record_staged_deletes(section, outcomes.staged as u64);
+        metrics::record_staged_deletes(tenant, section, outcomes.staged as u64);
     }
 }

@@ -3,8 +3,9 @@
 //!
 //! 1. the (tenant, job) advisory lock, watched so that a lost lock stops the run;
 //! 2. runs a dead process left `running` are marked abandoned (the lock says
-//!    nobody is running them);
-//! 3. the run record, claiming the scheduled tick;
+//!    nobody is running them), unless they are being taken over;
+//! 3. the run record, claiming the scheduled tick (or taking over a stale
+//!    run's row), and its lease's heartbeat;
 //! 4. the `job_run` span with its stable fields;
 //! 5. the job itself, with a token that a shutdown or the lost lock cancels;
 //! 6. the end state (succeeded / failed / abandoned), counters, metrics and
@@ -20,6 +21,7 @@ use tracing::Instrument;
 
 use super::{Job, JobContext, JobSummary, Run, RunOptions};
 use crate::metrics::{self, Outcome};
+use crate::store::leases;
 use crate::store::locks::JobLock;
 use crate::store::runs::{self, RunEnd};
 
@@ -31,6 +33,8 @@ pub struct Claim {
     pub tick: Option<DateTime<Utc>>,
     /// Wait for the job lock instead of skipping when another run holds it.
     pub wait_for_lock: bool,
+    /// Continue this run, whose lease expired, instead of starting one.
+    pub resume: Option<i64>,
 }
 
 /// What became of a claimed run.
@@ -79,8 +83,8 @@ pub async fn run_job(
 pub async fn run_mirror(ctx: &JobContext, options: &RunOptions) -> anyhow::Result<Vec<JobSummary>> {
     let mut summaries = Vec::new();
     let claim = Claim {
-        tick: None,
         wait_for_lock: true,
+        ..Claim::default()
     };
     for job in super::MIRROR {
         if ctx.shutdown.is_cancelled() {
@@ -111,13 +115,13 @@ pub async fn run_claimed(
             job = name,
             "skipped: another run holds the job lock"
         );
-        metrics::record_run(name, Outcome::Skipped, None);
+        metrics::record_run(tenant, name, Outcome::Skipped, None);
         return Ok(RunOutcome::Busy);
     };
     let lock = lock.watch(LOCK_CHECK);
     let outcome = async {
-        abandon_stale(&ctx.pool, tenant, name).await?;
-        run_locked(ctx, job, options, claim.tick, lock.lost()).await
+        abandon_stale(ctx, name, claim.resume).await?;
+        run_locked(ctx, job, options, claim, lock.lost()).await
     }
     .await;
     if let Err(e) = lock.release().await {
@@ -149,12 +153,13 @@ pub async fn lock_job(
     }
 }
 
-/// Marks the runs of (tenant, job) left `running` as abandoned. Only call it
-/// with the job's lock held: then no live process is running them, and a
-/// process killed mid-run (a `sync` sent SIGKILL, a crashed daemon) leaves
-/// no run that looks alive.
-pub async fn abandon_stale(pool: &PgPool, tenant: &str, job: &str) -> anyhow::Result<()> {
-    let marked = runs::mark_abandoned(pool, tenant, job)
+/// Marks the runs of (tenant, job) left `running` as abandoned, except
+/// `keep`. Only call it with the job's lock held: then no live process is
+/// running them, and a process killed mid-run (a `sync` sent SIGKILL, a
+/// crashed daemon) leaves no run that looks alive.
+pub async fn abandon_stale(ctx: &JobContext, job: &str, keep: Option<i64>) -> anyhow::Result<()> {
+    let (tenant, lease) = (ctx.tenant(), ctx.settings.daemon.lease());
+    let marked = leases::abandon_stale(&ctx.pool, tenant, job, lease, keep)
         .await
         .context("cannot mark abandoned runs")?;
     if marked > 0 {
@@ -172,23 +177,21 @@ async fn run_locked(
     ctx: &JobContext,
     job: &dyn Job,
     options: &RunOptions,
-    tick: Option<DateTime<Utc>>,
+    claim: Claim,
     lock_lost: &CancellationToken,
 ) -> anyhow::Result<RunOutcome> {
-    let (tenant, name, full) = (ctx.tenant(), job.name(), job.is_full(options));
-    let Some(run_id) = runs::start_for_tick(&ctx.pool, tenant, name, full, tick)
-        .await
-        .context("cannot record the run in confsync.sync_runs")?
-    else {
+    let (tenant, name) = (ctx.tenant(), job.name());
+    let Some(run_id) = claim_run(ctx, job, options, claim).await? else {
         tracing::info!(
             tenant,
             job = name,
-            ?tick,
+            tick = ?claim.tick,
             "skipped: another instance already ran this tick"
         );
-        metrics::record_run(name, Outcome::Skipped, None);
+        metrics::record_run(tenant, name, Outcome::Skipped, None);
         return Ok(RunOutcome::TickTaken);
     };
+    let full = job.is_full(options);
     let span = tracing::info_span!(
         "job_run",
         tenant,
@@ -199,6 +202,7 @@ async fn run_locked(
     );
     let cancel = ctx.shutdown.child_token();
     let _stop_on_loss = cancel_when(lock_lost, &cancel);
+    let _heartbeat = beat(ctx, run_id, lock_lost.clone());
     let started = Instant::now();
     let mut run = Run::new(ctx, options, run_id, cancel);
     let result = job.run(&mut run).instrument(span.clone()).await;
@@ -212,6 +216,86 @@ async fn run_locked(
     );
     record_end(job, &run, &summary, &span, started).await?;
     Ok(RunOutcome::Ran(summary))
+}
+
+/// The run's row: a new one for the tick, or the stale run taken over;
+/// `None` when another instance has the tick or the run.
+async fn claim_run(
+    ctx: &JobContext,
+    job: &dyn Job,
+    options: &RunOptions,
+    claim: Claim,
+) -> anyhow::Result<Option<i64>> {
+    let (tenant, name, full) = (ctx.tenant(), job.name(), job.is_full(options));
+    if let Some(run_id) = claim.resume {
+        let lease = ctx.settings.daemon.lease();
+        let taken = leases::take_over(&ctx.pool, run_id, instance(), lease)
+            .await
+            .context("cannot take over the run in confsync.sync_runs")?;
+        if taken {
+            tracing::warn!(
+                tenant,
+                job = name,
+                run_id,
+                "taking over a run whose lease expired; it resumes from its checkpoint"
+            );
+        }
+        return Ok(taken.then_some(run_id));
+    }
+    runs::start_for_tick(&ctx.pool, (tenant, name), full, claim.tick, instance())
+        .await
+        .context("cannot record the run in confsync.sync_runs")
+}
+
+/// This process, as the `lease_owner` of its runs: host, pid and a random
+/// suffix (a pid is reused across restarts and containers).
+pub fn instance() -> &'static str {
+    static INSTANCE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    INSTANCE.get_or_init(|| {
+        let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
+        let host = host.trim();
+        let host = if host.is_empty() { "localhost" } else { host };
+        format!(
+            "{host}/{}/{:04x}",
+            std::process::id(),
+            rand::random::<u16>()
+        )
+    })
+}
+
+/// Renews the run's lease every third of it until the guard drops. A
+/// renewal that finds the run taken over cancels `lost`: another daemon
+/// thought this one dead, so this one stops.
+fn beat(ctx: &JobContext, run_id: i64, lost: CancellationToken) -> tokio_util::sync::DropGuard {
+    let pool = ctx.pool.clone();
+    let every = ctx.settings.daemon.lease() / 3;
+    let stop = CancellationToken::new();
+    let guard = stop.clone().drop_guard();
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(every);
+        ticks.tick().await;
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = ticks.tick() => {}
+            }
+            match leases::heartbeat(&pool, run_id, instance()).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::error!(
+                        run_id,
+                        "the run's lease was taken over by another instance; the run stops"
+                    );
+                    lost.cancel();
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(run_id, error = %crate::causes::Chain(&e), "cannot renew the run's lease")
+                }
+            }
+        }
+    });
+    guard
 }
 
 /// Cancels `run` when `lost` is; the watch ends when the guard drops.
@@ -243,7 +327,7 @@ fn summarize(
     let cause = result.err().map(std::sync::Arc::new);
     let error = match (&cause, lock_lost) {
         (cause, true) => Some(format!(
-            "the job lock was lost (its database session ended), so the run stopped rather than risk running beside another instance{}",
+            "the job lock or the run's lease was lost (its database session ended, or another instance took the run over), so the run stopped rather than risk running beside another instance{}",
             cause.as_ref().map(|e| format!(": {}", crate::causes::of(e))).unwrap_or_default()
         )),
         (Some(e), false) => Some(crate::causes::of(e)),
@@ -290,14 +374,19 @@ async fn record_end(
     .context("cannot record the end of the run in confsync.sync_runs")?;
     span.record("rows", totals.rows.inserted + totals.rows.updated);
     if let Some(table) = job.table() {
-        metrics::record_rows(table, totals.rows);
+        metrics::record_rows(&summary.tenant, table, totals.rows);
     }
     let outcome = match end {
         RunEnd::Succeeded => Outcome::Succeeded,
         RunEnd::Failed => Outcome::Failed,
         RunEnd::Abandoned => Outcome::Cancelled,
     };
-    metrics::record_run(job.name(), outcome, Some(started.elapsed()));
+    metrics::record_run(
+        &summary.tenant,
+        job.name(),
+        outcome,
+        Some(started.elapsed()),
+    );
     log_end(span, summary);
     Ok(())
 }

@@ -77,7 +77,14 @@ impl MirrorContext {
         for (endpoint, limit) in stored {
             if let Some(label) = endpoint::ALL.iter().find(|label| **label == endpoint) {
                 budgets.get(label).seed(limit);
-                metrics::record_rate_budget(VENDOR, label, limit.per_minute);
+                metrics::record_rate_budget(
+                    metrics::ApiCall {
+                        tenant: self.tenant(),
+                        vendor: VENDOR,
+                        endpoint: label,
+                    },
+                    limit.per_minute,
+                );
             }
         }
         Ok(())

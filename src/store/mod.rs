@@ -14,10 +14,12 @@ macro_rules! column {
 }
 
 pub mod attendance;
+pub mod companies;
 pub mod conferences;
 pub mod details;
 pub mod directory;
 pub mod history;
+pub mod leases;
 pub mod locks;
 pub mod rate_budgets;
 pub mod recording_files;

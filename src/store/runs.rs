@@ -25,18 +25,19 @@ pub async fn start(pool: &PgPool, tenant: &str, job: &str, full: bool) -> Result
     .during("recording the start of a run")
 }
 
-/// Records the start of the run for scheduled tick `tick`, or returns `None`
-/// when a run of this job already claimed that tick (another daemon ran it).
+/// Records the start of the run for scheduled tick `tick`, leased to
+/// `owner`, or returns `None` when a run of this job already claimed that
+/// tick (another daemon ran it).
 pub async fn start_for_tick(
     pool: &PgPool,
-    tenant: &str,
-    job: &str,
+    (tenant, job): (&str, &str),
     full: bool,
     tick: Option<DateTime<Utc>>,
+    owner: &str,
 ) -> Result<Option<i64>, StoreError> {
     sqlx::query_scalar(
-        "insert into confsync.sync_runs (tenant, job, full_pass, scheduled_for)
-         values ($1, $2, $3, $4)
+        "insert into confsync.sync_runs (tenant, job, full_pass, scheduled_for, lease_owner)
+         values ($1, $2, $3, $4, $5)
          on conflict (tenant, job, scheduled_for) where scheduled_for is not null do nothing
          returning id",
     )
@@ -44,6 +45,7 @@ pub async fn start_for_tick(
     .bind(job)
     .bind(full)
     .bind(tick)
+    .bind(owner)
     .fetch_optional(pool)
     .await
     .during("recording the start of a run")
@@ -109,26 +111,10 @@ pub async fn finish_as(
     Ok(())
 }
 
-/// Marks the runs of (tenant, job) still `running` as `abandoned`. Call it
-/// only while holding that job's lock: then no live process is running them.
-pub async fn mark_abandoned(pool: &PgPool, tenant: &str, job: &str) -> Result<u64, StoreError> {
-    let done = sqlx::query(
-        "update confsync.sync_runs
-            set status = 'abandoned', finished_at = now(),
-                error = coalesce(error, 'left running by a process that stopped; marked when the job lock was next taken')
-          where tenant = $1 and job = $2 and status = 'running'",
-    )
-    .bind(tenant)
-    .bind(job)
-    .execute(pool)
-    .await
-    .during("marking abandoned runs")?;
-    Ok(done.rows_affected())
-}
-
 /// What `confsync status` and `/healthz` know about one job.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct JobRecord {
+    pub tenant: String,
     pub job: String,
     pub last_started_at: Option<DateTime<Utc>>,
     pub last_finished_at: Option<DateTime<Utc>>,
@@ -142,34 +128,46 @@ pub struct JobRecord {
     pub last_success_at: Option<DateTime<Utc>>,
 }
 
-/// The latest run, the failure streak and the last success of each of `jobs`.
+/// The latest run, the failure streak and the last success of each of
+/// `tenant`'s `jobs`.
 pub async fn job_records(
     pool: &PgPool,
     tenant: &str,
     jobs: &[&str],
 ) -> Result<Vec<JobRecord>, StoreError> {
+    let pairs: Vec<(String, &str)> = jobs.iter().map(|job| (tenant.to_string(), *job)).collect();
+    job_records_of(pool, &pairs).await
+}
+
+/// [`job_records`] of (tenant, job) pairs, in their order, in one query.
+pub async fn job_records_of(
+    pool: &PgPool,
+    pairs: &[(String, &str)],
+) -> Result<Vec<JobRecord>, StoreError> {
+    let tenants: Vec<&str> = pairs.iter().map(|(t, _)| t.as_str()).collect();
+    let jobs: Vec<&str> = pairs.iter().map(|(_, j)| *j).collect();
     sqlx::query_as(
-        "select j.job,
+        "select j.tenant, j.job,
                 last.started_at as last_started_at, last.finished_at as last_finished_at,
                 last.status as last_status, last.rows_inserted as last_rows_inserted,
                 last.rows_updated as last_rows_updated, last.rows_unchanged as last_rows_unchanged,
                 last.error as last_error,
                 (select count(*) from confsync.sync_runs f
-                  where f.tenant = $1 and f.job = j.job and f.status = 'failed'
+                  where f.tenant = j.tenant and f.job = j.job and f.status = 'failed'
                     and f.started_at > coalesce(ok.started_at, '-infinity')) as consecutive_failures,
                 ok.finished_at as last_success_at
-           from unnest($2::text[]) with ordinality as j(job, position)
+           from unnest($1::text[], $2::text[]) with ordinality as j(tenant, job, position)
            left join lateral (
                 select * from confsync.sync_runs r
-                 where r.tenant = $1 and r.job = j.job
+                 where r.tenant = j.tenant and r.job = j.job
                  order by r.started_at desc, r.id desc limit 1) last on true
            left join lateral (
                 select r.started_at, r.finished_at from confsync.sync_runs r
-                 where r.tenant = $1 and r.job = j.job and r.status = 'succeeded'
+                 where r.tenant = j.tenant and r.job = j.job and r.status = 'succeeded'
                  order by r.started_at desc limit 1) ok on true
           order by j.position",
     )
-    .bind(tenant)
+    .bind(tenants)
     .bind(jobs)
     .fetch_all(pool)
     .await

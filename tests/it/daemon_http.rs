@@ -70,8 +70,7 @@ async fn healthz_is_503_when_the_database_does_not_answer() {
         .unwrap();
     let state = HealthState {
         pool,
-        tenant: "default".into(),
-        jobs: vec!["conferences"],
+        jobs: vec![("default".into(), "conferences")],
         max_consecutive_failures: 3,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -126,15 +125,15 @@ async fn metrics_show_runs_rows_calls_durations_and_last_success() {
     assert!(running.shutdown(SHUTDOWN).await);
     for expected in [
         "# TYPE confsync_runs_total counter",
-        r#"confsync_runs_total{confsync_job="conferences",outcome="succeeded"}"#,
+        r#"confsync_runs_total{confsync_job="conferences",outcome="succeeded",tenant="default"}"#,
         // Every series of a scheduled job exists from the start.
-        r#"confsync_runs_total{confsync_job="conferences",outcome="failed"}"#,
-        r#"confsync_rows_total{kind="inserted",table="cloudroom.conferences"}"#,
-        r#"confsync_api_calls_total{code="0",endpoint="conference.list",status="200",vendor="cloudroom"}"#,
-        r#"confsync_rate_limiter_wait_seconds_total{vendor="cloudroom"}"#,
+        r#"confsync_runs_total{confsync_job="conferences",outcome="failed",tenant="default"}"#,
+        r#"confsync_rows_total{kind="inserted",table="cloudroom.conferences",tenant="default"}"#,
+        r#"confsync_api_calls_total{code="0",endpoint="conference.list",status="200",tenant="default",vendor="cloudroom"}"#,
+        r#"confsync_rate_limiter_wait_seconds_total{tenant="default",vendor="cloudroom"}"#,
         "# TYPE confsync_run_duration_seconds histogram",
         r#"confsync_run_duration_seconds_bucket{confsync_job="conferences",le="+Inf"}"#,
-        r#"confsync_last_success_timestamp_seconds{confsync_job="conferences"}"#,
+        r#"confsync_last_success_timestamp_seconds{confsync_job="conferences",tenant="default"}"#,
     ] {
         assert!(text.contains(expected), "missing {expected} in\n{text}");
     }

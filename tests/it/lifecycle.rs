@@ -89,7 +89,10 @@ async fn a_lost_job_lock_stops_the_run_within_seconds() {
         "{stopped_after:?}"
     );
     let error = summary.error.as_deref().unwrap_or_default();
-    assert!(error.contains("job lock was lost"), "{summary}");
+    assert!(
+        error.contains("job lock or the run's lease was lost"),
+        "{summary}"
+    );
     assert!(!summary.cancelled);
     let rows = runs(&db.pool, "history").await;
     assert_eq!(rows[0].status, "failed");

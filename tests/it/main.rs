@@ -34,3 +34,5 @@ mod sim_files;
 mod sim_tenants;
 mod status;
 mod store;
+mod tenants;
+mod tenants_daemons;

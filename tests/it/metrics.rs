@@ -43,22 +43,24 @@ async fn counts_of_one_run() {
     assert!(aliyun.get_user("nobody").await.unwrap().is_none());
 
     let text = confsync::metrics::render();
-    let runs = r#"confsync_runs_total{confsync_job="conferences",outcome="succeeded"}"#;
+    let runs =
+        r#"confsync_runs_total{confsync_job="conferences",outcome="succeeded",tenant="default"}"#;
     assert_eq!(value(&text, runs), 1.0);
-    let inserted = r#"confsync_rows_total{kind="inserted",table="cloudroom.conferences"}"#;
+    let inserted =
+        r#"confsync_rows_total{kind="inserted",table="cloudroom.conferences",tenant="default"}"#;
     assert_eq!(value(&text, inserted), 30.0);
-    let failed = r#"confsync_api_calls_total{code="500",endpoint="conference.list",status="500",vendor="cloudroom"}"#;
+    let failed = r#"confsync_api_calls_total{code="500",endpoint="conference.list",status="500",tenant="default",vendor="cloudroom"}"#;
     assert_eq!(value(&text, failed), 1.0);
-    let ok = r#"confsync_api_calls_total{code="0",endpoint="conference.list",status="200",vendor="cloudroom"}"#;
+    let ok = r#"confsync_api_calls_total{code="0",endpoint="conference.list",status="200",tenant="default",vendor="cloudroom"}"#;
     assert_eq!(value(&text, ok), 1.0);
-    let retries = r#"confsync_api_retries_total{endpoint="conference.list",vendor="cloudroom"}"#;
+    let retries = r#"confsync_api_retries_total{endpoint="conference.list",tenant="default",vendor="cloudroom"}"#;
     assert_eq!(value(&text, retries), 1.0);
     assert!(text.contains(r#"vendor="aliyun""#), "{text}");
     assert!(text.contains(r#"endpoint="GetUser""#), "{text}");
     assert!(
         value(
             &text,
-            r#"confsync_rate_limiter_wait_seconds_total{vendor="cloudroom"}"#
+            r#"confsync_rate_limiter_wait_seconds_total{tenant="default",vendor="cloudroom"}"#
         ) >= 0.0
     );
     assert_eq!(
@@ -70,7 +72,7 @@ async fn counts_of_one_run() {
     );
     let last = value(
         &text,
-        r#"confsync_last_success_timestamp_seconds{confsync_job="conferences"}"#,
+        r#"confsync_last_success_timestamp_seconds{confsync_job="conferences",tenant="default"}"#,
     );
     assert!(last > 1.7e9, "{last}");
     // Each attempt's latency, per endpoint: the failed one and the retry.
@@ -157,10 +159,9 @@ async fn directory_objects_and_last_success_of_a_restart() {
     let summary = dh::apply(&settings, &db).await;
     assert!(!summary.failed(), "{summary}");
     let text = confsync::metrics::render();
-    let created =
-        r#"confsync_directory_objects_total{outcome="created",section="cloudroom_users"}"#;
+    let created = r#"confsync_directory_objects_total{outcome="created",section="cloudroom_users",tenant="default"}"#;
     assert!(value(&text, created) > 0.0, "{text}");
-    let staged = r#"confsync_directory_staged_deletes{section="aliyun_users"}"#;
+    let staged = r#"confsync_directory_staged_deletes{section="aliyun_users",tenant="default"}"#;
     assert_eq!(value(&text, staged), 0.0);
     assert!(!text.contains(r#"table="cloudroom_users""#), "{text}");
 
@@ -173,7 +174,8 @@ async fn directory_objects_and_last_success_of_a_restart() {
     daemon_settings.schedule.reconcile = "0 0 3 1 1 *".into();
     let running = confsync::daemon::start(daemon_settings).await.unwrap();
     let text = confsync::metrics::render();
-    let last = r#"confsync_last_success_timestamp_seconds{confsync_job="reconcile"}"#;
+    let last =
+        r#"confsync_last_success_timestamp_seconds{confsync_job="reconcile",tenant="default"}"#;
     assert_eq!(value(&text, last), 1_767_312_000.0);
     assert!(running.shutdown(common::daemon::SHUTDOWN).await);
 }

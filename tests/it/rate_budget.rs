@@ -172,7 +172,7 @@ async fn an_unstated_limit_on_recordings_is_learned_and_kept() {
     // Near the server's 60: learned from what it accepted, then crept up.
     assert!((30..=70).contains(&per_minute), "{per_minute}");
     assert!(confsync::metrics::render().contains(
-        "confsync_rate_budget_requests_per_minute{endpoint=\"video.list\",vendor=\"cloudroom\"}"
+        "confsync_rate_budget_requests_per_minute{endpoint=\"video.list\",tenant=\"default\",vendor=\"cloudroom\"}"
     ));
 }
 

@@ -109,6 +109,24 @@ impl ClientStats {
     }
 }
 
+/// One HTTP client per timeout for the whole process: hundreds of tenants
+/// then share one connection pool and one TLS configuration instead of
+/// each loading its own.
+fn shared_http(timeout: Duration) -> reqwest::Result<reqwest::Client> {
+    static CLIENTS: Mutex<BTreeMap<Duration, reqwest::Client>> = Mutex::new(BTreeMap::new());
+    let mut clients = lock(&CLIENTS);
+    if let Some(client) = clients.get(&timeout) {
+        return Ok(client.clone());
+    }
+    let client = reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(10)))
+        .user_agent(concat!("confsync/", env!("CARGO_PKG_VERSION")))
+        .build()?;
+    clients.insert(timeout, client.clone());
+    Ok(client)
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
@@ -141,6 +159,8 @@ struct Inner {
     cancel: Option<CancellationToken>,
     /// The run this clone works for, if any (see [`Self::for_run`]).
     run_calls: Option<CallCounter>,
+    /// The tenant its metrics are labelled with.
+    tenant: Arc<str>,
 }
 
 impl fmt::Debug for CloudRoomClient {
@@ -205,11 +225,7 @@ impl CloudRoomClient {
             ))
         })?;
         let timeout = Duration::from_secs(settings.timeout_seconds.max(1));
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(10)))
-            .user_agent(concat!("confsync/", env!("CARGO_PKG_VERSION")))
-            .build()
+        let http = shared_http(timeout)
             .map_err(|e| config(format!("cannot build the HTTP client: {e}")))?;
         let budgets = settings.endpoint_budgets().map_err(|problems| {
             config(
@@ -236,6 +252,7 @@ impl CloudRoomClient {
                 stats: Arc::default(),
                 cancel: None,
                 run_calls: None,
+                tenant: Arc::from(settings.tenant.as_str()),
             }),
         })
     }

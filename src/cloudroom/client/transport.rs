@@ -3,6 +3,14 @@
 use super::*;
 
 impl CloudRoomClient {
+    fn metric<'a>(&'a self, endpoint: &'a str) -> metrics::ApiCall<'a> {
+        metrics::ApiCall {
+            tenant: &self.inner.tenant,
+            vendor: VENDOR,
+            endpoint,
+        }
+    }
+
     pub(super) async fn page<T: RawRecord>(
         &self,
         endpoint: &'static str,
@@ -97,7 +105,7 @@ impl CloudRoomClient {
             let delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
             tracing::debug!(endpoint = req.endpoint, attempt = so_far.retries, delay_ms, error = %crate::causes::Chain(error), "retrying CloudRoom call");
             self.inner.stats.retries.fetch_add(1, Ordering::Relaxed);
-            metrics::record_retry(VENDOR, req.endpoint);
+            metrics::record_retry(self.metric(req.endpoint));
         };
         retry.run(attempt, classify, on_retry).await
     }
@@ -125,7 +133,7 @@ impl CloudRoomClient {
         };
         let waited = waited_from.elapsed();
         inner.stats.record_wait(waited);
-        metrics::record_limiter_wait(VENDOR, waited);
+        metrics::record_limiter_wait(&self.inner.tenant, VENDOR, waited);
         // An earlier answer in this batch may have been a refusal.
         inner.auth_gate.check(req.endpoint)?;
         let result = self.exchange(req, span).await;
@@ -171,7 +179,7 @@ impl CloudRoomClient {
         let response = match builder.send().await {
             Ok(response) => response,
             Err(e) => {
-                metrics::record_api_call(VENDOR, req.endpoint, None, "none", sent.elapsed());
+                metrics::record_api_call(self.metric(req.endpoint), None, "none", sent.elapsed());
                 return Err(transport(e));
             }
         };
@@ -186,7 +194,12 @@ impl CloudRoomClient {
                 .code()
                 .map_or_else(|| "none".to_string(), crate::cloudroom::error::metric_code),
         };
-        metrics::record_api_call(VENDOR, req.endpoint, Some(status), &code, sent.elapsed());
+        metrics::record_api_call(
+            self.metric(req.endpoint),
+            Some(status),
+            &code,
+            sent.elapsed(),
+        );
         self.note_outcome(&result, span);
         result
     }
@@ -199,7 +212,7 @@ impl CloudRoomClient {
             Change::Lowered(limit) => (limit, "lowered"),
             Change::Raised(limit) => (limit, "raised"),
         };
-        metrics::record_rate_budget(VENDOR, endpoint, limit.per_minute);
+        metrics::record_rate_budget(self.metric(endpoint), limit.per_minute);
         if matches!(change, Change::Learned(_)) {
             tracing::warn!(
                 endpoint,

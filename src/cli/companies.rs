@@ -1,0 +1,106 @@
+//! `confsync companies plan|apply`.
+
+use std::process::ExitCode;
+
+use clap::Subcommand;
+
+use super::exit;
+use super::output::print_json;
+use crate::companies::{self, CompanyPlan};
+use crate::configuration::Settings;
+
+#[derive(Debug, Subcommand)]
+pub enum CompaniesCommand {
+    /// Print what apply would create, rename and delete; send nothing.
+    Plan {
+        #[command(flatten)]
+        args: CompaniesArgs,
+    },
+    /// Create and rename the declared companies with the [platform]
+    /// credentials (exit 3 when a change failed).
+    Apply {
+        #[command(flatten)]
+        args: CompaniesArgs,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CompaniesArgs {
+    /// Also delete this company, which confsync created and no tenant
+    /// declares any more (repeat for more).
+    #[arg(long = "delete", value_name = "COMPGUID")]
+    pub delete: Vec<String>,
+    /// Print the plan (or the report) as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub async fn dispatch(settings: &Settings, command: CompaniesCommand) -> ExitCode {
+    match command {
+        CompaniesCommand::Plan { args } => match plan(settings, &args, false).await {
+            Ok((plan, _)) => {
+                show(&plan, args.json);
+                exit::code(exit::OK)
+            }
+            Err(e) => exit::fail(&e),
+        },
+        CompaniesCommand::Apply { args } => apply(settings, &args).await,
+    }
+}
+
+async fn plan(
+    settings: &Settings,
+    args: &CompaniesArgs,
+    migrate: bool,
+) -> anyhow::Result<(CompanyPlan, sqlx::PgPool)> {
+    let pool = match migrate {
+        true => crate::db::connect_and_migrate(&settings.database).await?,
+        false => crate::db::connect_current(&settings.database).await?,
+    };
+    let actual = crate::store::companies::all(&pool).await?;
+    let plan = companies::plan(&settings.tenants(), &actual, &args.delete)?;
+    Ok((plan, pool))
+}
+
+fn show(plan: &CompanyPlan, json: bool) {
+    if json {
+        print_json(plan);
+    } else {
+        print!("{plan}");
+    }
+}
+
+async fn apply(settings: &Settings, args: &CompaniesArgs) -> ExitCode {
+    let result = async {
+        let client = companies::platform_client(settings)?;
+        let (plan, pool) = plan(settings, args, true).await?;
+        if !args.json {
+            print!("{plan}");
+        }
+        companies::apply(&plan, &client, &pool).await
+    }
+    .await;
+    let report = match result {
+        Ok(report) => report,
+        Err(e) => return exit::fail(&e),
+    };
+    if args.json {
+        print_json(&report);
+    } else {
+        println!(
+            "companies apply: {} created, {} renamed, {} deleted, {} failed",
+            report.created.len(),
+            report.renamed.len(),
+            report.deleted.len(),
+            report.failed.len()
+        );
+        for (guid, why) in &report.failed {
+            eprintln!("  failed {guid}: {why}");
+        }
+    }
+    exit::code(if report.failed.is_empty() {
+        exit::OK
+    } else {
+        exit::PARTIAL
+    })
+}
