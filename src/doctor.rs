@@ -21,11 +21,15 @@ pub async fn check_online(settings: &Settings) -> Vec<ConfigProblem> {
     }
     // Every vendor with credentials is called, scheduled or not: `sync`
     // and `directory apply` may use it by hand.
-    if settings.cloudroom.credentials().is_ok() {
-        problems.extend(check_cloudroom(settings).await);
-    }
-    if settings.directory.aliyun && settings.aliyun.credentials().is_ok() {
-        problems.extend(check_aliyun(settings).await);
+    for tenant in settings.tenants() {
+        let mut own = Vec::new();
+        if tenant.cloudroom.credentials().is_ok() {
+            own.extend(check_cloudroom(&tenant).await);
+        }
+        if tenant.directory.aliyun && tenant.aliyun.credentials().is_ok() {
+            own.extend(check_aliyun(&tenant).await);
+        }
+        problems.extend(own.into_iter().map(|p| settings.tenant_problem(&tenant, p)));
     }
     problems.extend(crate::configuration::missing_credentials(settings));
     problems

@@ -77,6 +77,18 @@ fn remove(dict: &mut Dict, path: &[String], field: &str) -> bool {
 /// Aliyun's when the directory pushes to Aliyun. The attendance job needs
 /// Aliyun's keys only once meetings are registered, and says so then.
 pub fn missing_credentials(settings: &Settings) -> Vec<ConfigProblem> {
+    settings
+        .tenants()
+        .iter()
+        .flat_map(|tenant| {
+            missing_for(tenant)
+                .into_iter()
+                .map(|p| settings.tenant_problem(tenant, p))
+        })
+        .collect()
+}
+
+fn missing_for(settings: &Settings) -> Vec<ConfigProblem> {
     let on = |job: &dyn Job| matches!(parse_cron(settings.schedule.expression(job)), Ok(Some(_)));
     let directory = on(&jobs::Directory);
     let mirror = jobs::JOBS

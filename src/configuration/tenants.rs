@@ -224,6 +224,18 @@ impl Settings {
             .find(|t| t.cloudroom.tenant == name)
     }
 
+    /// `problem` of `tenant`, named as the tenant's key when tenants are
+    /// declared (`tenants.acme.cloudroom.secret_key`).
+    pub fn tenant_problem(&self, tenant: &Settings, mut problem: ConfigProblem) -> ConfigProblem {
+        if !self.resolved.is_empty() && !problem.key.starts_with("tenants.") {
+            let name = &tenant.cloudroom.tenant;
+            problem.key = format!("tenants.{name}.{}", problem.key);
+            let env = format!("CONFSYNC_TENANTS__{}__", name.to_uppercase());
+            problem.message = problem.message.replace("CONFSYNC_", &env);
+        }
+        problem
+    }
+
     /// Whether more than one tenant is served, so that a command that could
     /// delete must be told which.
     pub fn has_several_tenants(&self) -> bool {

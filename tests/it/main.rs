@@ -10,6 +10,7 @@ mod attendance;
 mod bad_input;
 mod cli_config;
 mod cloudroom_client;
+mod companies;
 mod config_example;
 mod config_online;
 mod daemon;

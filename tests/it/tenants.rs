@@ -259,3 +259,35 @@ async fn tenant_commands_name_their_tenant_and_status_groups_by_it() {
         "{rows}"
     );
 }
+
+#[tokio::test]
+async fn config_check_names_the_tenant_whose_credentials_are_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sim, tenants) = sim_with_tenants(1, common::small_sim(), dir.path()).await;
+    let db = common::test_db().await;
+    let path = write_config(dir.path(), &sim, &db, &tenants, (1, false), "");
+    std::fs::write(
+        dir.path().join("tenants.d/nokey.toml"),
+        "[cloudroom]\nsecret_id = \"someone\"\n",
+    )
+    .unwrap();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_confsync"))
+        .arg("--config")
+        .arg(&path)
+        .args(["config", "check"])
+        .env_remove("CONFSYNC_CONFIG")
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(78));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("tenants.nokey.cloudroom.secret_key"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("CONFSYNC_TENANTS__NOKEY__CLOUDROOM__SECRET_KEY"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("tenants.t001.cloudroom"), "{stderr}");
+}
