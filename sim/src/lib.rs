@@ -91,6 +91,12 @@ pub struct SimConfig {
     /// instead of a 1024th of it.
     #[arg(long)]
     pub full_size_files: bool,
+    /// How a credential of the wrong scope is refused (an enterprise's on
+    /// the company endpoints, the platform's on an enterprise's): the
+    /// document lists 22224 (权限不足) and 22007 (企业未开放API接口权限)
+    /// without saying which applies.
+    #[arg(long, value_enum, default_value_t = cloudroom::WrongScope::Permission)]
+    pub wrong_scope: cloudroom::WrongScope,
     /// Serve this many more CloudRoom enterprises, each with its own
     /// secretId/secretKey, data and rate windows (docs/simulator.md).
     #[arg(long, default_value_t = 0)]
@@ -131,6 +137,7 @@ impl Default for SimConfig {
             ended_detail_not_found: false,
             serve_files: false,
             full_size_files: false,
+            wrong_scope: cloudroom::WrongScope::Permission,
             tenants: 0,
             tenants_file: None,
             aliyun_absent_user: aliyun::AbsentUser::Error,

@@ -123,6 +123,9 @@ pub enum BenchCommand {
     /// Fetch a first mirror's pages from a server and nothing else (no
     /// database): the server's serving limit, as a floor for the mirror.
     Pages(bench::pages::PagesBenchArgs),
+    /// Many small tenants on 1 and on 3 daemon processes: time to mirror,
+    /// duplicate and missed ticks, peak RSS and connections per daemon.
+    Tenants(bench::tenants::TenantsBenchArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -309,6 +312,9 @@ async fn with_settings(command: Command, settings: &Settings) -> ExitCode {
         }
         Command::Bench(BenchCommand::Directory(args)) => {
             exit::report(bench::directory::run(settings, &args).await)
+        }
+        Command::Bench(BenchCommand::Tenants(args)) => {
+            exit::report(bench::tenants::run(settings, &args).await)
         }
         Command::Directory(command) => jobs::directory(settings, command).await,
         Command::Archive(command) => archive::dispatch(settings, command).await,

@@ -321,12 +321,14 @@ fn generated_password() -> SecretString {
     SecretString::from(text)
 }
 
-/// The failure's cause, with what 22224 means here.
+/// The failure's cause, with what a refusal of the credential means here:
+/// the document lists both 22224 (权限不足) and 22007 (企业未开放API接口权限)
+/// for it, so either, and any other authentication refusal, gets the hint.
 fn explain(e: &anyhow::Error) -> String {
     let refused = e
         .chain()
         .filter_map(|c| c.downcast_ref::<CloudRoomError>())
-        .any(|c| c.code() == Some(22224));
+        .any(|c| c.code() == Some(22224) || c.is_auth());
     let cause = crate::causes::of(e);
     if refused {
         format!("{cause}; the company endpoints accept only the platform's global credentials: check platform.secret_id and platform.secret_key, which must not be an enterprise's")

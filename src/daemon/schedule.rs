@@ -57,6 +57,12 @@ impl JobSchedule {
         self.tz
     }
 
+    /// Equal for schedules that always tick together (same expression,
+    /// same zone).
+    pub fn key(&self) -> String {
+        format!("{} {}", self.cron.as_str(), self.tz)
+    }
+
     /// The first fire time strictly after `after`.
     pub fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
         // Wall-clock times up to one fall-back shift before `after`'s own can

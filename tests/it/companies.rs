@@ -141,8 +141,21 @@ async fn companies_are_planned_created_renamed_and_deleted_only_when_named() {
 
 #[tokio::test]
 async fn an_enterprise_credential_gets_22224_and_is_told_the_platform_is_needed() {
+    refused_with(confsync_sim::cloudroom::WrongScope::Permission, "22224").await;
+}
+
+#[tokio::test]
+async fn a_server_that_refuses_the_scope_with_22007_gets_the_same_hint() {
+    refused_with(confsync_sim::cloudroom::WrongScope::ApiDisabled, "22007").await;
+}
+
+async fn refused_with(wrong_scope: confsync_sim::cloudroom::WrongScope, code: &str) {
     let dir = tempfile::tempdir().unwrap();
-    let (sim, tenants) = sim_with_tenants(1, common::small_sim(), dir.path()).await;
+    let config = confsync_sim::SimConfig {
+        wrong_scope,
+        ..common::small_sim()
+    };
+    let (sim, tenants) = sim_with_tenants(1, config, dir.path()).await;
     let db = common::migrated_db().await;
     let config = write_config(dir.path(), &sim, &db, &tenants, (1, false), "");
     std::fs::rename(&config, config.with_file_name("base.toml")).unwrap();
@@ -152,7 +165,7 @@ async fn an_enterprise_credential_gets_22224_and_is_told_the_platform_is_needed(
     assert_eq!(refused.status.code(), Some(3), "{}", text(&refused));
     let said = text(&refused);
     assert!(
-        said.contains("22224") && said.contains("platform's global credentials"),
+        said.contains(code) && said.contains("platform's global credentials"),
         "{said}"
     );
     assert!(companies(&sim).is_empty());

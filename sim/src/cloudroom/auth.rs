@@ -113,7 +113,10 @@ pub(crate) fn admit(
         return Err(ApiError::business(500));
     }
     if caller.scope != scope {
-        return Err(ApiError::business(22224));
+        return Err(match state.config.wrong_scope {
+            super::WrongScope::Permission => ApiError::business(22224),
+            super::WrongScope::ApiDisabled => ApiError::auth(22007),
+        });
     }
     Ok(caller.tenant)
 }

@@ -47,6 +47,15 @@ use crate::data::{
 };
 
 /// Platform-wide credentials: the only ones the company endpoints accept.
+/// How a credential of the wrong scope is refused (`--wrong-scope`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum WrongScope {
+    /// HTTP 500, code 22224 (权限不足).
+    Permission,
+    /// HTTP 400, code 22007 (企业未开放API接口权限), an authentication refusal.
+    ApiDisabled,
+}
+
 pub const PLATFORM_SECRET_ID: &str = "crPlatformSimId001";
 pub const PLATFORM_SECRET_KEY: &str = "PlatformSimKey0000000000000000001";
 /// A second enterprise whose API access is switched off: it signs correctly

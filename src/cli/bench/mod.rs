@@ -7,6 +7,7 @@
 pub mod directory;
 pub mod mirror;
 pub mod pages;
+pub mod tenants;
 
 use std::collections::BTreeMap;
 use std::process::Stdio;
@@ -31,12 +32,24 @@ impl Simulator {
         history: usize,
         recordings: usize,
     ) -> anyhow::Result<Simulator> {
+        Self::spawn_with(exe, seed, (conferences, history, recordings), &[]).await
+    }
+
+    /// With the data sizes (conferences, history, recordings per
+    /// conference) and `extra` flags.
+    async fn spawn_with(
+        exe: &std::path::Path,
+        seed: u64,
+        (conferences, history, recordings): (usize, usize, usize),
+        extra: &[String],
+    ) -> anyhow::Result<Simulator> {
         let mut child = Command::new(exe)
             .args(["simulate", "--port", "0", "--list-requests-per-minute", "0"])
             .args(["--seed", &seed.to_string()])
             .args(["--conferences", &conferences.to_string()])
             .args(["--history", &history.to_string()])
             .args(["--recordings-per-conference", &recordings.to_string()])
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .kill_on_drop(true)
