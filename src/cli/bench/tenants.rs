@@ -213,7 +213,10 @@ fn write_config(
     let drop_ins = dir.join(format!("tenants-{count}.d"));
     std::fs::create_dir_all(&drop_ins)?;
     let file: serde_json::Value = serde_json::from_slice(&std::fs::read(credentials)?)?;
-    for tenant in file["tenants"].as_array().context("the tenants file lists no tenants")? {
+    for tenant in file["tenants"]
+        .as_array()
+        .context("the tenants file lists no tenants")?
+    {
         let name = tenant["name"].as_str().context("a tenant without a name")?;
         let text = format!(
             "[cloudroom]\nsecret_id = \"{}\"\nsecret_key = \"{}\"\n",
