@@ -89,7 +89,7 @@ curl -fsS "http://127.0.0.1:$HTTP_PORT/metrics" >"$WORK/metrics.txt"
 pkill -TERM -f "^$BIN run\$"
 wait "$DAEMON_PID"
 DAEMON_PID=
-grep -q 'confsync_runs_total{confsync_job="directory",outcome="succeeded"} [1-9]' "$WORK/metrics.txt" || {
+grep -q 'confsync_runs_total{confsync_job="directory",outcome="succeeded",tenant="default"} [1-9]' "$WORK/metrics.txt" || {
     echo "the daemon did not complete a directory push:" >&2
     cat "$WORK/daemon.log" >&2
     exit 1

@@ -13,18 +13,6 @@ pub struct RunTotals {
     pub rows: RowCounts,
 }
 
-pub async fn start(pool: &PgPool, tenant: &str, job: &str, full: bool) -> Result<i64, StoreError> {
-    sqlx::query_scalar(
-        "insert into confsync.sync_runs (tenant, job, full_pass) values ($1, $2, $3) returning id",
-    )
-    .bind(tenant)
-    .bind(job)
-    .bind(full)
-    .fetch_one(pool)
-    .await
-    .during("recording the start of a run")
-}
-
 /// Records the start of the run for scheduled tick `tick`, leased to
 /// `owner`, or returns `None` when a run of this job already claimed that
 /// tick (another daemon ran it).
@@ -68,20 +56,6 @@ impl RunEnd {
             RunEnd::Abandoned => "abandoned",
         }
     }
-}
-
-pub async fn finish(
-    pool: &PgPool,
-    run_id: i64,
-    totals: &RunTotals,
-    error: Option<&str>,
-) -> Result<(), StoreError> {
-    let end = if error.is_some() {
-        RunEnd::Failed
-    } else {
-        RunEnd::Succeeded
-    };
-    finish_as(pool, run_id, totals, end, error).await
 }
 
 pub async fn finish_as(

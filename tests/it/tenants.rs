@@ -291,3 +291,44 @@ async fn config_check_names_the_tenant_whose_credentials_are_missing() {
     );
     assert!(!stderr.contains("tenants.t001.cloudroom"), "{stderr}");
 }
+
+/// The most runs that were going at one instant.
+async fn peak_overlap(pool: &sqlx::PgPool) -> i64 {
+    sqlx::query_scalar(
+        "select coalesce(max(going), 0) from (
+            select sum(delta) over (order by at, delta) as going from (
+                select started_at as at, 1 as delta from confsync.sync_runs
+                union all
+                select finished_at, -1 from confsync.sync_runs where finished_at is not null) e) g",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_daemon_runs_at_most_max_concurrent_runs_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = SimConfig {
+        latency_ms: 40,
+        ..common::small_sim()
+    };
+    let (sim, tenants) = sim_with_tenants(4, config, dir.path()).await;
+    let db = common::test_db().await;
+    let extra = "[daemon]\nmax_concurrent_runs = 2\n".to_string() + EVERY_SECOND_MIRROR;
+    let path = write_config(dir.path(), &sim, &db, &tenants, (4, false), &extra);
+    let daemon = confsync::daemon::start(load(&path)).await.unwrap();
+    wait_until_mirrored(
+        &db,
+        &["t001", "t002", "t003", "t004"],
+        Duration::from_secs(60),
+    )
+    .await;
+    assert!(daemon.shutdown(SHUTDOWN).await);
+    let runs: i64 = sqlx::query_scalar("select count(*) from confsync.sync_runs")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert!(runs >= 12, "{runs} runs");
+    assert_eq!(peak_overlap(&db.pool).await, 2, "12 runners, 2 slots");
+}
