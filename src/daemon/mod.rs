@@ -23,6 +23,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::configuration::Settings;
 use crate::jobs::{self, lifecycle, JobContext};
+use crate::store::leases::Spare;
 use runner::JobRunner;
 use schedule::JobSchedule;
 use scheduler::{Scheduled, Scheduler};
@@ -53,9 +54,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningDaemon> {
         .into_iter()
         .map(|tenant| crate::app::for_tenant(tenant, &pool, stop.clone(), hidden.clone()))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    for ctx in &contexts {
-        abandon_stale_runs(ctx).await?;
-    }
+    abandon_stale_runs(&pool, &contexts).await?;
     let tasks = TaskTracker::new();
     let slots = Arc::new(Semaphore::new(settings.daemon.max_concurrent_runs));
     let mut scheduled = Vec::new();
@@ -151,25 +150,37 @@ fn log_next_ticks(scheduled: &[Scheduled]) {
 /// only those whose job lock nobody holds (a run whose lock is held is
 /// alive in another process) and that no daemon will take over (see
 /// [`leases`]). Each run does the same for its own job when it takes the
-/// lock; this makes `status` true from the start.
-async fn abandon_stale_runs(ctx: &JobContext) -> anyhow::Result<()> {
-    let tenant = ctx.tenant();
-    for job in jobs::names() {
-        let Some(lock) = lifecycle::lock_job(&ctx.pool, tenant, job, None).await? else {
-            tracing::info!(
-                tenant,
-                job,
-                "running in another process; its runs are left alone"
-            );
+/// lock; this makes `status` true from the start. Only the jobs with a
+/// run marked running are locked: hundreds of tenants have few.
+async fn abandon_stale_runs(pool: &PgPool, contexts: &[JobContext]) -> anyhow::Result<()> {
+    let tenants: Vec<String> = contexts.iter().map(|c| c.tenant().to_string()).collect();
+    for (tenant, job) in crate::store::leases::running_jobs(pool, &tenants).await? {
+        let Some(ctx) = contexts.iter().find(|c| c.tenant() == tenant) else {
             continue;
         };
-        let marked = lifecycle::abandon_stale(ctx, job, None).await;
-        if let Err(e) = lock.release().await {
-            tracing::warn!(tenant, job, error = %crate::causes::Chain(&e), "cannot release the job lock; its connection is closed instead");
-        }
-        marked?;
+        let Some(job) = jobs::find(&job).map(|j| j.name()) else {
+            continue;
+        };
+        abandon_stale_of(ctx, job).await?;
     }
     Ok(())
+}
+
+async fn abandon_stale_of(ctx: &JobContext, job: &'static str) -> anyhow::Result<()> {
+    let tenant = ctx.tenant();
+    let Some(lock) = lifecycle::lock_job(&ctx.pool, tenant, job, None).await? else {
+        tracing::info!(
+            tenant,
+            job,
+            "running in another process; its runs are left alone"
+        );
+        return Ok(());
+    };
+    let marked = lifecycle::abandon_stale(ctx, job, Spare::Resumable).await;
+    if let Err(e) = lock.release().await {
+        tracing::warn!(tenant, job, error = %crate::causes::Chain(&e), "cannot release the job lock; its connection is closed instead");
+    }
+    marked
 }
 
 impl RunningDaemon {

@@ -12,6 +12,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::jobs::{self, lifecycle, Claim, Job, JobContext, RunOptions};
 use crate::metrics::{self, Outcome};
+use crate::store::leases::Spare;
 
 pub struct JobRunner {
     job: &'static dyn Job,
@@ -125,7 +126,7 @@ impl JobRunner {
                 let Some(lock) = lifecycle::lock_job(&ctx.pool, ctx.tenant(), job, None).await? else {
                     return Ok(());
                 };
-                let marked = lifecycle::abandon_stale(ctx, job, None).await;
+                let marked = lifecycle::abandon_stale(ctx, job, Spare::Resumable).await;
                 lock.release().await?;
                 marked
             };

@@ -21,7 +21,7 @@ use tracing::Instrument;
 
 use super::{Job, JobContext, JobSummary, Run, RunOptions};
 use crate::metrics::{self, Outcome};
-use crate::store::leases;
+use crate::store::leases::{self, Spare};
 use crate::store::locks::JobLock;
 use crate::store::runs::{self, RunEnd};
 
@@ -120,7 +120,8 @@ pub async fn run_claimed(
     };
     let lock = lock.watch(LOCK_CHECK);
     let outcome = async {
-        abandon_stale(ctx, name, claim.resume).await?;
+        let spare = claim.resume.map_or(Spare::Nothing, Spare::Run);
+        abandon_stale(ctx, name, spare).await?;
         run_locked(ctx, job, options, claim, lock.lost()).await
     }
     .await;
@@ -153,13 +154,13 @@ pub async fn lock_job(
     }
 }
 
-/// Marks the runs of (tenant, job) left `running` as abandoned, except
-/// `keep`. Only call it with the job's lock held: then no live process is
-/// running them, and a process killed mid-run (a `sync` sent SIGKILL, a
-/// crashed daemon) leaves no run that looks alive.
-pub async fn abandon_stale(ctx: &JobContext, job: &str, keep: Option<i64>) -> anyhow::Result<()> {
+/// Marks the runs of (tenant, job) left `running` as abandoned, except what
+/// `spare` says. Only call it with the job's lock held: then no live
+/// process is running them, and a process killed mid-run (a `sync` sent
+/// SIGKILL, a crashed daemon) leaves no run that looks alive.
+pub async fn abandon_stale(ctx: &JobContext, job: &str, spare: Spare) -> anyhow::Result<()> {
     let (tenant, lease) = (ctx.tenant(), ctx.settings.daemon.lease());
-    let marked = leases::abandon_stale(&ctx.pool, tenant, job, lease, keep)
+    let marked = leases::abandon_stale(&ctx.pool, (tenant, job), lease, spare)
         .await
         .context("cannot mark abandoned runs")?;
     if marked > 0 {
@@ -363,15 +364,18 @@ async fn record_end(
     started: Instant,
 ) -> anyhow::Result<()> {
     let (totals, end) = (&run.totals, summary.end());
-    runs::finish_as(
+    let recorded = runs::finish_as(
         &run.ctx.pool,
-        run.run_id,
+        (run.run_id, instance()),
         totals,
         end,
         summary.error.as_deref(),
     )
     .await
     .context("cannot record the end of the run in confsync.sync_runs")?;
+    if !recorded {
+        tracing::warn!(parent: span, "another instance took this run over; its end is recorded by that instance");
+    }
     span.record("rows", totals.rows.inserted + totals.rows.updated);
     if let Some(table) = job.table() {
         metrics::record_rows(&summary.tenant, table, totals.rows);

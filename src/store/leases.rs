@@ -91,32 +91,67 @@ pub async fn take_over(
     Ok(taken.rows_affected() == 1)
 }
 
+/// The stale runs that marking abandoned leaves alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Spare {
+    /// Abandon every stale run (a new run of the job supersedes them).
+    Nothing,
+    /// The run being taken over.
+    Run(i64),
+    /// Every run a sweep would take over (a daemon starting up leaves them
+    /// to the sweep rather than abandon a run it could continue).
+    Resumable,
+}
+
 /// Marks the runs of (tenant, job) left `running` by a stopped process as
-/// `abandoned`, except `keep` (a run being taken over). Call it only while
-/// holding that job's lock: no live process runs them then. A scheduled run
-/// within its lease is left for a takeover (its owner's session may have
-/// dropped a moment ago while its heartbeat is fresh).
+/// `abandoned`, except what `spare` says. Call it only while holding that
+/// job's lock: no live process runs them then. A scheduled run within its
+/// lease is left for a takeover (its owner's session may have dropped a
+/// moment ago while its heartbeat is fresh).
 pub async fn abandon_stale(
     pool: &PgPool,
-    tenant: &str,
-    job: &str,
+    (tenant, job): (&str, &str),
     lease: Duration,
-    keep: Option<i64>,
+    spare: Spare,
 ) -> Result<u64, StoreError> {
+    let keep = match spare {
+        Spare::Run(id) => Some(id),
+        Spare::Nothing | Spare::Resumable => None,
+    };
     let done = sqlx::query(
         "update confsync.sync_runs
             set status = 'abandoned', finished_at = now(),
                 error = coalesce(error, 'left running by a process that stopped; marked when the job lock was next taken')
           where tenant = $1 and job = $2 and status = 'running' and id is distinct from $4
             and (scheduled_for is null or heartbeat_at is null
-                 or heartbeat_at < now() - make_interval(secs => $3))",
+                 or heartbeat_at < now() - make_interval(secs => $3))
+            and not ($5 and scheduled_for is not null
+                     and heartbeat_at > now() - make_interval(secs => $3 * $6))",
     )
     .bind(tenant)
     .bind(job)
     .bind(seconds(lease))
     .bind(keep)
+    .bind(spare == Spare::Resumable)
+    .bind(f64::from(TAKEOVER_WINDOW_LEASES))
     .execute(pool)
     .await
     .during("marking abandoned runs")?;
     Ok(done.rows_affected())
+}
+
+/// The (tenant, job) pairs of `tenants` with a run marked `running`: the
+/// only ones a daemon starting up needs to look at.
+pub async fn running_jobs(
+    pool: &PgPool,
+    tenants: &[String],
+) -> Result<Vec<(String, String)>, StoreError> {
+    sqlx::query_as(
+        "select distinct tenant, job from confsync.sync_runs
+          where status = 'running' and tenant = any($1)",
+    )
+    .bind(tenants)
+    .fetch_all(pool)
+    .await
+    .during("looking for runs left running")
 }

@@ -58,18 +58,20 @@ impl RunEnd {
     }
 }
 
+/// Records how run `run_id` ended, if `owner` still holds its lease;
+/// false when another instance took the run over (its end is theirs).
 pub async fn finish_as(
     pool: &PgPool,
-    run_id: i64,
+    (run_id, owner): (i64, &str),
     totals: &RunTotals,
     end: RunEnd,
     error: Option<&str>,
-) -> Result<(), StoreError> {
-    sqlx::query(
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
         "update confsync.sync_runs
             set finished_at = now(), status = $2, pages = $3, api_calls = $4,
                 rows_inserted = $5, rows_updated = $6, rows_unchanged = $7, error = $8
-          where id = $1",
+          where id = $1 and lease_owner is not distinct from $9",
     )
     .bind(run_id)
     .bind(end.as_str())
@@ -79,10 +81,11 @@ pub async fn finish_as(
     .bind(totals.rows.updated as i64)
     .bind(totals.rows.unchanged as i64)
     .bind(error)
+    .bind(owner)
     .execute(pool)
     .await
     .during("recording the end of a run")?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
 /// What `confsync status` and `/healthz` know about one job.
