@@ -332,3 +332,45 @@ async fn a_daemon_runs_at_most_max_concurrent_runs_at_once() {
     assert!(runs >= 12, "{runs} runs");
     assert_eq!(peak_overlap(&db.pool).await, 2, "12 runners, 2 slots");
 }
+
+#[tokio::test]
+async fn a_tenant_whose_server_never_answers_does_not_hold_the_others_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sim, tenants) = sim_with_tenants(1, common::small_sim(), dir.path()).await;
+    let db = common::test_db().await;
+    // Accepts connections and never answers.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent_addr = silent.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            held.push(socket);
+        }
+    });
+    let extra = "[daemon]\nmax_concurrent_runs = 3\n".to_string() + EVERY_SECOND_MIRROR;
+    let path = write_config(dir.path(), &sim, &db, &tenants, (1, false), &extra);
+    let (id, key) = tenants.credentials(0);
+    let slow = format!(
+        "[tenants.slow.cloudroom]\nsecret_id = \"{id}\"\nsecret_key = \"{key}\"\n\
+         base_url = \"http://{silent_addr}/CLOUDROOM-SERVER\"\ntimeout_seconds = 120\n"
+    );
+    let text = std::fs::read_to_string(&path).unwrap() + &slow;
+    std::fs::write(&path, text).unwrap();
+    let daemon = confsync::daemon::start(load(&path)).await.unwrap();
+    // The slow tenant's conference list and history hold two of the three
+    // slots for good (its recordings pass has nothing queued and ends);
+    // t001's jobs share the third and still mirror everything.
+    wait_until_mirrored(&db, &["t001"], Duration::from_secs(60)).await;
+    let stuck: i64 = sqlx::query_scalar(
+        "select count(*) from confsync.sync_runs where tenant = 'slow' and status = 'running'",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        stuck, 2,
+        "the slow tenant's runs are still waiting for an answer"
+    );
+    // Its requests are still in flight: the shutdown gives up on them.
+    let _ = daemon.shutdown(Duration::from_secs(2)).await;
+}
