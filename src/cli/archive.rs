@@ -7,7 +7,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::exit;
 use super::jobs::for_each;
-use super::output::print_json;
+use super::output::print_tenant_json;
 use super::ArchiveCommand;
 use crate::configuration::Settings;
 use crate::jobs::{self, JobContext, RunOptions};
@@ -27,11 +27,11 @@ pub async fn dispatch(settings: &Settings, command: ArchiveCommand) -> ExitCode 
     let deletes = settings.archive.delete_from_cloudroom_after.is_some();
     match command {
         ArchiveCommand::Run { json, target } => match chosen(&target, deletes) {
-            Ok(tenants) => for_each(&tenants, |t| run(t, json)).await,
+            Ok(tenants) => for_each(&tenants, json, |t| run(t, json)).await,
             Err(e) => exit::fail(&e.into()),
         },
         ArchiveCommand::Plan { json, target } => match chosen(&target, false) {
-            Ok(tenants) => for_each(&tenants, |t| plan(t, json)).await,
+            Ok(tenants) => for_each(&tenants, json, |t| plan(t, json)).await,
             Err(e) => exit::fail(&e.into()),
         },
         ArchiveCommand::Verify {
@@ -39,7 +39,7 @@ pub async fn dispatch(settings: &Settings, command: ArchiveCommand) -> ExitCode 
             json,
             target,
         } => match chosen(&target, false) {
-            Ok(tenants) => for_each(&tenants, |t| verify(t, sample, json)).await,
+            Ok(tenants) => for_each(&tenants, json, |t| verify(t, sample, json)).await,
             Err(e) => exit::fail(&e.into()),
         },
     }
@@ -76,7 +76,7 @@ pub async fn plan(settings: &Settings, json: bool) -> ExitCode {
     .await;
     match result {
         Ok(plan) if json => {
-            print_json(&plan);
+            print_tenant_json(&settings.cloudroom.tenant, &plan);
             exit::code(exit::OK)
         }
         Ok(plan) => {
@@ -111,7 +111,7 @@ pub async fn verify(settings: &Settings, sample: Option<i64>, json: bool) -> Exi
         Err(e) => return exit::fail(&e),
     };
     if json {
-        print_json(&report);
+        print_tenant_json(&settings.cloudroom.tenant, &report);
     } else {
         println!("archive verify: {} object(s) read back", report.checked);
         for d in &report.drift {

@@ -6,7 +6,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::exit;
-use super::output::print_json;
+use super::output::{print_json, print_tenant_json};
 use super::{DirectoryCommand, SyncArgs, ALL_PASSES};
 use crate::configuration::Settings;
 use crate::daemon::{self, shutdown::Signals, systemd};
@@ -104,7 +104,7 @@ pub async fn directory(settings: &Settings, command: DirectoryCommand) -> ExitCo
     let each = |target: &super::TenantArg| target.all(settings).map_err(anyhow::Error::from);
     match command {
         DirectoryCommand::Plan { json, target } => match each(&target) {
-            Ok(tenants) => for_each(&tenants, |t| directory_plan(t, json)).await,
+            Ok(tenants) => for_each(&tenants, json, |t| directory_plan(t, json)).await,
             Err(e) => exit::fail(&e),
         },
         DirectoryCommand::Apply {
@@ -116,22 +116,29 @@ pub async fn directory(settings: &Settings, command: DirectoryCommand) -> ExitCo
             Err(e) => exit::fail(&e.into()),
         },
         DirectoryCommand::Verify { json, target } => match each(&target) {
-            Ok(tenants) => for_each(&tenants, |t| directory_verify(t, json)).await,
+            Ok(tenants) => for_each(&tenants, json, |t| directory_verify(t, json)).await,
             Err(e) => exit::fail(&e),
         },
     }
 }
 
 /// Runs `command` for each tenant in turn, each under a heading when there
-/// are several; the exit code is the first tenant's that was not 0.
-pub(super) async fn for_each<'a, F, Fut>(tenants: &'a [Settings], mut command: F) -> ExitCode
+/// are several (not with `--json`, whose lines name their tenant); the exit
+/// code is the first tenant's that was not 0.
+pub(super) async fn for_each<'a, F, Fut>(
+    tenants: &'a [Settings],
+    json: bool,
+    mut command: F,
+) -> ExitCode
 where
     F: FnMut(&'a Settings) -> Fut,
     Fut: std::future::Future<Output = ExitCode>,
 {
     let mut worst = exit::code(exit::OK);
     for tenant in tenants {
-        super::tenants::heading(tenants, tenant);
+        if !json {
+            super::tenants::heading(tenants, tenant);
+        }
         let code = command(tenant).await;
         if worst == exit::code(exit::OK) {
             worst = code;
@@ -152,7 +159,7 @@ async fn directory_plan(settings: &Settings, json: bool) -> ExitCode {
         Ok(plan) => {
             let report = plan.report();
             if json {
-                print_json(&report);
+                print_tenant_json(&settings.cloudroom.tenant, &report);
             } else {
                 print!("{report}");
             }
@@ -211,7 +218,7 @@ async fn directory_verify(settings: &Settings, json: bool) -> ExitCode {
     };
     let clean = report.drift.is_empty() && report.errors.is_empty();
     if json {
-        print_json(&report);
+        print_tenant_json(&settings.cloudroom.tenant, &report);
     } else {
         println!("verify: {} people read back from Aliyun", report.checked);
         for d in &report.drift {

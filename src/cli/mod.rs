@@ -371,7 +371,10 @@ async fn add_meetings(
     let added = crate::store::attendance::register(&pool, tenant, &uuids, "file").await?;
     let known = uuids.len() as u64 - added;
     if json {
-        output::print_json(&serde_json::json!({ "added": added, "already_registered": known }));
+        output::print_tenant_json(
+            tenant,
+            &serde_json::json!({ "added": added, "already_registered": known }),
+        );
     } else {
         println!("{added} meeting(s) added, {known} already registered");
     }

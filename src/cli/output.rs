@@ -10,3 +10,16 @@ pub fn print_json<T: Serialize>(value: &T) {
         Err(e) => eprintln!("error: cannot encode the result as JSON: {e}"),
     }
 }
+
+/// [`print_json`] of one tenant's result, with a `tenant` key added, so
+/// that the lines of a command run for every tenant say whose they are.
+pub fn print_tenant_json<T: Serialize>(tenant: &str, value: &T) {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::Object(mut fields)) => {
+            fields.insert("tenant".into(), tenant.into());
+            print_json(&fields);
+        }
+        Ok(other) => print_json(&other),
+        Err(e) => eprintln!("error: cannot encode the result as JSON: {e}"),
+    }
+}

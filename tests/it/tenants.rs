@@ -209,7 +209,11 @@ async fn tenant_commands_name_their_tenant_and_status_groups_by_it() {
     let dir = tempfile::tempdir().unwrap();
     let (sim, tenants) = sim_with_tenants(2, common::small_sim(), dir.path()).await;
     let db = common::test_db().await;
-    let path = write_config(dir.path(), &sim, &db, &tenants, (2, false), "");
+    let archive = format!(
+        "[archive]\nlocation = \"file://{}/archive\"\n",
+        dir.path().display()
+    );
+    let path = write_config(dir.path(), &sim, &db, &tenants, (2, false), &archive);
     // Not std::process: the simulator answers on this test's runtime.
     let run = |args: &[&str]| {
         let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_confsync"));
@@ -242,6 +246,23 @@ async fn tenant_commands_name_their_tenant_and_status_groups_by_it() {
     assert_eq!(apply.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&apply.stderr);
     assert!(stderr.contains("--tenant NAME"), "{stderr}");
+
+    // Every tenant's result on a line of its own that names the tenant.
+    let plans = run(&["archive", "plan", "--json"]).await;
+    assert!(
+        plans.status.success(),
+        "{}",
+        String::from_utf8_lossy(&plans.stderr)
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&plans.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let named: Vec<&str> = lines
+        .iter()
+        .map(|l| l["tenant"].as_str().unwrap())
+        .collect();
+    assert_eq!(named, ["t001", "t002"]);
 
     let status = run(&["status"]).await;
     let stdout = String::from_utf8_lossy(&status.stdout);
