@@ -164,8 +164,8 @@ async fn meetings_come_from_a_file_and_from_a_query() {
     );
     let env = dh::child_env(&sim, &db, &file);
     for expected in [
-        json!({"added": 2, "already_registered": 0}),
-        json!({"added": 0, "already_registered": 2}),
+        json!({"added": 2, "already_registered": 0, "tenant": "default"}),
+        json!({"added": 0, "already_registered": 2, "tenant": "default"}),
     ] {
         let out = dh::confsync_child(&env)
             .args([
