@@ -200,28 +200,32 @@ pub(super) fn untenanted(key: &str) -> &str {
 }
 
 impl Settings {
-    /// Every tenant's settings: the declared tenants, or else these settings
-    /// as the one tenant `cloudroom.tenant`.
-    pub fn tenants(&self) -> Vec<Settings> {
+    /// The declared tenants, or else these settings as the one tenant.
+    fn each_tenant(&self) -> std::slice::Iter<'_, Settings> {
         if self.resolved.is_empty() {
-            vec![self.clone()]
+            std::slice::from_ref(self).iter()
         } else {
-            self.resolved.clone()
+            self.resolved.iter()
         }
     }
 
+    /// Every tenant's settings: the declared tenants, or else these settings
+    /// as the one tenant `cloudroom.tenant`.
+    pub fn tenants(&self) -> Vec<Settings> {
+        self.each_tenant().cloned().collect()
+    }
+
     pub fn tenant_names(&self) -> Vec<String> {
-        self.tenants()
-            .into_iter()
-            .map(|t| t.cloudroom.tenant)
+        self.each_tenant()
+            .map(|t| t.cloudroom.tenant.clone())
             .collect()
     }
 
     /// One tenant's settings, by name.
     pub fn tenant(&self, name: &str) -> Option<Settings> {
-        self.tenants()
-            .into_iter()
+        self.each_tenant()
             .find(|t| t.cloudroom.tenant == name)
+            .cloned()
     }
 
     /// `problem` of `tenant`, named as the tenant's key when tenants are
