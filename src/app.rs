@@ -23,17 +23,16 @@ pub async fn build(
     for_tenant(settings, &pool, shutdown, progress)
 }
 
-/// One context per tenant, all sharing one migrated pool.
-pub async fn build_tenants(
+/// One context per tenant, all on `pool`.
+pub fn for_tenants(
     tenants: Vec<Settings>,
-    database: &crate::db::DatabaseSettings,
+    pool: &PgPool,
     shutdown: CancellationToken,
     progress: ProgressBar,
 ) -> anyhow::Result<Vec<JobContext>> {
-    let pool = crate::db::connect_and_migrate(database).await?;
     tenants
         .into_iter()
-        .map(|tenant| for_tenant(tenant, &pool, shutdown.clone(), progress.clone()))
+        .map(|tenant| for_tenant(tenant, pool, shutdown.clone(), progress.clone()))
         .collect()
 }
 

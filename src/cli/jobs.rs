@@ -38,7 +38,8 @@ pub async fn sync(settings: &Settings, args: &SyncArgs) -> ExitCode {
         let tenants = args.target.all(settings)?;
         let shutdown = cancel_on_signal()?;
         let progress = super::progress_bar();
-        crate::app::build_tenants(tenants, &settings.database, shutdown, progress).await
+        let pool = crate::db::connect_and_migrate(&settings.database).await?;
+        crate::app::for_tenants(tenants, &pool, shutdown, progress)
     };
     let contexts = match contexts.await {
         Ok(contexts) => contexts,
@@ -271,11 +272,7 @@ pub async fn status(settings: &Settings, json: bool, target: &super::TenantArg) 
     let result = async {
         let tenants = target.all(settings)?;
         let pool = crate::db::connect_current(&settings.database).await?;
-        let now = chrono::Utc::now();
-        let mut statuses = Vec::new();
-        for tenant in &tenants {
-            statuses.extend(daemon::status::collect(&pool, tenant, now).await?);
-        }
+        let statuses = daemon::status::collect(&pool, &tenants, chrono::Utc::now()).await?;
         if json {
             return Ok(format!("{}\n", serde_json::to_string(&statuses)?));
         }

@@ -78,8 +78,7 @@ fn remove(dict: &mut Dict, path: &[String], field: &str) -> bool {
 /// Aliyun's keys only once meetings are registered, and says so then.
 pub fn missing_credentials(settings: &Settings) -> Vec<ConfigProblem> {
     settings
-        .tenants()
-        .iter()
+        .each_tenant()
         .flat_map(|tenant| {
             missing_for(tenant)
                 .into_iter()

@@ -201,7 +201,7 @@ pub(super) fn untenanted(key: &str) -> &str {
 
 impl Settings {
     /// The declared tenants, or else these settings as the one tenant.
-    fn each_tenant(&self) -> std::slice::Iter<'_, Settings> {
+    pub(super) fn each_tenant(&self) -> std::slice::Iter<'_, Settings> {
         if self.resolved.is_empty() {
             std::slice::from_ref(self).iter()
         } else {

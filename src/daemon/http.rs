@@ -118,7 +118,7 @@ async fn healthz(State(state): State<HealthState>) -> impl IntoResponse {
 
 async fn check(state: &HealthState) -> Health {
     let records =
-        tokio::time::timeout(DB_TIMEOUT, runs::job_records_of(&state.pool, &state.jobs)).await;
+        tokio::time::timeout(DB_TIMEOUT, runs::job_records(&state.pool, &state.jobs)).await;
     let records = match records {
         Ok(Ok(records)) => records,
         Ok(Err(e)) => {

@@ -49,11 +49,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningDaemon> {
     let stop = CancellationToken::new();
     let hidden = indicatif::ProgressBar::hidden();
     let pool = crate::db::connect_and_migrate(&settings.database).await?;
-    let contexts = settings
-        .tenants()
-        .into_iter()
-        .map(|tenant| crate::app::for_tenant(tenant, &pool, stop.clone(), hidden.clone()))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let contexts = crate::app::for_tenants(settings.tenants(), &pool, stop.clone(), hidden)?;
     abandon_stale_runs(&pool, &contexts).await?;
     let tasks = TaskTracker::new();
     let slots = Arc::new(Semaphore::new(settings.daemon.max_concurrent_runs));
@@ -104,7 +100,7 @@ async fn restore_last_successes(
     pool: &PgPool,
     enabled: &[(String, &'static str)],
 ) -> anyhow::Result<()> {
-    for record in crate::store::runs::job_records_of(pool, enabled).await? {
+    for record in crate::store::runs::job_records(pool, enabled).await? {
         if let Some(at) = record.last_success_at {
             crate::metrics::restore_last_success(&record.tenant, &record.job, at);
         }

@@ -63,18 +63,22 @@ impl Chain {
 }
 
 fn chains(jobs: Vec<Scheduled>) -> Vec<Chain> {
-    let mut by_key: std::collections::BTreeMap<(String, &'static str), Chain> = Default::default();
+    type Group = (JobSchedule, Vec<Arc<JobRunner>>);
+    let mut by_key: std::collections::BTreeMap<(String, &'static str), Group> = Default::default();
     for job in jobs {
         let key = (job.schedule.key(), job.runner.job().name());
-        let chain = by_key.entry(key).or_insert_with(|| Chain {
-            runners: Arc::from(Vec::new()),
-            schedule: job.schedule.clone(),
-        });
-        let mut runners = chain.runners.to_vec();
+        let (_, runners) = by_key
+            .entry(key)
+            .or_insert_with(|| (job.schedule.clone(), Vec::new()));
         runners.push(job.runner);
-        chain.runners = Arc::from(runners);
     }
-    by_key.into_values().collect()
+    by_key
+        .into_values()
+        .map(|(schedule, runners)| Chain {
+            runners: Arc::from(runners),
+            schedule,
+        })
+        .collect()
 }
 
 impl Scheduler {

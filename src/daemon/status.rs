@@ -29,27 +29,29 @@ pub struct JobStatus {
     pub last_error: Option<String>,
 }
 
-/// Every job's status of the tenant `settings` describe, as of `now`.
+/// Every job's status of each of `tenants`, as of `now`, read in one query.
 pub async fn collect(
     pool: &PgPool,
-    settings: &Settings,
+    tenants: &[Settings],
     now: DateTime<Utc>,
 ) -> anyhow::Result<Vec<JobStatus>> {
-    let tz = settings.schedule.tz().map_err(anyhow::Error::msg)?;
-    let names: Vec<&str> = jobs::names().collect();
-    let records = runs::job_records(pool, &settings.cloudroom.tenant, &names).await?;
-    let statuses = jobs::JOBS
-        .into_iter()
-        .zip(records)
-        .map(|(job, record)| {
-            let expression = settings.schedule.expression(job);
+    let pairs: Vec<(String, &str)> = tenants
+        .iter()
+        .flat_map(|t| jobs::names().map(|job| (t.cloudroom.tenant.clone(), job)))
+        .collect();
+    let mut records = runs::job_records(pool, &pairs).await?.into_iter();
+    let mut statuses = Vec::new();
+    for tenant in tenants {
+        let tz = tenant.schedule.tz().map_err(anyhow::Error::msg)?;
+        for (job, record) in jobs::JOBS.into_iter().zip(records.by_ref()) {
+            let expression = tenant.schedule.expression(job);
             let next = JobSchedule::parse(expression, tz)
                 .ok()
                 .flatten()
                 .and_then(|s| s.next_after(now));
-            job_status(job, expression, record, next)
-        })
-        .collect();
+            statuses.push(job_status(job, expression, record, next));
+        }
+    }
     Ok(statuses)
 }
 

@@ -52,14 +52,13 @@ pub async fn stale_runs(
     sqlx::query_as(
         "select id, tenant, job, scheduled_for,
                 scheduled_for is not null
-                  and heartbeat_at > now() - make_interval(secs => $3 * $4) as resumable
+                  and heartbeat_at > now() - make_interval(secs => $2 * $3) as resumable
            from confsync.sync_runs
           where status = 'running' and tenant = any($1)
             and (heartbeat_at is null or heartbeat_at < now() - make_interval(secs => $2))
           order by heartbeat_at",
     )
     .bind(tenants)
-    .bind(seconds(lease))
     .bind(seconds(lease))
     .bind(f64::from(TAKEOVER_WINDOW_LEASES))
     .fetch_all(pool)

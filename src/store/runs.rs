@@ -105,19 +105,9 @@ pub struct JobRecord {
     pub last_success_at: Option<DateTime<Utc>>,
 }
 
-/// The latest run, the failure streak and the last success of each of
-/// `tenant`'s `jobs`.
+/// The latest run, the failure streak and the last success of each
+/// (tenant, job) pair, in their order, in one query.
 pub async fn job_records(
-    pool: &PgPool,
-    tenant: &str,
-    jobs: &[&str],
-) -> Result<Vec<JobRecord>, StoreError> {
-    let pairs: Vec<(String, &str)> = jobs.iter().map(|job| (tenant.to_string(), *job)).collect();
-    job_records_of(pool, &pairs).await
-}
-
-/// [`job_records`] of (tenant, job) pairs, in their order, in one query.
-pub async fn job_records_of(
     pool: &PgPool,
     pairs: &[(String, &str)],
 ) -> Result<Vec<JobRecord>, StoreError> {
