@@ -111,6 +111,13 @@ pub struct SimConfig {
     /// (Success=true without UserInfo).
     #[arg(long, value_enum, default_value_t = aliyun::AbsentUser::Error)]
     pub aliyun_absent_user: aliyun::AbsentUser,
+    /// How a failure the CloudRoom document gives no code of its own is
+    /// worded (an account that exists already, an unknown account or
+    /// department, a missing field): `generic`, the table's 400
+    /// 请求地址或参数错误 for all of them (the document's literal reading),
+    /// or `descriptive`, a Chinese message naming the problem.
+    #[arg(long, value_enum, default_value_t = cloudroom::UndocumentedErrors::Generic)]
+    pub undocumented_errors: cloudroom::UndocumentedErrors,
     /// Epoch seconds the generated data is anchored at ("now" for the data);
     /// defaults to the start of the current UTC day, so a seed is stable for a day.
     #[arg(long)]
@@ -141,6 +148,7 @@ impl Default for SimConfig {
             tenants: 0,
             tenants_file: None,
             aliyun_absent_user: aliyun::AbsentUser::Error,
+            undocumented_errors: cloudroom::UndocumentedErrors::Generic,
             anchor: None,
         }
     }
@@ -195,6 +203,18 @@ pub struct Faults {
     pub cloudroom_revoked: bool,
     /// What a recording's file answers, by file id (`*`: every file).
     pub files: BTreeMap<String, files::FileFault>,
+    /// CloudRoom requests that take effect and then answer only after a
+    /// delay (a client's timeout sees no answer), by endpoint label.
+    pub slow_answers: BTreeMap<String, SlowAnswer>,
+}
+
+/// The next `count` requests to one endpoint take effect, then answer
+/// `millis` later.
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct SlowAnswer {
+    pub count: u32,
+    pub millis: u64,
 }
 
 impl SimState {
@@ -217,6 +237,18 @@ impl SimState {
             Some(t) => &t.world,
             None => &self.cloudroom,
         }
+    }
+
+    /// The delay of this request's answer, when a slow-answer fault is
+    /// armed for its endpoint (it counts down).
+    pub fn slow_answer(&self, endpoint: &str) -> Option<u64> {
+        let mut faults = self.faults();
+        let slow = faults.slow_answers.get_mut(endpoint)?;
+        if slow.count == 0 {
+            return None;
+        }
+        slow.count -= 1;
+        Some(slow.millis)
     }
 
     /// The simulator's idea of the current time, in epoch seconds.

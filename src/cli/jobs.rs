@@ -120,6 +120,34 @@ pub async fn directory(settings: &Settings, command: DirectoryCommand) -> ExitCo
             Ok(tenants) => for_each(&tenants, json, |t| directory_verify(t, json)).await,
             Err(e) => exit::fail(&e),
         },
+        DirectoryCommand::Settle {
+            department,
+            id,
+            target,
+            ..
+        } => match target.one(settings, "directory settle") {
+            Ok(tenant) => directory_settle(&tenant, &department, id).await,
+            Err(e) => exit::fail(&e.into()),
+        },
+    }
+}
+
+/// Exit 0 when the uncertain create is settled, 1 when it cannot be.
+async fn directory_settle(settings: &Settings, key: &str, id: Option<i64>) -> ExitCode {
+    use crate::directory::settle::{settle, Settlement};
+    let settlement = id.map_or(Settlement::Absent, Settlement::Exists);
+    let result = async {
+        let pool = crate::db::connect_current(&settings.database).await?;
+        let client = crate::cloudroom::CloudRoomClient::new(&settings.cloudroom)?;
+        settle(&pool, &settings.cloudroom.tenant, &client, key, settlement).await
+    }
+    .await;
+    match result {
+        Ok(done) => {
+            println!("{done}");
+            exit::code(exit::OK)
+        }
+        Err(e) => exit::fail(&e),
     }
 }
 

@@ -210,6 +210,20 @@ pub enum DirectoryCommand {
         #[command(flatten)]
         target: TenantArg,
     },
+    /// Settle a department create whose answer was lost (plan lists them):
+    /// --id N when CloudRoom's console shows it with departmentId N,
+    /// --absent when it does not exist (the next apply creates it).
+    Settle {
+        /// The department's key, as plan shows it in brackets.
+        #[arg(long)]
+        department: String,
+        #[arg(long, required_unless_present = "absent", conflicts_with = "absent")]
+        id: Option<i64>,
+        #[arg(long)]
+        absent: bool,
+        #[command(flatten)]
+        target: TenantArg,
+    },
 }
 
 #[derive(Debug, clap::Args)]

@@ -91,19 +91,26 @@ impl CloudRoomError {
         }
     }
 
-    /// The account to create exists already. The document gives no code
-    /// for it (HTTP 500, code 400): the message says so.
-    pub fn is_account_taken(&self) -> bool {
-        self.msg().is_some_and(|m| m.contains("账号已存在"))
+    /// The table's generic refusal: HTTP 500, code 400 (请求地址或参数错误).
+    /// The document gives an existing account, an unknown account or
+    /// department and a bad field no code of their own, so this says only
+    /// that the request was refused, never why: callers find out with a
+    /// second request, never from the message.
+    pub fn is_refused_request(&self) -> bool {
+        matches!(self, Self::Business { code: 400, .. })
     }
 
-    /// The account or department does not exist (HTTP 500, code 400, a
-    /// message saying 不存在 that is not about the parent department).
-    pub fn is_not_found(&self) -> bool {
-        self.code() == Some(400)
-            && self
-                .msg()
-                .is_some_and(|m| m.contains("不存在") && !m.contains("上级"))
+    /// The request may have reached the server and taken effect, and no
+    /// answer of the server's says otherwise: a timeout, a connection that
+    /// broke mid-answer, a gateway's non-JSON 5xx. (A `{code, msg}` answer,
+    /// code 500 included, is the server saying the request failed.) A
+    /// create is never sent again after one.
+    pub fn may_have_taken_effect(&self) -> bool {
+        match self {
+            Self::Timeout { .. } | Self::Transport { .. } => true,
+            Self::Decode { http_status, .. } => *http_status >= 500,
+            _ => false,
+        }
     }
 
     /// What the vendor code means, in English.

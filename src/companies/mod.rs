@@ -287,11 +287,9 @@ async fn rename(client: &CloudRoomClient, pool: &PgPool, row: &CompanyRow) -> an
 }
 
 async fn delete(client: &CloudRoomClient, pool: &PgPool, row: &CompanyRow) -> anyhow::Result<()> {
-    match client.delete_company(&row.comp_guid).await {
-        // Gone already: the table catches up.
-        Err(e) if e.is_not_found() => {}
-        other => other?,
-    }
+    // No answer tells "gone already" from another refusal (the document
+    // gives neither a code), so a refused delete stays a failure.
+    client.delete_company(&row.comp_guid).await?;
     Ok(store::remove(pool, &row.comp_guid).await?)
 }
 

@@ -11,10 +11,12 @@
 
 pub mod apply;
 pub mod identity;
+pub mod keys;
 pub mod model;
 pub mod password;
 pub mod plan;
 pub mod settings;
+pub mod settle;
 pub mod source;
 pub mod tree;
 pub mod validate;
@@ -223,7 +225,7 @@ pub async fn prepare(
     if let Some(tree) = &tree {
         tree.fill_paths(&mut rows);
     }
-    let mut desired = validate::validate(rows, dir.default_role());
+    let mut desired = validate::validate(rows, dir.default_role(), dir.employee_id_case);
     if let Some(tree) = &tree {
         tree.merge_into(&mut desired);
     }
@@ -237,20 +239,22 @@ pub async fn prepare(
     let departments = store::directory::departments(pool, tenant).await?;
     identity::keep_remembered_ids(&mut desired, &departments);
     let users = store::directory::users(pool, tenant).await?;
+    keys::adopt_stored_ids(&mut desired, &users, dir.employee_id_case);
+    let uncertain = store::directory_uncertain::list(pool, tenant).await?;
     let mut plan = plan::build(
         desired,
         departments,
         users,
         PlanOptions {
             settings: dir,
+            uncertain: &uncertain,
             group,
             allow_mass_delete,
             now: chrono::Utc::now(),
         },
     );
-    let changed = plan.updated_people();
-    let stored = store::directory::user_fields(pool, tenant, &changed).await?;
-    plan.describe_updates(&stored);
+    let recorded = store::directory::user_fields(pool, tenant, &plan.recorded_people()).await?;
+    plan.describe_updates(recorded);
     Ok(plan)
 }
 

@@ -50,7 +50,11 @@ impl Role {
 /// One valid row of the HR export.
 pub struct Person {
     pub line: u64,
+    /// The person's id as confsync records it: the stored spelling when HR
+    /// changed only its case or width (`keys::adopt_stored_ids`).
     pub employee_id: String,
+    /// The id as tonight's export writes it, when it differs.
+    pub hr_employee_id: Option<String>,
     pub account: String,
     pub name: String,
     pub email: Option<String>,
@@ -104,6 +108,9 @@ pub struct Desired {
     pub problems: Vec<RowProblem>,
     /// Employee ids of rows with problems: neither changed nor deleted.
     pub held: HashSet<String>,
+    /// Account keys (`keys::account_key`) that rows with problems name: no
+    /// account a row still names is ever deleted.
+    pub held_accounts: HashSet<String>,
     /// Bad rows without a usable employee_id: nobody can be told apart from
     /// a leaver, so no user is deleted this run.
     pub unkeyed_problems: usize,

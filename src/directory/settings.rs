@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::keys::{account_key, IdCase};
 use super::model::Role;
 use super::source::{Field, SourceSpec};
 
@@ -35,6 +36,12 @@ pub struct DirectorySettings {
     pub concurrency: usize,
     /// People `directory verify` reads back with GetUser.
     pub verify_sample: usize,
+    /// How employee ids compare: `insensitive` (E10001 is e10001, the
+    /// default) or `keep`. Both trim and apply Unicode NFKC.
+    pub employee_id_case: IdCase,
+    /// CloudRoom accounts confsync never updates or deletes, whatever the
+    /// export says (the enterprise's admin account, service accounts).
+    pub protected_accounts: Vec<String>,
 }
 
 impl Default for DirectorySettings {
@@ -51,6 +58,8 @@ impl Default for DirectorySettings {
             aliyun: true,
             concurrency: 8,
             verify_sample: 50,
+            employee_id_case: IdCase::Insensitive,
+            protected_accounts: Vec::new(),
         }
     }
 }
@@ -63,6 +72,14 @@ impl DirectorySettings {
             .as_deref()
             .and_then(Role::parse)
             .unwrap_or(Role::Scheduler)
+    }
+
+    /// Whether confsync must leave this account alone.
+    pub fn is_protected(&self, account: &str) -> bool {
+        let key = account_key(account);
+        self.protected_accounts
+            .iter()
+            .any(|p| account_key(p) == key)
     }
 
     /// Deletes allowed without --allow-mass-delete in a directory of
@@ -107,6 +124,16 @@ pub fn validate(settings: &DirectorySettings, problem: &mut dyn FnMut(&str, Stri
                 format!("field {field:?} maps to an empty header"),
             );
         }
+    }
+    if settings
+        .protected_accounts
+        .iter()
+        .any(|a| a.trim().is_empty())
+    {
+        problem(
+            "directory.protected_accounts",
+            "an entry is empty; list CloudRoom accounts".into(),
+        );
     }
     if settings.concurrency == 0 {
         problem("directory.concurrency", "must be at least 1".into());

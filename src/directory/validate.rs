@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use secrecy::SecretString;
 use serde::Serialize;
 
+use super::keys::{account_key, person_key, IdCase};
 use super::model::{Department, Desired, Person, Role, PATH_SEPARATOR};
 use super::source::{Field, RawRow};
 
@@ -36,12 +37,15 @@ impl std::fmt::Display for RowProblem {
 }
 
 /// Checks every row and builds the desired state from the good ones.
-pub fn validate(rows: Vec<RawRow>, default_role: Role) -> Desired {
+pub fn validate(rows: Vec<RawRow>, default_role: Role, case: IdCase) -> Desired {
     let mut desired = Desired {
         rows_read: rows.len(),
         ..Desired::default()
     };
-    let mut seen = Seen::default();
+    let mut seen = Seen {
+        case,
+        ..Seen::default()
+    };
     let mut tree = Tree::default();
     for mut row in rows {
         let password = row.take_password();
@@ -74,6 +78,9 @@ pub fn validate(rows: Vec<RawRow>, default_role: Role) -> Desired {
                     }
                     None => desired.unkeyed_problems += 1,
                 }
+                if let Some(account) = row.get(Field::Account) {
+                    desired.held_accounts.insert(account_key(account));
+                }
                 desired.problems.extend(problems);
             }
         }
@@ -87,9 +94,10 @@ pub fn validate(rows: Vec<RawRow>, default_role: Role) -> Desired {
     desired
 }
 
-/// The first line of each employee id and (case-insensitive) account.
+/// The first line of each employee id and account, by their keys.
 #[derive(Default)]
 struct Seen {
+    case: IdCase,
     ids: HashMap<String, u64>,
     accounts: HashMap<String, u64>,
 }
@@ -97,11 +105,11 @@ struct Seen {
 impl Seen {
     /// A problem for an id or an account an earlier line already has.
     fn check(&self, row: &RawRow, id: Option<&str>, problems: &mut Vec<RowProblem>) {
-        if let Some(first) = id.and_then(|id| self.ids.get(id)) {
+        if let Some(first) = id.and_then(|id| self.ids.get(&person_key(id, self.case))) {
             let reason = format!("duplicate of line {first}");
             problems.push(problem(row, Field::EmployeeId, reason));
         }
-        let account = row.get(Field::Account).map(str::to_lowercase);
+        let account = row.get(Field::Account).map(account_key);
         if let Some(first) = account.and_then(|a| self.accounts.get(&a)) {
             let reason = format!("already used by line {first}");
             problems.push(problem(row, Field::Account, reason));
@@ -110,11 +118,13 @@ impl Seen {
 
     fn remember(&mut self, row: &RawRow, id: Option<&str>) {
         if let Some(id) = id {
-            self.ids.entry(id.to_string()).or_insert(row.line);
+            self.ids
+                .entry(person_key(id, self.case))
+                .or_insert(row.line);
         }
         if let Some(account) = row.get(Field::Account) {
             self.accounts
-                .entry(account.to_lowercase())
+                .entry(account_key(account))
                 .or_insert(row.line);
         }
     }
@@ -309,6 +319,7 @@ fn person(
     Person {
         line: row.line,
         employee_id: text(Field::EmployeeId).unwrap_or_default(),
+        hr_employee_id: None,
         account: text(Field::Account).unwrap_or_default(),
         name: text(Field::Name).unwrap_or_default(),
         email: text(Field::Email),

@@ -59,6 +59,9 @@ pub struct DepartmentWrite {
 pub struct UserWrite {
     pub employee_id: String,
     pub account: String,
+    /// CloudRoom only: the record (employee id, account) this account was
+    /// taken over from; cleared while it still names that account.
+    pub taken_from: Option<(String, String)>,
     /// CloudRoom only: `created` or `adopted`.
     pub origin: Option<&'static str>,
     pub hash: Vec<u8>,
@@ -227,6 +230,8 @@ pub async fn save_cloudroom_users(
     if rows.is_empty() {
         return Ok(());
     }
+    let taken: Vec<(String, String)> = rows.iter().filter_map(|r| r.taken_from.clone()).collect();
+    remove_cloudroom_accounts(conn, tenant, &taken).await?;
     let (id, account, origin, hash, fields) = user_columns(rows);
     sqlx::query(
         "insert into directory.users (tenant, employee_id, account, cloudroom_origin, cloudroom_hash, cloudroom_fields, cloudroom_pushed_at)
@@ -297,40 +302,63 @@ fn user_columns(rows: &[UserWrite]) -> UserColumns<'_> {
     )
 }
 
-/// Which target a person was removed from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Removed {
-    CloudRoom,
-    Aliyun,
-}
-
-/// Records that these people are gone from one target; a person gone from
-/// both is forgotten.
-pub async fn remove_users(
+/// Records that these CloudRoom accounts are gone from these records
+/// (employee id, account): a record is cleared only while it still names
+/// that account, so a record that has since taken another account (a swap
+/// saved in an earlier batch) keeps it. A person in no target any more is
+/// forgotten.
+pub async fn remove_cloudroom_accounts(
     conn: &mut PgConnection,
     tenant: &str,
-    target: Removed,
+    records: &[(String, String)],
+) -> Result<(), StoreError> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<&str> = records.iter().map(|(id, _)| id.as_str()).collect();
+    let accounts: Vec<&str> = records.iter().map(|(_, a)| a.as_str()).collect();
+    sqlx::query(
+        "update directory.users u
+            set cloudroom_hash = null, cloudroom_fields = null, cloudroom_origin = null
+           from unnest($2::text[], $3::text[]) as gone(employee_id, account)
+          where u.tenant = $1 and u.employee_id = gone.employee_id and u.account = gone.account",
+    )
+    .bind(tenant)
+    .bind(&ids)
+    .bind(&accounts)
+    .execute(&mut *conn)
+    .await
+    .during("recording deleted CloudRoom accounts")?;
+    forget_untargeted(conn, tenant, &ids).await
+}
+
+/// Records that these people are gone from Aliyun.
+pub async fn remove_aliyun_users(
+    conn: &mut PgConnection,
+    tenant: &str,
     employee_ids: &[&str],
 ) -> Result<(), StoreError> {
     if employee_ids.is_empty() {
         return Ok(());
     }
-    let sql = match target {
-        Removed::CloudRoom => {
-            "update directory.users set cloudroom_hash = null, cloudroom_fields = null, cloudroom_origin = null
-              where tenant = $1 and employee_id = any($2)"
-        }
-        Removed::Aliyun => {
-            "update directory.users set aliyun_hash = null, aliyun_fields = null
-              where tenant = $1 and employee_id = any($2)"
-        }
-    };
-    sqlx::query(sql)
-        .bind(tenant)
-        .bind(employee_ids)
-        .execute(&mut *conn)
-        .await
-        .during("recording deleted users")?;
+    sqlx::query(
+        "update directory.users set aliyun_hash = null, aliyun_fields = null
+          where tenant = $1 and employee_id = any($2)",
+    )
+    .bind(tenant)
+    .bind(employee_ids)
+    .execute(&mut *conn)
+    .await
+    .during("recording deleted Aliyun users")?;
+    forget_untargeted(conn, tenant, employee_ids).await
+}
+
+/// Forgets the people of `employee_ids` that no target has any more.
+async fn forget_untargeted(
+    conn: &mut PgConnection,
+    tenant: &str,
+    employee_ids: &[&str],
+) -> Result<(), StoreError> {
     sqlx::query(
         "delete from directory.users
           where tenant = $1 and employee_id = any($2) and cloudroom_hash is null and aliyun_hash is null",

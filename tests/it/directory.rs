@@ -305,11 +305,14 @@ async fn a_leaver_is_deleted_in_both_and_grace_days_delay_it() {
     let summary = dh::apply(&settings, &db).await;
     assert!(!summary.failed(), "{summary}");
     let made = dh::delta(&before, &dh::requests(&sim));
+    // The CloudRoom DELETE comes after its proof: a PUT of the fields last
+    // sent, which succeeds only while the account exists.
     assert_eq!(
         made,
         [
             ("DeleteUser".to_string(), 1),
-            ("user.delete".to_string(), 1)
+            ("user.delete".to_string(), 1),
+            ("user.update".to_string(), 1)
         ]
         .into_iter()
         .collect()

@@ -21,6 +21,7 @@ mod database_helper;
 mod details;
 mod directory;
 mod directory_faults;
+mod directory_identity;
 mod directory_secrets;
 mod faults;
 mod lifecycle;

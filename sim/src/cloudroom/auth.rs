@@ -138,11 +138,17 @@ where
         let now = state.now();
         work(&mut lock(state.world_of(tenant)), now)
     });
+    let outcome = outcome.map_err(|e| e.worded(state.config.undocumented_errors));
     let (status, code, body, retry_after) = match outcome {
         Ok(body) => (StatusCode::OK, "0".to_string(), body, None),
         Err(e) => (e.status, e.code.to_string(), e.body(), e.retry_after),
     };
     state.count("cloudroom", endpoint, status.as_u16(), &code);
+    if let Some(millis) = state.slow_answer(endpoint) {
+        // The work is done; only the answer is late (a client timeout
+        // cannot tell whether the request took effect).
+        tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
+    }
     let mut response = (
         status,
         [(header::CONTENT_TYPE, "application/json;charset=UTF-8")],

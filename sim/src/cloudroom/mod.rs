@@ -56,6 +56,17 @@ pub enum WrongScope {
     ApiDisabled,
 }
 
+/// How the simulator words a failure the document gives no code of its own
+/// (`--undocumented-errors`, docs/simulator.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum UndocumentedErrors {
+    /// HTTP 500, code 400, the table's own 请求地址或参数错误 for every such
+    /// failure: nothing tells an existing account from a missing field.
+    Generic,
+    /// HTTP 500, code 400, a message naming the problem (账号已存在, 账号不存在).
+    Descriptive,
+}
+
 pub const PLATFORM_SECRET_ID: &str = "crPlatformSimId001";
 pub const PLATFORM_SECRET_KEY: &str = "PlatformSimKey0000000000000000001";
 /// A second enterprise whose API access is switched off: it signs correctly
@@ -119,6 +130,18 @@ impl ApiError {
             code: 400,
             msg: Cow::Borrowed(msg),
             retry_after: None,
+        }
+    }
+
+    /// The error as `--undocumented-errors` words it: under `generic`, a
+    /// code-400 refusal carries the table's own message, whatever it was about.
+    fn worded(self, wording: UndocumentedErrors) -> Self {
+        if self.code != 400 || wording == UndocumentedErrors::Descriptive {
+            return self;
+        }
+        ApiError {
+            msg: Cow::Borrowed(document_message(400)),
+            ..self
         }
     }
 

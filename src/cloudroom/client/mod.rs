@@ -184,6 +184,9 @@ struct Request {
     method: Method,
     url: Url,
     body: Option<Vec<u8>>,
+    /// Sent again after a failure that may have taken effect. False for
+    /// creates: a second POST after a lost answer makes a duplicate.
+    repeatable: bool,
 }
 
 impl CloudRoomClient {

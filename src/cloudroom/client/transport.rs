@@ -56,6 +56,7 @@ impl CloudRoomClient {
                 })?;
         Ok(Request {
             endpoint,
+            repeatable: method != Method::POST,
             method,
             url,
             body,
@@ -98,6 +99,7 @@ impl CloudRoomClient {
         let attempt = |so_far: Attempt| self.attempt(req, span, so_far.throttled);
         let classify = |e: &CloudRoomError| match () {
             _ if e.is_rate_limited() => Failure::Throttled,
+            _ if !req.repeatable && e.may_have_taken_effect() => Failure::Permanent,
             _ if e.is_retryable() => Failure::Transient,
             _ => Failure::Permanent,
         };

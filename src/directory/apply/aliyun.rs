@@ -38,6 +38,7 @@ impl Executor<'_> {
                         Applied::AliyunUser(UserWrite {
                             employee_id: change.key.clone(),
                             account: change.label.clone(),
+                            taken_from: None,
                             origin: None,
                             hash: model::hash(&fields),
                             fields: fields.clone(),

@@ -85,23 +85,47 @@ impl Executor<'_> {
             .get(&dept.key)
             .map(|d| d.cloudroom_id);
         let (answer, mut request_ids) = with_request_ids(async {
-            match stored_id {
-                Some(id) => match client.update_department(id, &body).await {
-                    Ok(_) => Ok(id),
-                    // Deleted in CloudRoom's own console: create it again.
-                    Err(e) if e.is_not_found() => {
-                        done.action = "department.recreate";
-                        created_id(client.create_department(&body).await)
-                    }
-                    Err(e) => Err(e.into()),
-                },
-                None => created_id(client.create_department(&body).await),
+            // The error says whether it answered a POST (which may then
+            // have made the department).
+            let create = || async { client.create_department(&body).await.map_err(|e| (e, true)) };
+            let Some(id) = stored_id else {
+                return create().await.map(|d| (d, false));
+            };
+            match client.update_department(id, &body).await {
+                Ok(mut d) => {
+                    d.department_id = Some(id);
+                    Ok((d, false))
+                }
+                // Refused, with the parent known to exist: the department
+                // was deleted in CloudRoom's console. Create it again.
+                Err(e) if e.is_refused_request() => create().await.map(|d| (d, true)),
+                Err(e) => Err((e, false)),
             }
         })
         .await;
         done.request_id = request_ids.pop();
-        done.result =
-            answer.map(|cloudroom_id| Applied::Department(department_write(dept, cloudroom_id)));
+        done.result = match answer {
+            Ok((created, recreated)) => {
+                if recreated {
+                    done.action = "department.recreate";
+                }
+                created_id(Ok(created))
+                    .map(|cloudroom_id| Applied::Department(department_write(dept, cloudroom_id)))
+            }
+            // The POST may have made the department: never sent again
+            // until a person settles it (`confsync directory settle`).
+            Err((e, true)) if e.may_have_taken_effect() => {
+                Ok(Applied::Uncertain(UncertainDepartment {
+                    key: dept.key.clone(),
+                    name: dept.name.clone(),
+                    parent_key: dept.parent_key.clone(),
+                    path: dept.path.clone(),
+                    request_id: done.request_id.clone(),
+                    at: Utc::now(),
+                }))
+            }
+            Err((e, _)) => Err(e.into()),
+        };
         done
     }
 
@@ -109,6 +133,7 @@ impl Executor<'_> {
         &self,
         client: &CloudRoomClient,
         users_ok: bool,
+        dept_ids: &HashMap<String, i64>,
         executed: &mut Executed,
     ) -> anyhow::Result<()> {
         let changes = self.changes(Target::CloudRoom, Kind::Department, &[Action::Delete]);
@@ -138,7 +163,7 @@ impl Executor<'_> {
                 return Ok(());
             }
             let done: Vec<Done> = stream::iter(level)
-                .map(|change| self.delete_department(client, change))
+                .map(|change| self.delete_department(client, change, dept_ids))
                 .buffer_unordered(self.concurrency)
                 .boxed()
                 .collect()
@@ -148,23 +173,52 @@ impl Executor<'_> {
         Ok(())
     }
 
-    async fn delete_department(&self, client: &CloudRoomClient, change: &Change) -> Done {
-        let id = self
-            .plan
-            .stored_departments
-            .get(&change.key)
-            .map(|d| d.cloudroom_id);
-        let mut request_ids = Vec::new();
-        let result = match id {
-            Some(id) => {
-                let (answer, ids) = with_request_ids(client.delete_department(id)).await;
-                request_ids = ids;
-                removed(answer)
-            }
-            None => Err(refused("no CloudRoom id recorded")),
-        };
+    /// Proof, then the DELETE: a PUT of the name and parent confsync
+    /// recorded must come back naming this department (it exists, and it
+    /// is the one recorded). A PUT refused means CloudRoom no longer has it:
+    /// the record is forgotten and no DELETE is sent.
+    async fn delete_department(
+        &self,
+        client: &CloudRoomClient,
+        change: &Change,
+        dept_ids: &HashMap<String, i64>,
+    ) -> Done {
         let action = "department.delete";
-        Done::cloudroom(Kind::Department, change, action, request_ids.pop(), result)
+        let Some(stored) = self.plan.stored_departments.get(&change.key) else {
+            let result = Err(refused("no CloudRoom id recorded"));
+            return Done::cloudroom(Kind::Department, change, action, None, result);
+        };
+        let parent_id = match &stored.parent_key {
+            None => Some(CLOUDROOM_ROOT_ID),
+            Some(key) => dept_ids.get(key).copied(),
+        };
+        let body = DepartmentRequest {
+            name: stored.name.clone(),
+            parent_id: parent_id.unwrap_or(CLOUDROOM_ROOT_ID),
+        };
+        let id = stored.cloudroom_id;
+        let (result, mut request_ids) = with_request_ids(async {
+            match client.update_department(id, &body).await {
+                Ok(d) if d.department_id.is_some_and(|got| got != id)
+                    || d.name.as_deref().is_some_and(|n| n != stored.name) =>
+                {
+                    Err(refused(format!(
+                        "not deleted: a PUT of department {id} answered another department ({:?}, {:?})",
+                        d.department_id, d.name
+                    )))
+                }
+                Ok(_) => match client.delete_department(id).await {
+                    Ok(()) => Ok(action),
+                    Err(e) => Err(Refused::from(e)),
+                },
+                Err(e) if e.is_refused_request() => Ok("department.forget"),
+                Err(e) => Err(Refused::from(e)),
+            }
+        })
+        .await;
+        let name = *result.as_ref().unwrap_or(&action);
+        let removed = result.map(|_| Applied::Removed);
+        Done::cloudroom(Kind::Department, change, name, request_ids.pop(), removed)
     }
 }
 

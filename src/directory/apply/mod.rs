@@ -8,7 +8,7 @@
 //! users, per Aliyun batch), so a run stopped midway has recorded what it
 //! did and the next run picks up the rest.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use anyhow::Context as _;
 use chrono::Utc;
@@ -32,8 +32,9 @@ mod users;
 use users::created_id;
 
 use crate::store::directory::{
-    self as store, ChangeRecord, DepartmentWrite, Removed, StagedDelete, UserWrite,
+    self as store, ChangeRecord, DepartmentWrite, StagedDelete, UserWrite,
 };
+use crate::store::directory_uncertain::{self as uncertain, UncertainDepartment};
 
 /// Results written per transaction while users are pushed.
 const FLUSH_EVERY: usize = 500;
@@ -99,20 +100,17 @@ impl Done {
     }
 }
 
-/// A delete is done when CloudRoom says so, or says the object is already gone.
-fn removed(answer: Result<(), CloudRoomError>) -> Result<Applied, Refused> {
-    match answer {
-        Ok(()) => Ok(Applied::Removed),
-        Err(e) if e.is_not_found() => Ok(Applied::Removed),
-        Err(e) => Err(e.into()),
-    }
-}
-
 enum Applied {
     Department(DepartmentWrite),
     CloudRoomUser(UserWrite),
     AliyunUser(UserWrite),
+    /// A department or an Aliyun user is gone.
     Removed,
+    /// This CloudRoom account is gone (the record is cleared only while
+    /// it still names that account).
+    RemovedAccount(String),
+    /// A department create got no answer: it may exist now.
+    Uncertain(UncertainDepartment),
 }
 
 struct Refused {
@@ -173,9 +171,9 @@ impl Executor<'_> {
                 .await?;
             let failed_before = executed.failures.len();
             self.push_users(client, &dept_ids, &mut executed).await?;
-            self.delete_users(client, &mut executed).await?;
+            self.delete_users(client, &dept_ids, &mut executed).await?;
             let users_ok = executed.failures.len() == failed_before;
-            self.delete_departments(client, users_ok, &mut executed)
+            self.delete_departments(client, users_ok, &dept_ids, &mut executed)
                 .await?;
         }
         if let Some(client) = &self.aliyun {
@@ -285,6 +283,17 @@ impl Executor<'_> {
 /// Counts one outcome in its section; a failure is logged and listed.
 fn tally(d: &Done, executed: &mut Executed) {
     let outcomes = section(executed, d.target, d.kind);
+    if let Ok(Applied::Uncertain(u)) = &d.result {
+        outcomes.failed += 1;
+        executed.failures.push(Failure {
+            target: d.target.as_str(),
+            action: d.action,
+            object: d.object.clone(),
+            vendor_code: None,
+            message: uncertain_note(u),
+        });
+        return;
+    }
     let Err(e) = &d.result else {
         match d.planned {
             Action::Create => outcomes.created += 1,
@@ -311,6 +320,8 @@ struct Writes<'d> {
     cloudroom_users: Vec<UserWrite>,
     aliyun_users: Vec<UserWrite>,
     removed: HashMap<(Target, Kind), Vec<&'d str>>,
+    removed_accounts: Vec<(String, String)>,
+    uncertain: Vec<UncertainDepartment>,
     records: Vec<ChangeRecord>,
 }
 
@@ -325,16 +336,25 @@ impl<'d> Writes<'d> {
                 .entry((d.target, d.kind))
                 .or_default()
                 .push(&d.object),
+            Ok(Applied::RemovedAccount(account)) => self
+                .removed_accounts
+                .push((d.object.clone(), account.clone())),
+            Ok(Applied::Uncertain(u)) => self.uncertain.push(u.clone()),
             Err(_) => {}
         }
+        let (outcome, message) = match &d.result {
+            Ok(Applied::Uncertain(u)) => ("failed", Some(uncertain_note(u))),
+            Ok(_) => ("ok", None),
+            Err(e) => ("failed", Some(e.message.clone())),
+        };
         self.records.push(ChangeRecord {
             target: d.target.as_str(),
             action: d.action,
             object: d.object.clone(),
             request_id: d.request_id.clone(),
-            outcome: if d.result.is_ok() { "ok" } else { "failed" },
+            outcome,
             vendor_code: d.result.as_ref().err().and_then(|e| e.code.clone()),
-            message: d.result.as_ref().err().map(|e| e.message.clone()),
+            message,
         });
     }
 
@@ -353,17 +373,26 @@ impl<'d> Writes<'d> {
                 (Target::CloudRoom, Kind::Department) => {
                     store::forget_departments(tx, tenant, objects).await?
                 }
-                (Target::CloudRoom, Kind::User) => {
-                    store::remove_users(tx, tenant, Removed::CloudRoom, objects).await?
-                }
-                (Target::Aliyun, _) => {
-                    store::remove_users(tx, tenant, Removed::Aliyun, objects).await?
-                }
+                (Target::CloudRoom, Kind::User) => {}
+                (Target::Aliyun, _) => store::remove_aliyun_users(tx, tenant, objects).await?,
             }
         }
+        store::remove_cloudroom_accounts(tx, tenant, &self.removed_accounts).await?;
+        uncertain::record(tx, tenant, run_id, &self.uncertain).await?;
         store::record_changes(tx, tenant, run_id, &self.records).await?;
         Ok(())
     }
+}
+
+/// What an uncertain create means and how a person settles it.
+pub fn uncertain_note(u: &UncertainDepartment) -> String {
+    format!(
+        "department {} [{}]: the create got no answer (X-CR-RequestId {}), so it may exist; it is not sent again. Look in CloudRoom's console, then run `confsync directory settle --department {} --id N` if it exists with departmentId N, or `--absent` if it does not (the next apply creates it)",
+        u.path,
+        u.key,
+        u.request_id.as_deref().unwrap_or("unknown"),
+        u.key
+    )
 }
 
 fn kind_name(kind: Kind) -> &'static str {

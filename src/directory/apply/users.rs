@@ -1,4 +1,12 @@
-//! CloudRoom users: created, adopted when the account exists, updated, deleted.
+//! CloudRoom users: created, adopted when the account exists, updated,
+//! taken over by the person who now claims the account, deleted.
+//!
+//! The document gives an existing account and a missing one no code of
+//! their own: both are the table's generic 400. So no answer is read for
+//! its message. A refused POST is settled by a PUT (it succeeds only if
+//! the account exists: adoption), a refused PUT by a POST (it succeeds
+//! only if the account is gone: re-creation), and a DELETE is sent only
+//! after a PUT in the same run proved the account is there.
 
 use super::*;
 
@@ -35,8 +43,9 @@ impl Executor<'_> {
         change: &Change,
         dept_ids: &HashMap<String, i64>,
     ) -> Done {
-        let action = match change.action {
-            Action::Create => "user.create",
+        let action = match (change.action, &change.takeover) {
+            (Action::Create, _) => "user.create",
+            (_, Some(_)) => "user.takeover",
             _ => "user.update",
         };
         let mut done = Done::cloudroom(
@@ -61,16 +70,13 @@ impl Executor<'_> {
             person,
             department_id,
         };
-        if let (Action::Update, Some(_)) = (change.action, &change.old_account) {
-            done.action = "user.replace";
-        }
         let (outcome, mut request_ids) = with_request_ids(record.push(client, change)).await;
         done.request_id = request_ids.pop();
-        done.result = outcome.map(|how| {
-            if how == "adopted" {
+        done.result = outcome.map(|pushed| {
+            if pushed.how == "adopted" {
                 done.action = "user.adopt";
             }
-            user_written(person, how)
+            user_written(person, change, pushed)
         });
         done
     }
@@ -78,23 +84,24 @@ impl Executor<'_> {
     pub(super) async fn delete_users(
         &self,
         client: &CloudRoomClient,
+        dept_ids: &HashMap<String, i64>,
         executed: &mut Executed,
     ) -> anyhow::Result<()> {
-        let changes = self.changes(Target::CloudRoom, Kind::User, &[Action::Delete]);
+        // An account replaced by a new one goes only once its holder is
+        // safely on the new one.
+        let failed: HashSet<String> = executed
+            .failures
+            .iter()
+            .filter(|f| f.target == Target::CloudRoom.as_str())
+            .map(|f| f.object.clone())
+            .collect();
+        let changes: Vec<&Change> = self
+            .changes(Target::CloudRoom, Kind::User, &[Action::Delete])
+            .into_iter()
+            .filter(|c| !(c.replaced && failed.contains(&c.key)))
+            .collect();
         let mut results = stream::iter(changes)
-            .map(|change| {
-                self.unless_cancelled(async move {
-                    let (answer, mut request_ids) =
-                        with_request_ids(client.delete_user(&change.label)).await;
-                    Done::cloudroom(
-                        Kind::User,
-                        change,
-                        "user.delete",
-                        request_ids.pop(),
-                        removed(answer),
-                    )
-                })
-            })
+            .map(|change| self.unless_cancelled(self.delete_user(client, change, dept_ids)))
             .buffer_unordered(self.concurrency)
             .boxed()
             .filter_map(std::future::ready)
@@ -108,7 +115,70 @@ impl Executor<'_> {
         Ok(())
     }
 
-    // --------------------------------------------------------------- aliyun
+    /// Proof, then the DELETE: a PUT of exactly the fields last sent (a
+    /// no-op for the account) must succeed first, so the account exists
+    /// now. The plan has already checked, against the whole export read in
+    /// this run, that no row claims it and that it is not protected. A PUT
+    /// refused means CloudRoom no longer has the account: the record is
+    /// forgotten and no DELETE is sent.
+    async fn delete_user(
+        &self,
+        client: &CloudRoomClient,
+        change: &Change,
+        dept_ids: &HashMap<String, i64>,
+    ) -> Done {
+        let account = change.label.clone();
+        let recorded = self
+            .plan
+            .recorded
+            .get(&change.key)
+            .and_then(|r| r.cloudroom.as_ref());
+        let probe = recorded_update(recorded, dept_ids);
+        let (result, mut request_ids) = with_request_ids(async {
+            match client.update_user(&account, &probe).await {
+                Ok(()) => match client.delete_user(&account).await {
+                    Ok(()) => Ok("user.delete"),
+                    Err(e) => Err(Refused::from(e)),
+                },
+                Err(e) if e.is_refused_request() => Ok("user.forget"),
+                Err(e) => Err(Refused::from(e)),
+            }
+        })
+        .await;
+        let action = *result.as_ref().unwrap_or(&"user.delete");
+        let removed = result.map(|_| Applied::RemovedAccount(account));
+        Done::cloudroom(Kind::User, change, action, request_ids.pop(), removed)
+    }
+}
+
+/// The PUT that re-sends a record's last fields (the proof before a
+/// delete). The whole record: an omitted departmentId would move the user
+/// to the root and an omitted roleType reset it.
+fn recorded_update(
+    recorded: Option<&serde_json::Value>,
+    dept_ids: &HashMap<String, i64>,
+) -> UpdateUser {
+    let text = |key: &str| {
+        recorded
+            .and_then(|r| r.get(key))
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+    };
+    let department_id = text("department")
+        .and_then(|key| dept_ids.get(&key).copied())
+        .unwrap_or(CLOUDROOM_ROOT_ID);
+    let role_type = recorded
+        .and_then(|r| r.get("roleType"))
+        .and_then(|v| v.as_i64())
+        .and_then(|v| i32::try_from(v).ok());
+    UpdateUser {
+        password: None,
+        name: text("name"),
+        mobile: text("mobile"),
+        department_id: Some(department_id),
+        role_type,
+        email: text("email"),
+    }
 }
 
 /// One person's whole CloudRoom record: every PUT sends all of it, since
@@ -119,11 +189,17 @@ pub(super) struct UserRecord<'a> {
     department_id: i64,
 }
 
+/// What a push did, and the account as CloudRoom now has it.
+pub(super) struct Pushed {
+    how: &'static str,
+    account: String,
+}
+
 impl UserRecord<'_> {
-    fn update(&self) -> UpdateUser {
+    fn update(&self, password: Option<SecretString>) -> UpdateUser {
         let p = self.person;
         UpdateUser {
-            password: None,
+            password,
             name: Some(p.name.clone()),
             mobile: p.mobile.clone(),
             department_id: Some(self.department_id),
@@ -145,76 +221,91 @@ impl UserRecord<'_> {
         }
     }
 
-    /// Creates the account, or adopts it when it already exists (its
-    /// password is left alone) and makes it match with a PUT.
-    /// Sends the change: an update (a create when CloudRoom lost the
-    /// account), a new account replacing the old one, or a create.
-    async fn push(
-        &self,
-        client: &CloudRoomClient,
-        change: &Change,
-    ) -> Result<&'static str, Refused> {
-        match (change.action, &change.old_account) {
-            (Action::Update, None) => {
-                match client
-                    .update_user(&self.person.account, &self.update())
-                    .await
-                {
-                    Ok(()) => Ok("updated"),
-                    // Deleted in CloudRoom's own console: create it again.
-                    Err(e) if e.is_not_found() => self.create_or_adopt(client).await,
-                    Err(e) => Err(e.into()),
+    fn password(&self) -> SecretString {
+        self.person
+            .initial_password
+            .clone()
+            .unwrap_or_else(password::generate)
+    }
+
+    /// A create (adopting an account that exists), or a PUT of the
+    /// recorded account: with a new password when it passes to another
+    /// person, so that its previous holder cannot sign in any more.
+    async fn push(&self, client: &CloudRoomClient, change: &Change) -> Result<Pushed, Refused> {
+        let Some(account) = change.recorded_account.clone() else {
+            return self.create_or_adopt(client).await;
+        };
+        let new_holder = change.takeover.as_ref().is_some_and(|t| t.new_holder);
+        let password = new_holder.then(|| self.password());
+        match client
+            .update_user(&account, &self.update(password.clone()))
+            .await
+        {
+            Ok(()) => Ok(Pushed {
+                how: "updated",
+                account,
+            }),
+            // Refused: deleted in CloudRoom's console, or a field refused.
+            // A create tells which: it succeeds only if the account is gone.
+            Err(e) if e.is_refused_request() => {
+                let password = password.unwrap_or_else(|| self.password());
+                match client.create_user(&self.create(password)).await {
+                    Ok(_) => Ok(Pushed {
+                        how: "created",
+                        account: self.person.account.clone(),
+                    }),
+                    Err(_) => Err(e.into()),
                 }
             }
-            (Action::Update, Some(old)) => replace_account(client, self, old).await,
-            _ => self.create_or_adopt(client).await,
+            Err(e) => Err(e.into()),
         }
     }
 
-    async fn create_or_adopt(&self, client: &CloudRoomClient) -> Result<&'static str, Refused> {
-        let password = self
-            .person
-            .initial_password
-            .clone()
-            .unwrap_or_else(password::generate);
-        match client.create_user(&self.create(password)).await {
-            Ok(_) => Ok("created"),
-            Err(e) if e.is_account_taken() => {
-                client
-                    .update_user(&self.person.account, &self.update())
-                    .await?;
-                Ok("adopted")
+    /// POST, and when it is refused or its answer is lost, a PUT of the
+    /// person's fields: it succeeds only if the account exists, which
+    /// settles both cases as an adoption (its password is left alone).
+    async fn create_or_adopt(&self, client: &CloudRoomClient) -> Result<Pushed, Refused> {
+        let account = self.person.account.clone();
+        match client.create_user(&self.create(self.password())).await {
+            Ok(_) => Ok(Pushed {
+                how: "created",
+                account,
+            }),
+            Err(e) if e.is_refused_request() || e.may_have_taken_effect() => {
+                match client.update_user(&account, &self.update(None)).await {
+                    Ok(()) => Ok(Pushed {
+                        how: "adopted",
+                        account,
+                    }),
+                    Err(_) => Err(e.into()),
+                }
             }
             Err(e) => Err(e.into()),
         }
     }
 }
 
-/// CloudRoom cannot rename an account: the new one is created (or adopted)
-/// first, then the old one is deleted.
-/// What the store keeps of a user CloudRoom now has.
-fn user_written(person: &Person, how: &'static str) -> Applied {
+/// What the store keeps of a user CloudRoom now has; a takeover also
+/// clears the record the account came from.
+fn user_written(person: &Person, change: &Change, pushed: Pushed) -> Applied {
     let fields = person.cloudroom_fields();
+    let takeover = change.takeover.as_ref();
+    let origin = match pushed.how {
+        "created" | "adopted" => Some(pushed.how),
+        _ => match takeover.and_then(|t| t.origin.as_deref()) {
+            Some("created") => Some("created"),
+            Some(_) => Some("adopted"),
+            None => None,
+        },
+    };
     Applied::CloudRoomUser(UserWrite {
         employee_id: person.employee_id.clone(),
-        account: person.account.clone(),
-        origin: matches!(how, "created" | "adopted").then_some(how),
+        taken_from: takeover.and_then(|t| Some((t.from.clone(), change.recorded_account.clone()?))),
+        account: pushed.account,
+        origin,
         hash: model::hash(&fields),
         fields,
     })
-}
-
-pub(super) async fn replace_account(
-    client: &CloudRoomClient,
-    record: &UserRecord<'_>,
-    old: &str,
-) -> Result<&'static str, Refused> {
-    let how = record.create_or_adopt(client).await?;
-    match client.delete_user(old).await {
-        Ok(()) => Ok(how),
-        Err(e) if e.is_not_found() => Ok(how),
-        Err(e) => Err(e.into()),
-    }
 }
 
 pub(super) fn created_id(

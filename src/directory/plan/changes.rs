@@ -11,7 +11,9 @@ pub(super) fn blank_change(target: Target, kind: Kind, action: Action, key: &str
         label: String::new(),
         fields: Vec::new(),
         staged: false,
-        old_account: None,
+        recorded_account: None,
+        takeover: None,
+        replaced: false,
     }
 }
 

@@ -8,24 +8,30 @@ impl Plan {
     /// Too many deletes at once is what a bad export looks like: all of
     /// them wait for a person to say --allow-mass-delete.
     pub(super) fn stage_mass_deletes(&mut self, options: &PlanOptions<'_>) {
-        let people: HashSet<&str> = self
-            .changes
-            .iter()
-            .filter(|c| c.action == Action::Delete && c.kind == Kind::User)
-            .map(|c| c.key.as_str())
-            .collect();
-        let departments = self
-            .changes
-            .iter()
-            .filter(|c| c.action == Action::Delete && c.kind == Kind::Department)
-            .count();
-        let deletes = people.len() + departments;
+        // Every destructive call counts: a leaver in both targets is two,
+        // and so is an account released by a replacement.
+        let count = |target: Target, kind: Kind| {
+            self.changes
+                .iter()
+                .filter(|c| c.action == Action::Delete && c.target == target && c.kind == kind)
+                .count()
+        };
+        let cloudroom_users = count(Target::CloudRoom, Kind::User);
+        let departments = count(Target::CloudRoom, Kind::Department);
+        let aliyun_users = count(Target::Aliyun, Kind::User);
+        let deletes = cloudroom_users + departments + aliyun_users;
         let directory = self.stored_users.len() + self.stored_departments.len();
         let limit = options.settings.max_deletes(directory);
         if deletes <= limit {
             return;
         }
-        self.mass_delete = Some(MassDelete { deletes, limit });
+        self.mass_delete = Some(MassDelete {
+            deletes,
+            limit,
+            cloudroom_users,
+            departments,
+            aliyun_users,
+        });
         if options.allow_mass_delete {
             return;
         }

@@ -13,10 +13,12 @@ use super::model::{self, AliyunGroup, Department, Desired, Person};
 use super::settings::DirectorySettings;
 use super::validate::RowProblem;
 use crate::store::directory::{StoredDepartment, StoredFields, StoredUser};
+use crate::store::directory_uncertain::UncertainDepartment;
 
 mod changes;
 mod guard;
 mod report;
+mod users;
 
 use changes::*;
 pub use report::*;
@@ -72,10 +74,32 @@ pub struct Change {
     pub fields: Vec<FieldChange>,
     /// A delete held back by directory.max_deletes.
     pub staged: bool,
-    /// A CloudRoom account cannot be renamed: the new one is created and
-    /// this old one deleted.
+    /// CloudRoom user updates: the account as confsync recorded it (the
+    /// spelling CloudRoom has), which the PUT addresses.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub old_account: Option<String>,
+    pub recorded_account: Option<String>,
+    /// CloudRoom user updates: the account passes from another record.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub takeover: Option<Takeover>,
+    /// CloudRoom user deletes: the holder is still here, under another
+    /// account (CloudRoom cannot rename one), and nobody claims this one.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub replaced: bool,
+}
+
+/// An account that passes from one record to another: CloudRoom cannot
+/// rename accounts, so the record moves to the account, never the reverse.
+#[derive(Debug, Clone, Serialize)]
+pub struct Takeover {
+    /// The employee id whose record held the account until now.
+    pub from: String,
+    /// Another person gets the account (its holder is still in the
+    /// export): its password is reset. False when the holder vanished and
+    /// the same account reappears under a new id (an HR migration).
+    pub new_holder: bool,
+    /// `created` or `adopted`, carried over.
+    #[serde(skip)]
+    pub origin: Option<String>,
 }
 
 /// Counts per section, as printed and as JSON.
@@ -89,8 +113,13 @@ pub struct Counts {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct MassDelete {
+    /// Destructive calls in all: what --allow-mass-delete would release.
     pub deletes: usize,
     pub limit: usize,
+    /// CloudRoom user deletes, those of replaced accounts included.
+    pub cloudroom_users: usize,
+    pub departments: usize,
+    pub aliyun_users: usize,
 }
 
 /// The plan and everything apply needs to carry it out.
@@ -107,12 +136,19 @@ pub struct Plan {
     pub people: HashMap<String, usize>,
     pub stored_departments: HashMap<String, StoredDepartment>,
     pub stored_users: HashMap<String, StoredUser>,
+    /// The fields last sent of the people the plan changes or deletes:
+    /// `old -> new` for the plan, and what a delete's proof re-sends.
+    pub recorded: HashMap<String, StoredFields>,
+    /// Accounts in `directory.protected_accounts` that the export names.
+    pub protected: Vec<String>,
     pub group: Option<AliyunGroup>,
 }
 
 /// Inputs of [`build`] besides the two states.
 pub struct PlanOptions<'a> {
     pub settings: &'a DirectorySettings,
+    /// Department creates whose answer was lost: not sent again.
+    pub uncertain: &'a [UncertainDepartment],
     pub group: Option<AliyunGroup>,
     pub allow_mass_delete: bool,
     pub now: DateTime<Utc>,
@@ -145,6 +181,8 @@ pub fn build(
             .into_iter()
             .map(|u| (u.employee_id.clone(), u))
             .collect(),
+        recorded: HashMap::new(),
+        protected: Vec::new(),
         group: options.group.clone(),
         desired,
     };
@@ -152,7 +190,8 @@ pub fn build(
     let deletable = plan.leaver_status(&options);
     if settings.cloudroom {
         plan.plan_departments();
-        plan.plan_cloudroom_users(&deletable);
+        plan.plan_cloudroom_users(&deletable, settings);
+        plan.hold_uncertain(options.uncertain);
         plan.plan_department_deletes(&deletable);
     }
     if settings.aliyun {
@@ -223,6 +262,53 @@ impl Plan {
         deletable
     }
 
+    /// Departments whose create got no answer, and everything below them,
+    /// wait for a person to settle it; so do the people meant for them,
+    /// who stay where they are.
+    fn hold_uncertain(&mut self, uncertain: &[UncertainDepartment]) {
+        if uncertain.is_empty() {
+            return;
+        }
+        let roots: HashSet<&str> = uncertain.iter().map(|u| u.key.as_str()).collect();
+        let blocked = |key: &str| {
+            let mut current = Some(key);
+            while let Some(k) = current {
+                if roots.contains(k) {
+                    return true;
+                }
+                current = self
+                    .desired
+                    .departments
+                    .get(k)
+                    .and_then(|d| d.parent_key.as_deref());
+            }
+            false
+        };
+        let (index, desired) = (&self.people, &self.desired);
+        let waits = |c: &Change| match c.kind {
+            Kind::Department => c.action == Action::Create && blocked(&c.key),
+            Kind::User => {
+                c.action != Action::Delete
+                    && index
+                        .get(&c.key)
+                        .and_then(|&i| desired.people[i].department.as_deref())
+                        .is_some_and(blocked)
+            }
+        };
+        let before = self.changes.len();
+        self.changes
+            .retain(|c| !(c.target == Target::CloudRoom && waits(c)));
+        let waiting = before - self.changes.len();
+        for u in uncertain {
+            self.held.push(crate::directory::apply::uncertain_note(u));
+        }
+        if waiting > 0 {
+            self.held.push(format!(
+                "{waiting} CloudRoom change(s) into an uncertain department wait until it is settled; those people stay where they are"
+            ));
+        }
+    }
+
     /// Creates and updates, parents first.
     fn plan_departments(&mut self) {
         let mut wanted: Vec<&Department> = self.desired.departments.values().collect();
@@ -242,42 +328,6 @@ impl Plan {
             };
             changes.push(change);
         }
-        self.changes.extend(changes);
-    }
-
-    fn plan_cloudroom_users(&mut self, deletable: &HashSet<String>) {
-        let mut changes = Vec::new();
-        for person in self.desired.people.iter().filter(|p| p.active) {
-            let stored = self
-                .stored_users
-                .get(&person.employee_id)
-                .filter(|u| u.cloudroom_hash.is_some());
-            let hash = model::hash(&person.cloudroom_fields());
-            let action = match stored {
-                None => Action::Create,
-                Some(u) if u.cloudroom_hash.as_deref() != Some(hash.as_slice()) => Action::Update,
-                Some(_) => continue,
-            };
-            let mut change = user_change(Target::CloudRoom, action, person);
-            change.old_account = stored
-                .filter(|u| u.account != person.account)
-                .map(|u| u.account.clone());
-            changes.push(change);
-        }
-        for user in self.stored_users.values() {
-            if user.cloudroom_hash.is_some() && deletable.contains(&user.employee_id) {
-                changes.push(Change {
-                    label: user.account.clone(),
-                    ..blank_change(
-                        Target::CloudRoom,
-                        Kind::User,
-                        Action::Delete,
-                        &user.employee_id,
-                    )
-                });
-            }
-        }
-        sort_deletes_last(&mut changes);
         self.changes.extend(changes);
     }
 
@@ -336,51 +386,19 @@ impl Plan {
         self.changes.extend(changes);
     }
 
-    fn plan_aliyun_users(&mut self, deletable: &HashSet<String>) {
-        let Some(group) = self.group.clone() else {
-            return;
-        };
-        let mut changes = Vec::new();
-        for person in self.desired.people.iter().filter(|p| p.active) {
-            let stored = self
-                .stored_users
-                .get(&person.employee_id)
-                .and_then(|u| u.aliyun_hash.as_deref());
-            let fields =
-                model::aliyun_fields(&person.aliyun_user(&group, &self.desired.departments));
-            let action = match stored {
-                None => Action::Create,
-                Some(h) if h != model::hash(&fields).as_slice() => Action::Update,
-                Some(_) => continue,
-            };
-            changes.push(user_change(Target::Aliyun, action, person));
-        }
-        for user in self.stored_users.values() {
-            if user.aliyun_hash.is_some() && deletable.contains(&user.employee_id) {
-                changes.push(Change {
-                    label: user.account.clone(),
-                    ..blank_change(
-                        Target::Aliyun,
-                        Kind::User,
-                        Action::Delete,
-                        &user.employee_id,
-                    )
-                });
-            }
-        }
-        sort_deletes_last(&mut changes);
-        self.changes.extend(changes);
-    }
-
-    /// Fills in `old -> new` for user updates from the stored fields.
-    pub fn describe_updates(&mut self, stored: &HashMap<String, StoredFields>) {
+    /// Fills in `old -> new` for user updates from the fields last sent
+    /// (a takeover's from the record that held the account), and keeps
+    /// them for apply.
+    pub fn describe_updates(&mut self, recorded: HashMap<String, StoredFields>) {
+        self.recorded = recorded;
         let group = self.group.clone();
         let mut described = Vec::new();
         for (i, change) in self.changes.iter().enumerate() {
             if change.kind != Kind::User || change.action != Action::Update {
                 continue;
             }
-            let (Some(person), Some(old)) = (self.person(&change.key), stored.get(&change.key))
+            let holder = change.takeover.as_ref().map_or(&change.key, |t| &t.from);
+            let (Some(person), Some(old)) = (self.person(&change.key), self.recorded.get(holder))
             else {
                 continue;
             };
@@ -406,13 +424,20 @@ impl Plan {
         }
     }
 
-    /// Employee ids of user updates (whose stored fields the plan shows).
-    pub fn updated_people(&self) -> Vec<&str> {
+    /// Employee ids whose recorded fields the plan shows or a delete's
+    /// proof needs: user updates, their takeovers' holders, user deletes.
+    pub fn recorded_people(&self) -> Vec<&str> {
         let mut ids: Vec<&str> = self
             .changes
             .iter()
-            .filter(|c| c.kind == Kind::User && c.action == Action::Update)
-            .map(|c| c.key.as_str())
+            .filter(|c| c.kind == Kind::User && c.action != Action::Create)
+            .flat_map(|c| {
+                [
+                    Some(c.key.as_str()),
+                    c.takeover.as_ref().map(|t| t.from.as_str()),
+                ]
+            })
+            .flatten()
             .collect();
         ids.sort_unstable();
         ids.dedup();
@@ -457,6 +482,7 @@ impl Plan {
             counts: sections,
             mass_delete: self.mass_delete.as_ref(),
             held: &self.held,
+            protected: &self.protected,
             changes: &self.changes,
         }
     }

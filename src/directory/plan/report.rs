@@ -17,6 +17,8 @@ pub struct PlanReport<'a> {
     pub counts: BTreeMap<&'static str, Counts>,
     pub mass_delete: Option<&'a MassDelete>,
     pub held: &'a [String],
+    /// Accounts of `directory.protected_accounts` the export names.
+    pub protected: &'a [String],
     pub changes: &'a [Change],
 }
 
@@ -47,9 +49,15 @@ impl fmt::Display for PlanReport<'_> {
         if let Some(m) = self.mass_delete {
             writeln!(
                 f,
-                "\n{} deletes exceed directory.max_deletes ({}): they are staged unless apply runs with --allow-mass-delete",
-                m.deletes, m.limit
+                "\n{} destructive calls ({} CloudRoom user deletes, {} department deletes, {} Aliyun DeleteUser) exceed directory.max_deletes ({}): they are staged; apply --allow-mass-delete would release all {}",
+                m.deletes, m.cloudroom_users, m.departments, m.aliyun_users, m.limit, m.deletes
             )?;
+        }
+        if !self.protected.is_empty() {
+            writeln!(f, "\nprotected:")?;
+            for note in self.protected {
+                writeln!(f, "  {note}")?;
+            }
         }
         if !self.held.is_empty() {
             writeln!(f, "\nheld:")?;
@@ -80,8 +88,20 @@ impl fmt::Display for Change {
             Kind::Department => write!(f, "{sign} {} [{}]", self.label, self.key)?,
             Kind::User => write!(f, "{sign} {} ({})", self.key, self.label)?,
         }
-        if let Some(old) = &self.old_account {
-            write!(f, " replacing account {old}")?;
+        if let Some(t) = &self.takeover {
+            let whose = if t.new_holder {
+                "passes from"
+            } else {
+                "follows the account from"
+            };
+            write!(f, " ({whose} {}", t.from)?;
+            if t.new_holder {
+                write!(f, "; password reset")?;
+            }
+            write!(f, ")")?;
+        }
+        if self.replaced {
+            write!(f, " (its holder moved to another account)")?;
         }
         if !self.fields.is_empty() {
             let diffs: Vec<String> = self

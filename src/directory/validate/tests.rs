@@ -9,7 +9,7 @@ fn row(fields: &[(Field, &str)]) -> RawRow {
 }
 
 fn problems_of(fields: &[(Field, &str)]) -> Vec<RowProblem> {
-    validate(vec![row(fields)], Role::Scheduler).problems
+    validate(vec![row(fields)], Role::Scheduler, IdCase::Insensitive).problems
 }
 
 const GOOD: [(Field, &str); 3] = [
@@ -61,7 +61,7 @@ fn control_and_invisible_characters_are_refused() {
     assert_eq!(problems_of(&fields)[0].field, "account");
     fields[1] = (Field::Account, "a1");
     fields[0] = (Field::EmployeeId, "\u{FEFF}E1");
-    let desired = validate(vec![row(&fields)], Role::Scheduler);
+    let desired = validate(vec![row(&fields)], Role::Scheduler, IdCase::Insensitive);
     assert_eq!(desired.problems[0].field, "employee_id");
     assert_eq!(desired.unkeyed_problems, 1, "the id cannot be trusted");
     assert!(desired.held.is_empty());
@@ -87,6 +87,7 @@ fn a_leaver_needs_only_an_employee_id() {
             (Field::Status, "Inactive"),
         ])],
         Role::Scheduler,
+        IdCase::Insensitive,
     );
     assert!(desired.problems.is_empty(), "{:?}", desired.problems);
     assert!(!desired.people[0].active);
