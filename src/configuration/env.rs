@@ -42,6 +42,7 @@ pub(super) const STRING_KEYS: &[&str] = &[
     "directory.source",
     "directory.departments_source",
     "directory.default_role",
+    "directory.employee_id_case",
     "schedule.timezone",
     "schedule.conferences",
     "schedule.history",

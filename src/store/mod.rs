@@ -18,6 +18,7 @@ pub mod companies;
 pub mod conferences;
 pub mod details;
 pub mod directory;
+pub mod directory_audit;
 pub mod directory_uncertain;
 pub mod history;
 pub mod leases;

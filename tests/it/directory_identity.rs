@@ -79,6 +79,15 @@ impl World {
         client.delete_user(account).await.unwrap();
     }
 
+    /// Another apply sends no request at all: the push has converged.
+    async fn assert_converged(&self, reading: UndocumentedErrors) {
+        let before = dh::requests(&self.sim);
+        let again = self.apply().await;
+        assert!(!again.failed(), "{reading:?}: {again}");
+        let made = self.mutations(&before);
+        assert!(made.is_empty(), "{reading:?}: a second apply sent {made:?}");
+    }
+
     /// Requests since `before`, by endpoint.
     fn mutations(&self, before: &BTreeMap<(String, String), u64>) -> BTreeMap<String, u64> {
         dh::delta(before, &dh::requests(&self.sim))
@@ -125,13 +134,7 @@ async fn an_account_made_by_hand_is_adopted_under_both_readings() {
         .await
         .unwrap();
         assert_eq!(origin, "adopted", "{reading:?}");
-        let before = dh::requests(&w.sim);
-        let again = w.apply().await;
-        assert!(!again.failed(), "{reading:?}: {again}");
-        assert!(
-            w.mutations(&before).is_empty(),
-            "{reading:?}: a second apply sends nothing"
-        );
+        w.assert_converged(reading).await;
     }
 }
 
@@ -204,9 +207,7 @@ async fn an_employee_id_that_changes_case_or_system_keeps_its_account() {
             password,
             "{reading:?}: the same holder keeps it"
         );
-        let before = dh::requests(&w.sim);
-        assert!(!w.apply().await.failed());
-        assert!(w.mutations(&before).is_empty(), "{reading:?}: converged");
+        w.assert_converged(reading).await;
     }
 }
 
@@ -270,13 +271,7 @@ async fn swaps_and_chains_converge_in_one_apply_with_puts_only() {
             .map(|(a, b)| (a.to_string(), b.to_string()))
             .collect();
         assert_eq!(holders, expected, "{reading:?}");
-        let before = dh::requests(&w.sim);
-        let again = w.apply().await;
-        assert!(!again.failed(), "{reading:?}: {again}");
-        assert!(
-            w.mutations(&before).is_empty(),
-            "{reading:?}: 0 mutating requests"
-        );
+        w.assert_converged(reading).await;
     }
 }
 
