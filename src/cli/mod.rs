@@ -217,8 +217,10 @@ pub enum DirectoryCommand {
         /// The department's key, as plan shows it in brackets.
         #[arg(long)]
         department: String,
+        /// It exists in CloudRoom with this departmentId (proven with a PUT, then recorded).
         #[arg(long, required_unless_present = "absent", conflicts_with = "absent")]
         id: Option<i64>,
+        /// It does not exist in CloudRoom: the next apply creates it.
         #[arg(long)]
         absent: bool,
         #[command(flatten)]
