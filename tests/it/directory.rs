@@ -539,19 +539,7 @@ async fn an_existing_account_is_adopted_and_updated() {
     let sim = common::simulator(common::small_sim()).await;
     let db = common::migrated_db().await;
     let settings = dh::settings(&sim, &db, &dh::sample_path());
-    let client = confsync::cloudroom::CloudRoomClient::new(&settings.cloudroom).unwrap();
-    client
-        .create_user(&confsync::cloudroom::CreateUser {
-            account: "gao.jie".into(),
-            password: secrecy::SecretString::from("made-by-hand-1"),
-            name: "旧名字".into(),
-            mobile: None,
-            department_id: None,
-            role_type: Some(3),
-            email: None,
-        })
-        .await
-        .unwrap();
+    dh::create_by_hand(&settings, "gao.jie", "made-by-hand-1").await;
 
     let summary = dh::apply(&settings, &db).await;
     assert!(!summary.failed(), "{summary}");

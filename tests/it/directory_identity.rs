@@ -105,19 +105,7 @@ fn row(id: &str, account: &str) -> String {
 async fn an_account_made_by_hand_is_adopted_under_both_readings() {
     for reading in READINGS {
         let w = world(reading, &[row("E1", "adv1"), row("E2", "adv2")]).await;
-        let client = confsync::cloudroom::CloudRoomClient::new(&w.settings.cloudroom).unwrap();
-        client
-            .create_user(&confsync::cloudroom::CreateUser {
-                account: "adv1".into(),
-                password: secrecy::SecretString::from("made-by-hand-1"),
-                name: "旧名字".into(),
-                mobile: None,
-                department_id: None,
-                role_type: Some(3),
-                email: None,
-            })
-            .await
-            .unwrap();
+        dh::create_by_hand(&w.settings, "adv1", "made-by-hand-1").await;
         let id = w.user_id("adv1");
         let summary = w.apply().await;
         assert!(!summary.failed(), "{reading:?}: {summary}");

@@ -29,7 +29,8 @@ impl Plan {
                 continue;
             }
             let hash = model::hash(&person.cloudroom_fields());
-            let mut change = match holders.get(&account_key(&person.account)) {
+            let holder = holders.get(&account_key(&person.account));
+            let mut change = match holder {
                 None => user_change(Target::CloudRoom, Action::Create, person),
                 Some(own) if own.employee_id == person.employee_id => {
                     if own.cloudroom_hash.as_deref() == Some(hash.as_slice()) {
@@ -53,9 +54,7 @@ impl Plan {
                     ..user_change(Target::CloudRoom, Action::Update, person)
                 },
             };
-            if let Some(holder) = holders.get(&account_key(&person.account)) {
-                change.recorded_account = Some(holder.account.clone());
-            }
+            change.recorded_account = holder.map(|h| h.account.clone());
             changes.push(change);
         }
         changes.extend(self.released_accounts(deletable, settings));

@@ -260,3 +260,20 @@ pub fn confsync_child(env: &[(String, String)]) -> tokio::process::Command {
         .kill_on_drop(true);
     cmd
 }
+
+/// An account made in CloudRoom by hand, before confsync ever pushed it.
+pub async fn create_by_hand(settings: &Settings, account: &str, password: &str) {
+    let client = confsync::cloudroom::CloudRoomClient::new(&settings.cloudroom).unwrap();
+    client
+        .create_user(&confsync::cloudroom::CreateUser {
+            account: account.into(),
+            password: secrecy::SecretString::from(password),
+            name: "旧名字".into(),
+            mobile: None,
+            department_id: None,
+            role_type: Some(3),
+            email: None,
+        })
+        .await
+        .unwrap();
+}
