@@ -60,6 +60,7 @@ struct Metrics {
     rate_budget: GaugeVec,
     run_duration: HistogramVec,
     last_success: GaugeVec,
+    stuck: GaugeVec,
     archive: ArchiveMetrics,
 }
 
@@ -133,6 +134,11 @@ impl Metrics {
                 "When each job last finished successfully (Unix time).",
                 &["tenant", "confsync_job"],
                 )?,
+            stuck: gauge(
+                "confsync_run_stuck_seconds",
+                "Seconds a stuck run has been running (see /healthz for the rule); no series when none is stuck.",
+                &["tenant", "confsync_job", "run_id"],
+            )?,
             archive,
             registry,
         })
@@ -242,6 +248,26 @@ pub fn record_archive_backlog(tenant: &str, files: usize) {
         .backlog
         .with_label_values(&[tenant])
         .set(i64::try_from(files).unwrap_or(i64::MAX));
+}
+
+/// A run that has run far longer than its job usually does.
+pub struct StuckRun<'a> {
+    pub tenant: &'a str,
+    pub job: &'a str,
+    pub run_id: i64,
+    pub running_seconds: f64,
+}
+
+/// The runs that are stuck now; the series of runs no longer stuck go.
+pub fn record_stuck_runs<'a>(stuck: impl IntoIterator<Item = StuckRun<'a>>) {
+    let Some(m) = metrics() else { return };
+    m.stuck.reset();
+    for run in stuck {
+        let id = run.run_id.to_string();
+        m.stuck
+            .with_label_values(&[run.tenant, run.job, id.as_str()])
+            .set(run.running_seconds);
+    }
 }
 
 /// A counter of seconds (a float) by vendor.

@@ -118,6 +118,11 @@ pub struct SimConfig {
     /// or `descriptive`, a Chinese message naming the problem.
     #[arg(long, value_enum, default_value_t = cloudroom::UndocumentedErrors::Generic)]
     pub undocumented_errors: cloudroom::UndocumentedErrors,
+    /// The validator a served file's answer carries (`etag`,
+    /// `last-modified` or `none`): the document says nothing of the
+    /// download server, so each is a plausible reading.
+    #[arg(long, value_enum, default_value_t = files::FileValidators::Etag)]
+    pub file_validators: files::FileValidators,
     /// Epoch seconds the generated data is anchored at ("now" for the data);
     /// defaults to the start of the current UTC day, so a seed is stable for a day.
     #[arg(long)]
@@ -149,6 +154,7 @@ impl Default for SimConfig {
             tenants_file: None,
             aliyun_absent_user: aliyun::AbsentUser::Error,
             undocumented_errors: cloudroom::UndocumentedErrors::Generic,
+            file_validators: files::FileValidators::Etag,
             anchor: None,
         }
     }
@@ -206,6 +212,10 @@ pub struct Faults {
     /// CloudRoom requests that take effect and then answer only after a
     /// delay (a client's timeout sees no answer), by endpoint label.
     pub slow_answers: BTreeMap<String, SlowAnswer>,
+    /// Every CloudRoom API request is answered `307 Temporary Redirect`
+    /// with this `Location` (another origin, as a hijacked or misrouted
+    /// gateway would send).
+    pub redirect_to: Option<String>,
 }
 
 /// The next `count` requests to one endpoint take effect, then answer
@@ -249,6 +259,16 @@ impl SimState {
         }
         slow.count -= 1;
         Some(slow.millis)
+    }
+
+    /// What a recording's file answers instead of its bytes, if anything.
+    pub fn file_fault(&self, file_id: &str) -> Option<files::FileFault> {
+        let faults = self.faults();
+        faults
+            .files
+            .get(file_id)
+            .or_else(|| faults.files.get("*"))
+            .cloned()
     }
 
     /// The simulator's idea of the current time, in epoch seconds.

@@ -96,6 +96,7 @@ impl AliyunClient {
             .map_err(|p| AliyunError::Config(p.to_string()))?;
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(settings.timeout_seconds.max(1)))
+            .redirect(crate::transport::same_origin_redirects())
             .user_agent(concat!("confsync/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| AliyunError::Config(format!("HTTP client: {e}")))?;
@@ -325,10 +326,19 @@ impl AliyunClient {
             .await
             .map_err(|e| transport(call.action, e))?;
         let status = response.status().as_u16();
-        let text = response
-            .text()
+        let text = match crate::transport::read_bounded(response, crate::transport::API_BODY_LIMIT)
             .await
-            .map_err(|e| transport(call.action, e))?;
+        {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Err(crate::transport::BodyError::Read(e)) => return Err(transport(call.action, e)),
+            Err(too_large) => {
+                return Err(AliyunError::Decode {
+                    action: call.action.into(),
+                    status,
+                    detail: too_large.to_string(),
+                })
+            }
+        };
         interpret(call.action, status, &text)
     }
 

@@ -60,9 +60,21 @@ impl Location {
         })
     }
 
-    /// The object of one recording.
-    pub fn key(&self, tenant: &str, conf_id: i64, file_id: &str, download_url: &str) -> Path {
-        let name = format!("{file_id}.{}", extension(download_url));
+    /// The object of one version of a recording: the first keeps the
+    /// stable `{file_id}.{ext}`, a re-archive (the file changed at
+    /// CloudRoom) goes beside it as `{file_id}.v{N}.{ext}`.
+    pub fn key(
+        &self,
+        (tenant, conf_id): (&str, i64),
+        file_id: &str,
+        version: i32,
+        download_url: &str,
+    ) -> Path {
+        let ext = extension(download_url);
+        let name = match version {
+            ..=1 => format!("{file_id}.{ext}"),
+            n => format!("{file_id}.v{n}.{ext}"),
+        };
         self.under_root([tenant.to_string(), conf_id.to_string(), name])
     }
 
@@ -154,7 +166,14 @@ mod tests {
             ..ArchiveSettings::default()
         };
         let location = Location::open(&settings).unwrap();
-        let key = location.key("acme", 42, "f00d", "http://x/lv//vod/f00d/f0.mp4?download");
+        let key = location.key(
+            ("acme", 42),
+            "f00d",
+            1,
+            "http://x/lv//vod/f00d/f0.mp4?download",
+        );
+        let second = location.key(("acme", 42), "f00d", 2, "http://x/f0.mp4");
+        assert!(location.url_of(&second).ends_with("/acme/42/f00d.v2.mp4"));
         let url = location.url_of(&key);
         assert_eq!(
             url,

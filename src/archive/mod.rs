@@ -5,6 +5,7 @@
 //! from CloudRoom, a capped number per run, each audited.
 
 pub mod location;
+mod proof;
 pub mod retention;
 pub mod settings;
 mod throttle;
@@ -22,6 +23,7 @@ use crate::cloudroom::CloudRoomClient;
 use crate::store::recording_files::{self as store, Archived, ArchivedFile, DueFile};
 use crate::store::runs::RunTotals;
 use location::Location;
+pub use retention::{Held, Hold};
 use settings::ArchiveSettings;
 use throttle::Throttle;
 use transfer::Transfer;
@@ -37,23 +39,41 @@ pub struct ArchiveContext {
     pub cancel: CancellationToken,
     /// Hidden unless stderr is a terminal.
     pub progress: indicatif::ProgressBar,
+    /// Also the files past `archive.max_attempts` (`archive run --retry-failed`).
+    pub retry_failed: bool,
 }
 
-/// What `archive plan` shows: the files a run would archive and the
-/// recordings it would delete from CloudRoom.
+/// What `archive plan` shows: the files a run would archive, the
+/// recordings it would delete from CloudRoom (each after the same-run
+/// proof), and why every other recording retention looked at is held.
 #[derive(Debug, Default, Serialize)]
 pub struct ArchivePlan {
     pub to_archive: Vec<String>,
     pub to_delete: Vec<String>,
+    pub held: Vec<Held>,
+    /// Set when deletion is off: why nothing is listed for deletion.
+    pub deletion_off: Option<&'static str>,
 }
 
 pub async fn plan(ctx: &ArchiveContext) -> anyhow::Result<ArchivePlan> {
-    let due = store::due(&ctx.pool, &ctx.tenant, ctx.settings.max_attempts).await?;
-    let to_delete = retention::candidates(ctx).await?;
+    let due = due(ctx).await?;
+    let review = retention::review(ctx).await?;
+    let deletion_off = ctx
+        .settings
+        .delete_after()
+        .is_none()
+        .then_some("archive.delete_from_cloudroom_after is not set");
     Ok(ArchivePlan {
         to_archive: due.into_iter().map(|f| f.file_id).collect(),
-        to_delete: to_delete.into_iter().map(|f| f.file_id).collect(),
+        to_delete: review.candidates.into_iter().map(|f| f.file_id).collect(),
+        held: review.held,
+        deletion_off,
     })
+}
+
+async fn due(ctx: &ArchiveContext) -> anyhow::Result<Vec<DueFile>> {
+    let (max, retry) = (ctx.settings.max_attempts, ctx.retry_failed);
+    Ok(store::due(&ctx.pool, &ctx.tenant, max, retry).await?)
 }
 
 /// Archives every due file, then deletes what retention allows.
@@ -65,7 +85,7 @@ pub async fn run(ctx: &ArchiveContext, totals: &mut RunTotals) -> anyhow::Result
             "removed the staging files of an interrupted archive run"
         );
     }
-    let due = store::due(&ctx.pool, &ctx.tenant, ctx.settings.max_attempts).await?;
+    let due = due(ctx).await?;
     crate::metrics::record_archive_backlog(&ctx.tenant, due.len());
     let throttle = Throttle::new(ctx.settings.max_bytes_per_second);
     let queued = due.len();
@@ -91,7 +111,9 @@ pub async fn run(ctx: &ArchiveContext, totals: &mut RunTotals) -> anyhow::Result
     }
     drop(outcomes);
     crate::metrics::record_archive_failures(&ctx.tenant, failures.len() as u64);
-    totals.rows.updated += retention::delete_verified(ctx).await?;
+    if !ctx.cancel.is_cancelled() {
+        totals.rows.updated += retention::delete_proven(ctx).await?;
+    }
     match failures.first() {
         None => Ok(()),
         Some(first) => anyhow::bail!(
@@ -101,20 +123,25 @@ pub async fn run(ctx: &ArchiveContext, totals: &mut RunTotals) -> anyhow::Result
     }
 }
 
-/// One file: `Ok(Ok(bytes))` archived, `Ok(Err(why))` failed and recorded.
+/// One file: `Ok(Ok(bytes))` archived, `Ok(Err(why))` failed and
+/// recorded. A cancellation is no attempt of the file's: it ends the run.
 async fn archive_one(
     ctx: &ArchiveContext,
     throttle: &Throttle,
     file: DueFile,
 ) -> anyhow::Result<Result<u64, String>> {
-    let key = ctx
-        .location
-        .key(&ctx.tenant, file.conf_id, &file.file_id, &file.download_url);
+    let key = ctx.location.key(
+        (&ctx.tenant, file.conf_id),
+        &file.file_id,
+        file.version + 1,
+        &file.download_url,
+    );
     let transfer = Transfer {
         http: &ctx.http,
         store: ctx.location.store.as_ref(),
         throttle,
         cancel: &ctx.cancel,
+        idle: ctx.settings.idle_timeout(),
     };
     let expected = file.size_bytes.and_then(|s| u64::try_from(s).ok());
     let now = Utc::now();
@@ -131,13 +158,16 @@ async fn archive_one(
                 sha256: copied.sha256,
                 content_type: copied.content_type,
                 verified,
+                source_url: crate::transport::before_query(&file.download_url).to_string(),
             };
             store::record_archived(&ctx.pool, &ctx.tenant, &file, &archived, now).await?;
             Ok(Ok(copied.bytes))
         }
+        Err(transfer::TransferError::Cancelled) => anyhow::bail!("stopped by a shutdown"),
         Err(e) => {
             let message = crate::causes::Chain(&e).to_string();
-            tracing::warn!(file_id = %file.file_id, error = %message, "a recording could not be archived");
+            let url = crate::transport::redact_url(&file.download_url);
+            tracing::warn!(file_id = %file.file_id, %url, error = %message, "a recording could not be archived");
             store::record_failure(&ctx.pool, &ctx.tenant, &file, &message, now).await?;
             Ok(Err(format!("{}: {message}", file.file_id)))
         }
@@ -221,10 +251,14 @@ fn drift(file: ArchivedFile, problem: String) -> Drift {
     }
 }
 
-/// A client for the download URLs: redirects followed, no request timeout
-/// (files of several GiB), a connect timeout.
-pub fn http_client() -> anyhow::Result<reqwest::Client> {
+/// A client for the download URLs: redirects followed within http(s) and
+/// never down from https, no request timeout (files of several GiB), a
+/// connect timeout and a read timeout of `idle` (the transfer also times
+/// each chunk itself, so that a cancellation reaches it mid-stream).
+pub fn http_client(idle: std::time::Duration) -> anyhow::Result<reqwest::Client> {
     Ok(reqwest::Client::builder()
         .connect_timeout(std::time::Duration::from_secs(30))
+        .read_timeout(idle)
+        .redirect(crate::transport::download_redirects())
         .build()?)
 }

@@ -34,6 +34,8 @@ pub struct ArchiveSettings {
     pub delete_from_cloudroom_after: Option<String>,
     /// Deletions from CloudRoom per run, at most.
     pub max_deletes_per_run: usize,
+    /// A download that sends no byte for this long fails (and frees its slot).
+    pub idle_timeout_seconds: u64,
 }
 
 impl Default for ArchiveSettings {
@@ -49,6 +51,7 @@ impl Default for ArchiveSettings {
             max_attempts: 5,
             delete_from_cloudroom_after: None,
             max_deletes_per_run: 20,
+            idle_timeout_seconds: 60,
         }
     }
 }
@@ -70,6 +73,13 @@ impl ArchiveSettings {
         if self.max_attempts == 0 {
             problem("archive.max_attempts", "must be at least 1".into());
         }
+        if !(1..=3600).contains(&self.idle_timeout_seconds) {
+            problem(
+                "archive.idle_timeout_seconds",
+                "must be between 1 and 3600 (seconds without a byte before a download fails)"
+                    .into(),
+            );
+        }
         if let Some(after) = &self.delete_from_cloudroom_after {
             if let Err(e) = crate::setting::parse_duration(after) {
                 problem("archive.delete_from_cloudroom_after", e);
@@ -82,5 +92,12 @@ impl ArchiveSettings {
         self.delete_from_cloudroom_after
             .as_deref()
             .and_then(|d| crate::setting::parse_duration(d).ok())
+    }
+}
+
+impl ArchiveSettings {
+    /// `idle_timeout_seconds`, within what `validate` allows.
+    pub fn idle_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.idle_timeout_seconds.clamp(1, 3600))
     }
 }

@@ -1,22 +1,35 @@
 //! One file from its download URL into the object store, streamed: the
 //! sha256 is computed on the way, the size checked against the API's, the
 //! content checked to be no HTML page, and the object becomes visible only
-//! when complete (a multipart upload, aborted on any failure). A transfer
-//! cut midway resumes with `Range` where the server answers 206.
+//! when complete (a multipart upload, aborted on any failure).
+//!
+//! A transfer cut midway resumes with `Range` only when the first answer
+//! carried a validator (a strong `ETag`, else `Last-Modified`): the resume
+//! sends it as `If-Range`, and its answer must be a 206 whose
+//! `Content-Range` starts where the copy stopped and has the file's total.
+//! Anything else (no validator, a 200, another start, another total or
+//! another ETag) starts the copy over, so that two files are never spliced
+//! into one object. No byte for `idle` fails the transfer, and a
+//! cancellation stops it mid-stream.
 
 use std::time::Duration;
 
 use futures::StreamExt;
 use object_store::path::Path;
 use object_store::{ObjectStoreExt, WriteMultipart};
-use reqwest::header::{CONTENT_TYPE, RANGE};
+use reqwest::header::{
+    HeaderMap, CONTENT_RANGE, CONTENT_TYPE, ETAG, IF_RANGE, LAST_MODIFIED, RANGE,
+};
 use reqwest::StatusCode;
 use sha2::{Digest, Sha256};
+use tokio_util::sync::CancellationToken;
 
 use super::throttle::Throttle;
 
-/// Resumes of one transfer before it fails.
+/// Resumes of one copy before it fails.
 const RESUMES: u32 = 3;
+/// Times a copy starts over (after a resume that could not be trusted).
+const RESTARTS: u32 = 2;
 /// Parts uploaded at once per file (each up to 5 MiB in memory).
 const PARTS_IN_FLIGHT: usize = 2;
 
@@ -32,8 +45,14 @@ pub enum TransferError {
     Short { received: u64, expected: u64 },
     #[error("the body is {received} bytes, more than the {expected} the API lists")]
     Long { received: u64, expected: u64 },
-    #[error("the server ignored Range after a cut; the next attempt starts over")]
-    NoResume,
+    #[error("the recording is empty (0 bytes); an empty file is never archived")]
+    Empty,
+    #[error(
+        "a resumed download could not be proven to continue the same file ({0}); started over"
+    )]
+    Restart(String),
+    #[error("no byte arrived for {0} s (archive.idle_timeout_seconds)")]
+    Idle(u64),
     #[error("cannot download the file")]
     Download(#[source] reqwest::Error),
     #[error("cannot write the object")]
@@ -54,12 +73,45 @@ pub struct Transfer<'a> {
     pub http: &'a reqwest::Client,
     pub store: &'a dyn object_store::ObjectStore,
     pub throttle: &'a Throttle,
-    pub cancel: &'a tokio_util::sync::CancellationToken,
+    pub cancel: &'a CancellationToken,
+    /// No byte for this long fails the transfer.
+    pub idle: Duration,
+}
+
+/// A copy under way: what has been hashed and the first answer's validator.
+struct Progress {
+    hasher: Sha256,
+    received: u64,
+    content_type: Option<String>,
+    validator: Option<String>,
 }
 
 impl Transfer<'_> {
-    /// Copies `url` to `key`; nothing is left at `key` unless it all went well.
+    /// Copies `url` to `key`; nothing is left at `key` unless it all went
+    /// well. `expected` is the API's size, which the copy must match (a
+    /// recording listed without one is copied, but never deleted).
     pub async fn copy(
+        &self,
+        url: &str,
+        key: &Path,
+        expected: Option<u64>,
+    ) -> Result<Copied, TransferError> {
+        if expected == Some(0) {
+            return Err(TransferError::Empty);
+        }
+        let mut restarts = 0;
+        loop {
+            match self.copy_once(url, key, expected).await {
+                Err(TransferError::Restart(why)) if restarts < RESTARTS => {
+                    restarts += 1;
+                    tracing::info!(reason = %why, "starting a download over");
+                }
+                result => return result,
+            }
+        }
+    }
+
+    async fn copy_once(
         &self,
         url: &str,
         key: &Path,
@@ -91,80 +143,120 @@ impl Transfer<'_> {
         expected: Option<u64>,
         upload: &mut WriteMultipart,
     ) -> Result<Copied, TransferError> {
-        let mut hasher = Sha256::new();
-        let mut received = 0u64;
-        let mut content_type = None;
+        let first = self.send(self.http.get(url)).await?;
+        check_status(first.status(), false)?;
+        let mut progress = Progress {
+            hasher: Sha256::new(),
+            received: 0,
+            content_type: check_type(first.headers())?,
+            validator: validator(first.headers()),
+        };
+        let mut response = first;
         let mut resumes = 0;
         loop {
-            let response = match self.request(url, received).await {
-                Ok(response) => response,
-                Err(e) if received > 0 && resumes < RESUMES => {
-                    resumes += 1;
-                    tracing::debug!(error = %crate::causes::Chain(&e), received, "resuming a download");
-                    continue;
-                }
-                Err(e) => return Err(e),
-            };
-            if received == 0 {
-                content_type = check_type(&response)?;
-            }
-            match self
-                .body(response, &mut hasher, &mut received, upload)
-                .await
-            {
+            match self.body(response, &mut progress, upload).await {
                 Ok(()) => break,
-                Err(TransferError::Download(_)) if resumes < RESUMES && received > 0 => {
+                Err(TransferError::Download(e)) if resumes < RESUMES && progress.received > 0 => {
                     resumes += 1;
-                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    tracing::debug!(error = %crate::causes::Chain(&e), received = progress.received, "resuming a download");
+                    response = self.resume(url, &progress, expected).await?;
                 }
                 Err(e) => return Err(e),
             }
         }
-        check_size(received, expected)?;
+        check_size(progress.received, expected)?;
         Ok(Copied {
-            bytes: received,
-            sha256: hex::encode(hasher.finalize()),
-            content_type,
+            bytes: progress.received,
+            sha256: hex::encode(progress.hasher.finalize()),
+            content_type: progress.content_type,
         })
     }
 
-    /// GET, from byte `from` on when resuming.
-    async fn request(&self, url: &str, from: u64) -> Result<reqwest::Response, TransferError> {
-        let mut request = self.http.get(url);
-        if from > 0 {
-            request = request.header(RANGE, format!("bytes={from}-"));
+    /// The rest of the file from `progress.received` on, proven to be the
+    /// same file, or [`TransferError::Restart`].
+    async fn resume(
+        &self,
+        url: &str,
+        progress: &Progress,
+        expected: Option<u64>,
+    ) -> Result<reqwest::Response, TransferError> {
+        let Some(validator) = &progress.validator else {
+            return Err(TransferError::Restart(
+                "the server sent no ETag or Last-Modified".into(),
+            ));
+        };
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let request = self
+            .http
+            .get(url)
+            .header(RANGE, format!("bytes={}-", progress.received))
+            .header(IF_RANGE, validator.as_str());
+        let response = self.send(request).await?;
+        check_status(response.status(), true)?;
+        if response.status() != StatusCode::PARTIAL_CONTENT {
+            return Err(TransferError::Restart(format!(
+                "the resume was answered {} instead of 206",
+                response.status().as_u16()
+            )));
         }
-        let response = request.send().await.map_err(TransferError::Download)?;
-        match response.status() {
-            StatusCode::OK if from == 0 => Ok(response),
-            StatusCode::PARTIAL_CONTENT if from > 0 => Ok(response),
-            StatusCode::OK => Err(TransferError::NoResume),
-            StatusCode::NOT_FOUND | StatusCode::GONE => {
-                Err(TransferError::Gone(response.status().as_u16()))
+        let tag = response.headers().get(ETAG).and_then(|v| v.to_str().ok());
+        if validator.starts_with('"') && tag.is_some_and(|t| t != validator) {
+            return Err(TransferError::Restart("the ETag changed".into()));
+        }
+        match content_range(response.headers()) {
+            Some((start, total))
+                if start == progress.received && (expected.is_none() || total == expected) =>
+            {
+                Ok(response)
             }
-            status => Err(TransferError::Status(status.as_u16())),
+            other => Err(TransferError::Restart(format!(
+                "Content-Range {other:?} does not continue byte {} of {expected:?}",
+                progress.received
+            ))),
+        }
+    }
+
+    /// Sends `request`, giving up at a cancellation or after `idle`.
+    async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, TransferError> {
+        tokio::select! {
+            _ = self.cancel.cancelled() => Err(TransferError::Cancelled),
+            sent = tokio::time::timeout(self.idle, request.send()) => match sent {
+                Ok(Err(e)) if e.is_timeout() => Err(TransferError::Idle(self.idle.as_secs())),
+                Ok(response) => response.map_err(|e| TransferError::Download(e.without_url())),
+                Err(_) => Err(TransferError::Idle(self.idle.as_secs())),
+            },
         }
     }
 
     async fn body(
         &self,
         response: reqwest::Response,
-        hasher: &mut Sha256,
-        received: &mut u64,
+        progress: &mut Progress,
         upload: &mut WriteMultipart,
     ) -> Result<(), TransferError> {
         let mut chunks = response.bytes_stream();
-        while let Some(chunk) = chunks.next().await {
-            let chunk = chunk.map_err(TransferError::Download)?;
-            if *received == 0 && looks_like_html(&chunk) {
+        loop {
+            let next = tokio::select! {
+                _ = self.cancel.cancelled() => return Err(TransferError::Cancelled),
+                next = tokio::time::timeout(self.idle, chunks.next()) => next,
+            };
+            let chunk = match next {
+                Err(_) => return Err(TransferError::Idle(self.idle.as_secs())),
+                Ok(None) => return Ok(()),
+                Ok(Some(Err(e))) if e.is_timeout() => {
+                    return Err(TransferError::Idle(self.idle.as_secs()))
+                }
+                Ok(Some(chunk)) => chunk.map_err(|e| TransferError::Download(e.without_url()))?,
+            };
+            if progress.received == 0 && looks_like_html(&chunk) {
                 return Err(TransferError::NotAVideo("HTML in the body".into()));
             }
-            if self.cancel.is_cancelled() {
-                return Err(TransferError::Cancelled);
-            }
             let len = chunk.len() as u64;
-            hasher.update(&chunk);
-            *received += len;
+            progress.hasher.update(&chunk);
+            progress.received += len;
             upload
                 .wait_for_capacity(PARTS_IN_FLIGHT)
                 .await
@@ -172,14 +264,39 @@ impl Transfer<'_> {
             upload.put(chunk);
             self.throttle.take(len).await;
         }
-        Ok(())
     }
 }
 
+fn check_status(status: StatusCode, resuming: bool) -> Result<(), TransferError> {
+    match status {
+        StatusCode::OK => Ok(()),
+        StatusCode::PARTIAL_CONTENT if resuming => Ok(()),
+        StatusCode::NOT_FOUND | StatusCode::GONE => Err(TransferError::Gone(status.as_u16())),
+        status => Err(TransferError::Status(status.as_u16())),
+    }
+}
+
+/// A strong ETag, else Last-Modified: what `If-Range` can carry. A weak
+/// ETag (`W/"…"`) cannot prove byte equality, so it is not used.
+fn validator(headers: &HeaderMap) -> Option<String> {
+    let text = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    match text(ETAG) {
+        Some(tag) if tag.starts_with('"') => Some(tag.to_string()),
+        _ => text(LAST_MODIFIED).map(str::to_string),
+    }
+}
+
+/// `Content-Range: bytes a-b/total` as (a, total); total `*` is `None`.
+fn content_range(headers: &HeaderMap) -> Option<(u64, Option<u64>)> {
+    let value = headers.get(CONTENT_RANGE)?.to_str().ok()?;
+    let (span, total) = value.trim().strip_prefix("bytes ")?.split_once('/')?;
+    let start = span.split_once('-')?.0.trim().parse().ok()?;
+    Some((start, total.trim().parse().ok()))
+}
+
 /// An HTML content type is refused before a byte is stored.
-fn check_type(response: &reqwest::Response) -> Result<Option<String>, TransferError> {
-    let content_type = response
-        .headers()
+fn check_type(headers: &HeaderMap) -> Result<Option<String>, TransferError> {
+    let content_type = headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
@@ -203,13 +320,48 @@ fn looks_like_html(first: &[u8]) -> bool {
 }
 
 fn check_size(received: u64, expected: Option<u64>) -> Result<(), TransferError> {
-    match expected {
-        Some(expected) if received < expected => Err(TransferError::Short { received, expected }),
-        Some(expected) if received > expected => Err(TransferError::Long { received, expected }),
-        None if received == 0 => Err(TransferError::Short {
-            received,
-            expected: 1,
-        }),
-        _ => Ok(()),
+    let Some(expected) = expected else {
+        return match received {
+            0 => Err(TransferError::Empty),
+            _ => Ok(()),
+        };
+    };
+    match received.cmp(&expected) {
+        std::cmp::Ordering::Less => Err(TransferError::Short { received, expected }),
+        std::cmp::Ordering::Greater => Err(TransferError::Long { received, expected }),
+        std::cmp::Ordering::Equal => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_range_reads_start_and_total() {
+        let mut h = HeaderMap::new();
+        h.insert(CONTENT_RANGE, "bytes 100-199/200".parse().unwrap());
+        assert_eq!(content_range(&h), Some((100, Some(200))));
+        h.insert(CONTENT_RANGE, "bytes 100-199/*".parse().unwrap());
+        assert_eq!(content_range(&h), Some((100, None)));
+        h.insert(CONTENT_RANGE, "garbage".parse().unwrap());
+        assert_eq!(content_range(&h), None);
+    }
+
+    #[test]
+    fn a_weak_etag_is_no_validator_but_last_modified_is() {
+        let mut h = HeaderMap::new();
+        h.insert(ETAG, "W/\"abc\"".parse().unwrap());
+        assert_eq!(validator(&h), None);
+        h.insert(
+            LAST_MODIFIED,
+            "Tue, 01 Dec 2026 10:00:00 GMT".parse().unwrap(),
+        );
+        assert_eq!(
+            validator(&h).as_deref(),
+            Some("Tue, 01 Dec 2026 10:00:00 GMT")
+        );
+        h.insert(ETAG, "\"abc\"".parse().unwrap());
+        assert_eq!(validator(&h).as_deref(), Some("\"abc\""));
     }
 }

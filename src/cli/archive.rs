@@ -26,8 +26,12 @@ pub async fn dispatch(settings: &Settings, command: ArchiveCommand) -> ExitCode 
     };
     let deletes = settings.archive.delete_from_cloudroom_after.is_some();
     match command {
-        ArchiveCommand::Run { json, target } => match chosen(&target, deletes) {
-            Ok(tenants) => for_each(&tenants, json, |t| run(t, json)).await,
+        ArchiveCommand::Run {
+            json,
+            retry_failed,
+            target,
+        } => match chosen(&target, deletes) {
+            Ok(tenants) => for_each(&tenants, json, |t| run(t, json, retry_failed)).await,
             Err(e) => exit::fail(&e.into()),
         },
         ArchiveCommand::Plan { json, target } => match chosen(&target, false) {
@@ -47,10 +51,14 @@ pub async fn dispatch(settings: &Settings, command: ArchiveCommand) -> ExitCode 
 
 /// Archives what is due and deletes what retention allows (exit 1 when a
 /// file failed; it is retried next run).
-pub async fn run(settings: &Settings, json: bool) -> ExitCode {
+pub async fn run(settings: &Settings, json: bool, retry_failed: bool) -> ExitCode {
     let result = async {
         let ctx = super::jobs::build_for_command(settings).await?;
-        jobs::run_job(&ctx, &jobs::Archive, &RunOptions::default()).await
+        let options = RunOptions {
+            retry_failed,
+            ..RunOptions::default()
+        };
+        jobs::run_job(&ctx, &jobs::Archive, &options).await
     }
     .await;
     match result {
@@ -80,20 +88,30 @@ pub async fn plan(settings: &Settings, json: bool) -> ExitCode {
             exit::code(exit::OK)
         }
         Ok(plan) => {
-            println!(
-                "archive plan: {} file(s) to archive, {} recording(s) to delete from CloudRoom",
-                plan.to_archive.len(),
-                plan.to_delete.len()
-            );
-            for file_id in &plan.to_archive {
-                println!("  + archive {file_id}");
-            }
-            for file_id in &plan.to_delete {
-                println!("  - delete from CloudRoom {file_id}");
-            }
+            print_plan(&plan);
             exit::code(exit::OK)
         }
         Err(e) => exit::fail(&e),
+    }
+}
+
+fn print_plan(plan: &crate::archive::ArchivePlan) {
+    println!(
+        "archive plan: {} file(s) to archive, {} recording(s) to delete from CloudRoom",
+        plan.to_archive.len(),
+        plan.to_delete.len()
+    );
+    if let Some(why) = plan.deletion_off {
+        println!("  deleting from CloudRoom is off: {why}");
+    }
+    for file_id in &plan.to_archive {
+        println!("  + archive {file_id}");
+    }
+    for file_id in &plan.to_delete {
+        println!("  - delete from CloudRoom {file_id} (after it is listed again and read back)");
+    }
+    for held in &plan.held {
+        println!("  = keep on CloudRoom {}: {}", held.file_id, held.hold);
     }
 }
 

@@ -60,7 +60,7 @@ async fn sync_tenant(ctx: &JobContext, args: &SyncArgs) -> bool {
     let options = RunOptions {
         full: args.full,
         since: args.since,
-        allow_mass_delete: false,
+        ..RunOptions::default()
     };
     let passes: Vec<&dyn jobs::Job> = match args.job.as_str() {
         ALL_PASSES => jobs::MIRROR.to_vec(),

@@ -136,6 +136,10 @@ pub enum ArchiveCommand {
         /// Print the run's summary as one JSON object.
         #[arg(long)]
         json: bool,
+        /// Also try the files that failed archive.max_attempts times
+        /// (after the cause was fixed); a success resets their count.
+        #[arg(long)]
+        retry_failed: bool,
         #[command(flatten)]
         target: TenantArg,
     },

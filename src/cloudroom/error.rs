@@ -62,6 +62,19 @@ pub enum CloudRoomError {
         reason: String,
         excerpt: String,
     },
+    /// A 3xx to another origin (or a chain too long): not followed, so the
+    /// signature and any password in the body stay with CloudRoom.
+    #[error("CloudRoom {endpoint}: {refusal}")]
+    Redirected {
+        endpoint: &'static str,
+        refusal: crate::transport::RedirectRefused,
+    },
+    /// The answer is larger than any honest page (see `API_BODY_LIMIT`).
+    #[error("CloudRoom {endpoint}: the answer is larger than {limit} bytes, the most confsync reads of one answer")]
+    TooLarge {
+        endpoint: &'static str,
+        limit: usize,
+    },
     /// Not sent: the run is shutting down.
     #[error("CloudRoom {endpoint}: not sent, shutting down")]
     Cancelled { endpoint: &'static str },
@@ -129,6 +142,8 @@ impl CloudRoomError {
             Self::Decode { http_status, .. } => matches!(http_status, 502..=504),
             Self::Auth { .. }
             | Self::Transport { .. }
+            | Self::Redirected { .. }
+            | Self::TooLarge { .. }
             | Self::Cancelled { .. }
             | Self::Config { .. } => false,
         }
@@ -198,7 +213,15 @@ impl CloudRoomError {
         timeout: Duration,
         source: reqwest::Error,
     ) -> Self {
-        if source.is_timeout() {
+        if let Some(refused) = crate::transport::redirect_refusal(&source) {
+            Self::Redirected {
+                endpoint,
+                refusal: crate::transport::RedirectRefused {
+                    location: refused.location.clone(),
+                    reason: refused.reason,
+                },
+            }
+        } else if source.is_timeout() {
             Self::Timeout {
                 endpoint,
                 timeout,

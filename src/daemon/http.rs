@@ -1,7 +1,14 @@
 //! The probes and `/metrics` on `http.listen`: `/livez` (the process
 //! answers), `/readyz` (and the database does), `/healthz` (and no enabled
 //! job of any tenant has failed `health.max_consecutive_failures` times in
-//! a row; the answer names the tenants that fail).
+//! a row, and no run is stuck; the answer names the tenants that fail and
+//! the stuck runs).
+//!
+//! A run is stuck when it has run longer than `health.stuck_run_after_seconds`
+//! and than [`STUCK_FACTOR`] times the longest of its job's last 20
+//! successful runs: a job's own history says what "far longer than usual"
+//! is, and the floor keeps a first run or a rare long backfill from
+//! alarming. `confsync_run_stuck_seconds` says the same to Prometheus.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -18,6 +25,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::store::runs::{self, JobRecord};
 
+/// How many times its usual length a run may take before it is stuck.
+pub const STUCK_FACTOR: f64 = 4.0;
+
 /// A database that does not answer within this is reported unreachable.
 const DB_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -28,6 +38,8 @@ pub struct HealthState {
     /// daemon unhealthy.
     pub jobs: Vec<(String, &'static str)>,
     pub max_consecutive_failures: u32,
+    /// The floor of the stuck-run rule.
+    pub stuck_after: Duration,
 }
 
 #[derive(Debug, Serialize)]
@@ -37,6 +49,7 @@ struct Health {
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<String>,
     failing_tenants: Vec<String>,
+    stuck_runs: Vec<runs::StuckRun>,
     jobs: Vec<JobHealth>,
 }
 
@@ -132,12 +145,15 @@ async fn check(state: &HealthState) -> Health {
             ))
         }
     };
+    // A stuck-run query that fails does not hide the failure streaks.
+    let stuck = stuck_runs(state).await.unwrap_or_default();
+    record_stuck(&stuck);
     let limit = i64::from(state.max_consecutive_failures);
     let failing: Vec<&JobRecord> = records
         .iter()
         .filter(|r| r.consecutive_failures >= limit)
         .collect();
-    let reasons: Vec<String> = failing
+    let mut reasons: Vec<String> = failing
         .iter()
         .map(|r| {
             format!(
@@ -146,10 +162,16 @@ async fn check(state: &HealthState) -> Health {
             )
         })
         .collect();
-    let mut failing_tenants: Vec<String> = failing.iter().map(|r| r.tenant.clone()).collect();
+    reasons.extend(stuck.iter().map(stuck_reason));
+    let mut failing_tenants: Vec<String> = failing
+        .iter()
+        .map(|r| r.tenant.clone())
+        .chain(stuck.iter().map(|r| r.tenant.clone()))
+        .collect();
+    failing_tenants.sort();
     failing_tenants.dedup();
     Health {
-        status: if failing.is_empty() {
+        status: if reasons.is_empty() {
             "ok"
         } else {
             "unhealthy"
@@ -157,8 +179,33 @@ async fn check(state: &HealthState) -> Health {
         database: "ok".into(),
         reason: (!reasons.is_empty()).then(|| reasons.join("; ")),
         failing_tenants,
+        stuck_runs: stuck,
         jobs: records.into_iter().map(job_health).collect(),
     }
+}
+
+async fn stuck_runs(state: &HealthState) -> Result<Vec<runs::StuckRun>, crate::store::StoreError> {
+    runs::stuck_runs(&state.pool, &state.jobs, state.stuck_after, STUCK_FACTOR).await
+}
+
+fn record_stuck(stuck: &[runs::StuckRun]) {
+    crate::metrics::record_stuck_runs(stuck.iter().map(|r| crate::metrics::StuckRun {
+        tenant: &r.tenant,
+        job: &r.job,
+        run_id: r.run_id,
+        running_seconds: r.running_seconds,
+    }));
+}
+
+fn stuck_reason(run: &runs::StuckRun) -> String {
+    let usual = match run.usual_seconds {
+        Some(usual) => format!("its successful runs took at most {usual:.0} s"),
+        None => "it has no successful run yet".into(),
+    };
+    format!(
+        "tenant {}: {} run {} is stuck, running for {:.0} s ({usual})",
+        run.tenant, run.job, run.run_id, run.running_seconds
+    )
 }
 
 fn unreachable_db(reason: String) -> Health {
@@ -167,6 +214,7 @@ fn unreachable_db(reason: String) -> Health {
         database: "unreachable".into(),
         reason: Some(reason),
         failing_tenants: Vec::new(),
+        stuck_runs: Vec::new(),
         jobs: Vec::new(),
     }
 }
@@ -181,7 +229,10 @@ fn job_health(record: JobRecord) -> JobHealth {
     }
 }
 
-async fn metrics() -> impl IntoResponse {
+async fn metrics(State(state): State<HealthState>) -> impl IntoResponse {
+    if let Ok(Ok(stuck)) = tokio::time::timeout(DB_TIMEOUT, stuck_runs(&state)).await {
+        record_stuck(&stuck);
+    }
     (
         [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
         crate::metrics::render(),

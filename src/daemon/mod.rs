@@ -52,7 +52,10 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningDaemon> {
     let contexts = crate::app::for_tenants(settings.tenants(), &pool, stop.clone(), hidden)?;
     abandon_stale_runs(&pool, &contexts).await?;
     let tasks = TaskTracker::new();
-    let slots = Arc::new(Semaphore::new(settings.daemon.max_concurrent_runs));
+    let slots = runner::Slots {
+        short: Arc::new(Semaphore::new(settings.daemon.max_concurrent_runs)),
+        long: Arc::new(Semaphore::new(settings.daemon.max_concurrent_long_runs)),
+    };
     let mut scheduled = Vec::new();
     for ctx in &contexts {
         scheduled.extend(schedules(ctx, &tasks, &slots)?);
@@ -64,6 +67,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningDaemon> {
         pool: pool.clone(),
         jobs: enabled,
         max_consecutive_failures: settings.health.max_consecutive_failures,
+        stuck_after: Duration::from_secs(settings.health.stuck_run_after_seconds),
     };
     let server = http::serve(&settings.http.listen, health, serve_stop.clone()).await?;
     log_next_ticks(&scheduled);
@@ -111,7 +115,7 @@ async fn restore_last_successes(
 fn schedules(
     ctx: &JobContext,
     tasks: &TaskTracker,
-    slots: &Arc<Semaphore>,
+    slots: &runner::Slots,
 ) -> anyhow::Result<Vec<Scheduled>> {
     let tenant = ctx.tenant();
     let tz = ctx.settings.schedule.tz().map_err(anyhow::Error::msg)?;
@@ -122,7 +126,7 @@ fn schedules(
             .map_err(|e| anyhow::anyhow!("schedule.{} of tenant {tenant}: {e}", job.name()))?;
         match schedule {
             Some(schedule) => scheduled.push(Scheduled {
-                runner: JobRunner::new(job, ctx.clone(), tasks.clone(), slots.clone()),
+                runner: JobRunner::new(job, ctx.clone(), tasks.clone(), slots),
                 schedule,
             }),
             None => tracing::debug!(tenant, job = job.name(), "job is off"),

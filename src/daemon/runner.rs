@@ -1,9 +1,12 @@
 //! One runner per scheduled (tenant, job): runs a tick unless the job is
-//! still running, in this process (an in-process flag) or in another one
-//! sharing the database (the job's advisory lock, taken by the lifecycle),
-//! and never more runs at once than the daemon's `max_concurrent_runs`.
+//! still running or waiting for a slot, in this process (an in-process
+//! state) or in another one sharing the database (the job's advisory lock,
+//! taken by the lifecycle), and never more runs at once than the daemon's
+//! slots: `max_concurrent_runs` for short jobs, `max_concurrent_long_runs`
+//! for long ones (the archive), so that hours of transfers never keep a
+//! short job from a slot.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -14,22 +17,35 @@ use crate::jobs::{self, lifecycle, Claim, Job, JobContext, RunOptions};
 use crate::metrics::{self, Outcome};
 use crate::store::leases::Spare;
 
+/// The daemon's run slots, shared by every runner.
+#[derive(Clone)]
+pub struct Slots {
+    pub short: Arc<Semaphore>,
+    pub long: Arc<Semaphore>,
+}
+
+/// Where a runner's current tick is.
+const IDLE: u8 = 0;
+const WAITING: u8 = 1;
+const RUNNING: u8 = 2;
+
 pub struct JobRunner {
     job: &'static dyn Job,
-    running: AtomicBool,
+    /// [`IDLE`], [`WAITING`] for a slot or [`RUNNING`].
+    state: AtomicU8,
     ctx: JobContext,
     /// Every run's task, so that a shutdown can wait for them.
     tasks: TaskTracker,
-    /// The daemon's run slots, shared by every runner.
+    /// The slots of this job's kind.
     slots: Arc<Semaphore>,
 }
 
-/// Clears the running flag when a run ends, also if it panicked.
-struct RunningFlag<'a>(&'a AtomicBool);
+/// Sets the runner idle when a run ends, also if it panicked.
+struct IdleOnDrop<'a>(&'a AtomicU8);
 
-impl Drop for RunningFlag<'_> {
+impl Drop for IdleOnDrop<'_> {
     fn drop(&mut self) {
-        self.0.store(false, Ordering::Release);
+        self.0.store(IDLE, Ordering::Release);
     }
 }
 
@@ -38,11 +54,15 @@ impl JobRunner {
         job: &'static dyn Job,
         ctx: JobContext,
         tasks: TaskTracker,
-        slots: Arc<Semaphore>,
+        slots: &Slots,
     ) -> Arc<Self> {
+        let slots = match job.is_long() {
+            true => slots.long.clone(),
+            false => slots.short.clone(),
+        };
         Arc::new(JobRunner {
             job,
-            running: AtomicBool::new(false),
+            state: AtomicU8::new(IDLE),
             ctx,
             tasks,
             slots,
@@ -57,20 +77,32 @@ impl JobRunner {
         self.ctx.tenant()
     }
 
-    /// Starts the run for `tick` in the background, unless the previous run
-    /// of this job is still going (then the tick is skipped and logged).
+    /// Starts the run for `tick` in the background, unless the previous
+    /// tick of this job is still running or still waiting for a slot (then
+    /// this tick is skipped and logged, saying which).
     pub fn dispatch(self: &Arc<Self>, tick: DateTime<Utc>) -> bool {
         let claim = Claim {
             tick: Some(tick),
             ..Claim::default()
         };
-        if !self.start(claim) {
-            let (tenant, job) = (self.tenant(), self.job.name());
-            tracing::warn!(tenant, job, %tick, "tick skipped: the previous run of this job is still going");
-            metrics::record_run(tenant, job, Outcome::Skipped, None);
-            return false;
+        let Err(busy) = self.start(claim) else {
+            return true;
+        };
+        let (tenant, job) = (self.tenant(), self.job.name());
+        match busy {
+            WAITING => {
+                let key = match self.job.is_long() {
+                    true => "daemon.max_concurrent_long_runs",
+                    false => "daemon.max_concurrent_runs",
+                };
+                tracing::warn!(tenant, job, %tick, "tick skipped: the previous tick of this job is still waiting for a run slot ({key} are all taken)")
+            }
+            _ => {
+                tracing::warn!(tenant, job, %tick, "tick skipped: the previous run of this job is still going")
+            }
         }
-        true
+        metrics::record_run(tenant, job, Outcome::Skipped, None);
+        false
     }
 
     /// Continues run `run_id`, whose lease expired, unless this job is
@@ -81,15 +113,16 @@ impl JobRunner {
             wait_for_lock: false,
             resume: Some(run_id),
         })
+        .is_ok()
     }
 
-    fn start(self: &Arc<Self>, claim: Claim) -> bool {
-        if self.running.swap(true, Ordering::AcqRel) {
-            return false;
-        }
+    /// `Err(state)`: the runner was not idle, but waiting or running.
+    fn start(self: &Arc<Self>, claim: Claim) -> Result<(), u8> {
+        self.state
+            .compare_exchange(IDLE, WAITING, Ordering::AcqRel, Ordering::Acquire)?;
         let runner = Arc::clone(self);
         self.tasks.spawn(async move {
-            let _flag = RunningFlag(&runner.running);
+            let _idle = IdleOnDrop(&runner.state);
             // A tick waiting for a slot gives up at shutdown; the semaphore
             // itself is never closed.
             let slot = tokio::select! {
@@ -97,10 +130,11 @@ impl JobRunner {
                 slot = runner.slots.acquire() => slot,
             };
             if let Ok(_slot) = slot {
+                runner.state.store(RUNNING, Ordering::Release);
                 runner.run(claim).await;
             }
         });
-        true
+        Ok(())
     }
 
     /// The lifecycle records the run; only a failure to record it lands here.

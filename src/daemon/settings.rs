@@ -52,6 +52,9 @@ pub struct DaemonSettings {
     /// Runs this process carries at once, over every tenant; a tick beyond
     /// it waits, and another daemon with room claims it first.
     pub max_concurrent_runs: usize,
+    /// Runs of long jobs (the archive's transfers) this process carries at
+    /// once, in slots of their own beside `max_concurrent_runs`.
+    pub max_concurrent_long_runs: usize,
     /// A run's lease: a run whose heartbeat is older than this is taken over
     /// by another daemon (its heartbeat beats every third of it).
     pub lease_seconds: u64,
@@ -61,6 +64,7 @@ impl Default for DaemonSettings {
     fn default() -> Self {
         DaemonSettings {
             max_concurrent_runs: 4,
+            max_concurrent_long_runs: 1,
             lease_seconds: 30,
         }
     }
@@ -72,12 +76,18 @@ impl DaemonSettings {
     }
 
     pub fn validate(&self, max_connections: u32, problem: &mut dyn FnMut(&str, String)) {
+        let all = self.max_concurrent_runs + self.max_concurrent_long_runs;
         if self.max_concurrent_runs == 0 {
             problem("daemon.max_concurrent_runs", "must be at least 1".into());
-        } else if self.max_concurrent_runs >= max_connections as usize {
+        } else if self.max_concurrent_long_runs == 0 {
+            problem(
+                "daemon.max_concurrent_long_runs",
+                "must be at least 1".into(),
+            );
+        } else if all >= max_connections as usize {
             problem(
                 "daemon.max_concurrent_runs",
-                format!("must be below database.max_connections ({max_connections}): each run holds one connection for its job lock and needs others for its work"),
+                format!("with daemon.max_concurrent_long_runs ({all} in all) must be below database.max_connections ({max_connections}): each run holds one connection for its job lock and needs others for its work"),
             );
         }
         if self.lease_seconds < 3 {
@@ -107,12 +117,17 @@ impl Default for HttpSettings {
 pub struct HealthSettings {
     /// /healthz answers 503 once a job has failed this many times in a row.
     pub max_consecutive_failures: u32,
+    /// A run is stuck once it has run longer than this and than 4 times
+    /// the longest of its job's last 20 successful runs; /healthz then
+    /// answers 503 naming it.
+    pub stuck_run_after_seconds: u64,
 }
 
 impl Default for HealthSettings {
     fn default() -> Self {
         HealthSettings {
             max_consecutive_failures: 3,
+            stuck_run_after_seconds: 3600,
         }
     }
 }

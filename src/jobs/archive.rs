@@ -25,9 +25,15 @@ impl Job for Archive {
         Some("cloudroom.recording_files")
     }
 
+    /// A run copies files of several GiB.
+    fn is_long(&self) -> bool {
+        true
+    }
+
     fn run<'a>(&'a self, run: &'a mut Run<'_>) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(async move {
-            let ctx = context(run.ctx, run.cancel.clone(), &run.calls)?;
+            let mut ctx = context(run.ctx, run.cancel.clone(), &run.calls)?;
+            ctx.retry_failed = run.options.retry_failed;
             archive::run(&ctx, &mut run.totals).await
         })
     }
@@ -46,10 +52,11 @@ pub fn context(
         tenant: ctx.tenant().to_string(),
         location: Location::open(&settings)?,
         settings,
-        http: archive::http_client()
+        http: archive::http_client(ctx.settings.archive.idle_timeout())
             .context("cannot build the HTTP client for the download URLs")?,
         cloudroom: ctx.cloudroom.clone().for_run(cancel.clone(), calls.clone()),
         cancel,
         progress: ctx.progress.clone(),
+        retry_failed: false,
     })
 }

@@ -44,6 +44,12 @@ pub trait Job: Send + Sync {
     /// The table whose rows the lifecycle counts (the row metrics' `table`
     /// label); `None` for a job that counts its own.
     fn table(&self) -> Option<&'static str>;
+    /// A job whose runs can last hours (file transfers): the daemon gives
+    /// such runs slots of their own (`daemon.max_concurrent_long_runs`),
+    /// so that they never keep the short jobs of any tenant from a slot.
+    fn is_long(&self) -> bool {
+        false
+    }
     /// Whether a run with these options is a full pass.
     fn is_full(&self, options: &RunOptions) -> bool {
         options.full
@@ -91,6 +97,8 @@ pub struct RunOptions {
     pub since: Option<chrono::NaiveDate>,
     /// Directory: execute deletes above `directory.max_deletes` instead of staging them.
     pub allow_mass_delete: bool,
+    /// Archive: also the files past `archive.max_attempts`.
+    pub retry_failed: bool,
 }
 
 impl RunOptions {

@@ -13,6 +13,7 @@ macro_rules! column {
     };
 }
 
+pub mod archive_retention;
 pub mod attendance;
 pub mod companies;
 pub mod conferences;

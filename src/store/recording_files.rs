@@ -6,7 +6,9 @@ use sqlx::PgPool;
 
 use super::{Context as _, StoreError};
 
-/// A recording whose file is to be archived.
+/// A recording whose file is to be archived: never archived, or changed
+/// at CloudRoom since (another listed size or download URL), or its object
+/// no longer matched when read back.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct DueFile {
     pub file_id: String,
@@ -15,26 +17,41 @@ pub struct DueFile {
     /// The API's `size`, which the archived object must match.
     pub size_bytes: Option<i64>,
     pub attempts: i32,
+    /// The version of the object archived so far (0: none); the copy
+    /// becomes the next one.
+    pub version: i32,
 }
 
-/// Recordings CloudRoom still lists, with a download URL, not archived yet
-/// and with attempts left.
+/// Whether a file is due: shared by [`due`] and the deletion candidates,
+/// which must never include a file that is due.
+const CHANGED_SINCE_ARCHIVED: &str = "(f.archived_at is null
+     or f.source_size is distinct from r.size_bytes
+     or f.source_url is distinct from split_part(r.download_url, '?', 1)
+     or f.last_error is not null)";
+
+/// Recordings CloudRoom still lists, with a download URL, not deleted from
+/// it by confsync, due, and with attempts left (any, with `retry_failed`).
 pub async fn due(
     pool: &PgPool,
     tenant: &str,
     max_attempts: u32,
+    retry_failed: bool,
 ) -> Result<Vec<DueFile>, StoreError> {
-    sqlx::query_as(
-        "select r.file_id, r.conf_id, r.download_url, r.size_bytes, coalesce(f.attempts, 0) as attempts
+    sqlx::query_as(&format!(
+        "select r.file_id, r.conf_id, r.download_url, r.size_bytes,
+                coalesce(f.attempts, 0) as attempts, coalesce(f.version, 0) as version
            from cloudroom.recordings r
            left join cloudroom.recording_files f using (tenant, file_id)
           where r.tenant = $1 and r.deleted_at is null
             and coalesce(r.download_url, '') <> ''
-            and f.archived_at is null and coalesce(f.attempts, 0) < $2
-          order by r.created_at nulls last, r.file_id",
-    )
+            and f.deleted_from_cloudroom_at is null
+            and {CHANGED_SINCE_ARCHIVED}
+            and ($3 or coalesce(f.attempts, 0) < $2)
+          order by r.created_at nulls last, r.file_id"
+    ))
     .bind(tenant)
     .bind(i32::try_from(max_attempts).unwrap_or(i32::MAX))
+    .bind(retry_failed)
     .fetch_all(pool)
     .await
     .during("finding the recordings to archive")
@@ -49,8 +66,13 @@ pub struct Archived {
     pub content_type: Option<String>,
     /// Set when the object was read back whole right after the upload.
     pub verified: bool,
+    /// The download URL it was copied from, without its query string.
+    pub source_url: String,
 }
 
+/// Records the new object; the previous one, if any, is kept in
+/// `cloudroom.recording_file_versions` (its object stays in the store).
+/// `attempts` counts failures since the last success, so it starts over.
 pub async fn record_archived(
     pool: &PgPool,
     tenant: &str,
@@ -58,17 +80,33 @@ pub async fn record_archived(
     archived: &Archived,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await.during("recording an archived file")?;
+    sqlx::query(
+        "insert into cloudroom.recording_file_versions
+            (tenant, file_id, version, location, bytes, sha256, source_size, source_url, archived_at)
+         select tenant, file_id, version, location, bytes, sha256, source_size, source_url, archived_at
+           from cloudroom.recording_files
+          where tenant = $1 and file_id = $2 and archived_at is not null and location <> $3
+         on conflict do nothing",
+    )
+    .bind(tenant)
+    .bind(&file.file_id)
+    .bind(&archived.location)
+    .execute(&mut *tx)
+    .await
+    .during("keeping the previous version of an archived file")?;
     sqlx::query(
         "insert into cloudroom.recording_files
             (tenant, file_id, conf_id, location, bytes, sha256, content_type, archived_at,
-             verified_at, attempts, last_attempt_at, last_error)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, case when $9 then $8 end, 1, $8, null)
+             verified_at, attempts, last_attempt_at, last_error, source_size, source_url, version)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, case when $9 then $8 end, 0, $8, null, $10, $11, $12)
          on conflict (tenant, file_id) do update set
             location = excluded.location, bytes = excluded.bytes, sha256 = excluded.sha256,
             content_type = excluded.content_type, archived_at = excluded.archived_at,
-            verified_at = excluded.verified_at,
-            attempts = cloudroom.recording_files.attempts + 1,
-            last_attempt_at = excluded.last_attempt_at, last_error = null",
+            verified_at = excluded.verified_at, attempts = 0,
+            last_attempt_at = excluded.last_attempt_at, last_error = null,
+            source_size = excluded.source_size, source_url = excluded.source_url,
+            version = excluded.version",
     )
     .bind(tenant)
     .bind(&file.file_id)
@@ -79,9 +117,13 @@ pub async fn record_archived(
     .bind(&archived.content_type)
     .bind(now)
     .bind(archived.verified)
-    .execute(pool)
+    .bind(file.size_bytes)
+    .bind(&archived.source_url)
+    .bind(file.version + 1)
+    .execute(&mut *tx)
     .await
     .during("recording an archived file")?;
+    tx.commit().await.during("recording an archived file")?;
     Ok(())
 }
 
@@ -178,31 +220,6 @@ pub async fn mark_drift(
     .await
     .during("recording archive drift")?;
     Ok(())
-}
-
-/// Recordings safe to delete from CloudRoom: archived, verified after the
-/// archive, created before `created_before`, not deleted yet; oldest first.
-pub async fn deletable(
-    pool: &PgPool,
-    tenant: &str,
-    created_before: DateTime<Utc>,
-    limit: i64,
-) -> Result<Vec<ArchivedFile>, StoreError> {
-    sqlx::query_as(
-        "select f.file_id, f.conf_id, f.location, f.bytes, f.sha256
-           from cloudroom.recording_files f
-           join cloudroom.recordings r using (tenant, file_id)
-          where f.tenant = $1 and f.archived_at is not null and f.verified_at >= f.archived_at
-            and f.deleted_from_cloudroom_at is null and r.created_at < $2
-          order by r.created_at, f.file_id
-          limit $3",
-    )
-    .bind(tenant)
-    .bind(created_before)
-    .bind(limit)
-    .fetch_all(pool)
-    .await
-    .during("finding the recordings safe to delete from CloudRoom")
 }
 
 /// One DELETE video/{fileId}, audited; `deleted` also marks the file. The

@@ -140,3 +140,49 @@ pub async fn job_records(
     .await
     .during("reading the run history")
 }
+
+/// A run still `running` far longer than its job usually takes.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct StuckRun {
+    pub tenant: String,
+    pub job: String,
+    pub run_id: i64,
+    pub started_at: DateTime<Utc>,
+    pub running_seconds: f64,
+    /// The longest of the job's last 20 successful runs, in seconds.
+    pub usual_seconds: Option<f64>,
+}
+
+/// Runs of the (tenant, job) pairs that have run longer than `floor` and
+/// than `factor` times the longest of their job's last 20 successful runs.
+pub async fn stuck_runs(
+    pool: &PgPool,
+    pairs: &[(String, &str)],
+    floor: std::time::Duration,
+    factor: f64,
+) -> Result<Vec<StuckRun>, StoreError> {
+    let tenants: Vec<&str> = pairs.iter().map(|(t, _)| t.as_str()).collect();
+    let jobs: Vec<&str> = pairs.iter().map(|(_, j)| *j).collect();
+    sqlx::query_as(
+        "select r.tenant, r.job, r.id as run_id, r.started_at,
+                extract(epoch from now() - r.started_at)::float8 as running_seconds,
+                usual.seconds as usual_seconds
+           from unnest($1::text[], $2::text[]) as j(tenant, job)
+           join confsync.sync_runs r on r.tenant = j.tenant and r.job = j.job and r.status = 'running'
+           left join lateral (
+                select max(extract(epoch from s.finished_at - s.started_at))::float8 as seconds
+                  from (select finished_at, started_at from confsync.sync_runs s
+                         where s.tenant = r.tenant and s.job = r.job and s.status = 'succeeded'
+                         order by s.started_at desc limit 20) s) usual on true
+          where extract(epoch from now() - r.started_at)
+                > greatest($3::float8, $4::float8 * coalesce(usual.seconds, 0))
+          order by r.started_at",
+    )
+    .bind(tenants)
+    .bind(jobs)
+    .bind(floor.as_secs_f64())
+    .bind(factor)
+    .fetch_all(pool)
+    .await
+    .during("finding stuck runs")
+}

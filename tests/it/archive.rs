@@ -12,7 +12,7 @@ use confsync_sim::{RunningSimulator, SimConfig};
 use serde_json::json;
 
 /// A simulator whose recordings' files are served, mirrored into `db`.
-async fn mirrored(db: &common::TestDb) -> (RunningSimulator, JobContext) {
+pub(crate) async fn mirrored(db: &common::TestDb) -> (RunningSimulator, JobContext) {
     let sim = common::simulator(SimConfig {
         serve_files: true,
         history: 12,
@@ -29,7 +29,7 @@ async fn mirrored(db: &common::TestDb) -> (RunningSimulator, JobContext) {
     (sim, ctx)
 }
 
-fn with_location(
+pub(crate) fn with_location(
     ctx: &JobContext,
     change: impl FnOnce(&mut confsync::archive::settings::ArchiveSettings),
 ) -> JobContext {
@@ -41,21 +41,21 @@ fn with_location(
     }
 }
 
-fn local(ctx: &JobContext, dir: &Path) -> JobContext {
+pub(crate) fn local(ctx: &JobContext, dir: &Path) -> JobContext {
     with_location(ctx, |a| a.location = format!("file://{}", dir.display()))
 }
 
-async fn archive(ctx: &JobContext) -> jobs::JobSummary {
+pub(crate) async fn archive(ctx: &JobContext) -> jobs::JobSummary {
     jobs::run_job(ctx, &jobs::Archive, &RunOptions::default())
         .await
         .unwrap()
 }
 
-async fn scalar(db: &common::TestDb, sql: &str) -> i64 {
+pub(crate) async fn scalar(db: &common::TestDb, sql: &str) -> i64 {
     sqlx::query_scalar(sql).fetch_one(&db.pool).await.unwrap()
 }
 
-fn file_requests(sim: &RunningSimulator) -> u64 {
+pub(crate) fn file_requests(sim: &RunningSimulator) -> u64 {
     sim.state.requests("files", None, None)
 }
 
@@ -73,7 +73,7 @@ fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
     out
 }
 
-async fn set_fault(sim: &RunningSimulator, fault: Option<FileFault>) {
+pub(crate) async fn set_fault(sim: &RunningSimulator, fault: Option<FileFault>) {
     let files = fault.map_or(json!({}), |f| json!({ "*": f }));
     common::admin(
         sim,
@@ -198,78 +198,6 @@ async fn an_html_page_or_a_short_body_is_never_stored() {
             files_under(dir.path())
         );
     }
-}
-
-#[tokio::test]
-async fn only_verified_recordings_are_deleted_from_cloudroom_within_the_cap() {
-    let db = common::migrated_db().await;
-    let (sim, ctx) = mirrored(&db).await;
-    let dir = tempfile::tempdir().unwrap();
-    let plain = local(&ctx, dir.path());
-    // Archived without deletions configured: not verified, so not deletable.
-    archive(&plain).await;
-    let retaining = with_location(&plain, |a| {
-        a.delete_from_cloudroom_after = Some("0s".into());
-        a.max_deletes_per_run = 2;
-    });
-    let archive_ctx =
-        jobs::archive::context(&retaining, retaining.shutdown.clone(), &Default::default())
-            .unwrap();
-    assert!(confsync::archive::plan(&archive_ctx)
-        .await
-        .unwrap()
-        .to_delete
-        .is_empty());
-    archive(&retaining).await;
-    assert_eq!(
-        sim.state.requests("cloudroom", Some("video.delete"), None),
-        0
-    );
-
-    // Verified now: two per run, each audited with its request id.
-    confsync::archive::verify(&archive_ctx, None).await.unwrap();
-    let plan = confsync::archive::plan(&archive_ctx).await.unwrap();
-    assert_eq!(plan.to_delete.len(), 2);
-    archive(&retaining).await;
-    assert_eq!(
-        sim.state.requests("cloudroom", Some("video.delete"), None),
-        2
-    );
-    let audited: Vec<(String, Option<String>, i64)> = sqlx::query_as(
-        "select file_id, request_id, code from confsync.archive_deletions order by id",
-    )
-    .fetch_all(&db.pool)
-    .await
-    .unwrap();
-    assert_eq!(audited.len(), 2);
-    assert!(
-        audited
-            .iter()
-            .all(|(_, id, code)| id.is_some() && *code == 0),
-        "{audited:?}"
-    );
-    assert_eq!(
-        audited.iter().map(|a| a.0.clone()).collect::<Vec<_>>(),
-        plan.to_delete
-    );
-
-    // Gone already (someone deleted it in CloudRoom): 21030 counts as done.
-    let next = confsync::archive::plan(&archive_ctx)
-        .await
-        .unwrap()
-        .to_delete;
-    let gone = format!("/recordings/{}", next[0]);
-    common::admin(&sim, reqwest::Method::DELETE, &gone, None).await;
-    archive(&retaining).await;
-    let code: i64 =
-        sqlx::query_scalar("select code from confsync.archive_deletions where file_id = $1")
-            .bind(&next[0])
-            .fetch_one(&db.pool)
-            .await
-            .unwrap();
-    assert_eq!(code, 21030);
-    let deleted = "select count(*) from cloudroom.recording_files where deleted_from_cloudroom_at is not null";
-    assert_eq!(scalar(&db, deleted).await, 4);
 }
 
 /// The S3-compatible server of the tests: `TEST_S3_ENDPOINT`, else moto on

@@ -156,3 +156,26 @@ fn archive_keys_are_never_shown() {
     assert!(!stdout.contains("s3-secret"), "{stdout}");
     assert!(stdout.contains("cn-north-1"), "{stdout}");
 }
+
+#[test]
+fn a_duration_out_of_range_is_a_configuration_error_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("huge.toml");
+    let text =
+        "[archive]\ndelete_from_cloudroom_after = \"100000000d\"\nidle_timeout_seconds = 0\n";
+    std::fs::write(&path, text).unwrap();
+    let out = confsync()
+        .args(["--config", path.to_str().unwrap(), "config", "check"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(78));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for needle in [
+        "archive.delete_from_cloudroom_after",
+        "out of range",
+        "archive.idle_timeout_seconds",
+    ] {
+        assert!(stderr.contains(needle), "{needle} in {stderr}");
+    }
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

@@ -61,6 +61,47 @@ async fn healthz_is_200_until_a_job_fails_too_often_in_a_row() {
     assert!(running.shutdown(SHUTDOWN).await);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_far_longer_than_its_job_usually_takes_is_named_stuck() {
+    let sim = common::simulator(common::small_sim()).await;
+    let db = common::migrated_db().await;
+    let mut settings = daemon_settings(&sim, &db);
+    settings.schedule.history = "0 0 3 1 1 *".into();
+    settings.health.stuck_run_after_seconds = 60;
+    let running = daemon::start(settings).await.unwrap();
+    let url = format!("http://{}/healthz", running.http_addr());
+    // Its successful runs took 10 s; one has been running for 30 s (under
+    // the 60 s floor), another since 5 minutes (over it and over 4 x 10 s).
+    sqlx::query(
+        "insert into confsync.sync_runs (job, status, started_at, finished_at) values
+            ('history', 'succeeded', now() - interval '1 day', now() - interval '1 day' + interval '10 s'),
+            ('history', 'running', now() - interval '30 s', null)",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(get(&url).await.0, 200);
+    let stuck: i64 = sqlx::query_scalar(
+        "insert into confsync.sync_runs (job, status, started_at) values ('history', 'running', now() - interval '5 minutes') returning id",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    let (status, body) = get(&url).await;
+    assert_eq!(status, 503, "{body}");
+    let health: Value = serde_json::from_str(&body).unwrap();
+    let reason = health["reason"].as_str().unwrap();
+    assert!(
+        reason.contains(&format!("history run {stuck} is stuck")),
+        "{reason}"
+    );
+    assert!(reason.contains("at most 10 s"), "{reason}");
+    let (_, metrics) = get(&format!("http://{}/metrics", running.http_addr())).await;
+    let series = format!("confsync_run_stuck_seconds{{confsync_job=\"history\",run_id=\"{stuck}\",tenant=\"default\"}}");
+    assert!(metrics.contains(&series), "{metrics}");
+    assert!(running.shutdown(SHUTDOWN).await);
+}
+
 #[tokio::test]
 async fn healthz_is_503_when_the_database_does_not_answer() {
     // Nothing listens on port 9 (discard) here.
@@ -72,6 +113,7 @@ async fn healthz_is_503_when_the_database_does_not_answer() {
         pool,
         jobs: vec![("default".into(), "conferences")],
         max_consecutive_failures: 3,
+        stuck_after: Duration::from_secs(3600),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

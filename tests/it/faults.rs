@@ -15,6 +15,7 @@ const INCREMENTAL: RunOptions = RunOptions {
     full: false,
     since: None,
     allow_mass_delete: false,
+    retry_failed: false,
 };
 
 /// The environment a `confsync` child needs to mirror `sim` into `db`.

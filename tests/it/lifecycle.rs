@@ -15,6 +15,7 @@ const FULL: RunOptions = RunOptions {
     full: true,
     since: None,
     allow_mass_delete: false,
+    retry_failed: false,
 };
 
 /// A history of some 30 pages. Runs against it get a budget of 10 history

@@ -12,11 +12,13 @@ const FULL: RunOptions = RunOptions {
     full: true,
     since: None,
     allow_mass_delete: false,
+    retry_failed: false,
 };
 const INCREMENTAL: RunOptions = RunOptions {
     full: false,
     since: None,
     allow_mass_delete: false,
+    retry_failed: false,
 };
 
 async fn mirror_all(ctx: &jobs::JobContext, options: &RunOptions) -> Vec<JobSummary> {

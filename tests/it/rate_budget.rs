@@ -15,6 +15,7 @@ const FULL: RunOptions = RunOptions {
     full: true,
     since: None,
     allow_mass_delete: false,
+    retry_failed: false,
 };
 
 fn sim_config(secret_id: &str, rate: RateFlags) -> SimConfig {

@@ -125,3 +125,67 @@ async fn files_fail_as_asked_and_answer_410_once_deleted() {
     client.delete_video(&file_id).await.unwrap();
     assert_eq!(http.get(&url).send().await.unwrap().status(), 410);
 }
+
+#[tokio::test]
+async fn a_resume_is_answered_206_only_while_its_if_range_matches() {
+    let sim = common::simulator(SimConfig {
+        serve_files: true,
+        ..common::small_sim()
+    })
+    .await;
+    let (url, _, size) = a_recording(&sim).await;
+    let http = reqwest::Client::new();
+    let first = http.get(&url).send().await.unwrap();
+    let etag = first.headers()["etag"].to_str().unwrap().to_string();
+    assert!(etag.starts_with('"'), "{etag}");
+    let resume = |tag: &str| {
+        http.get(&url)
+            .header("range", "bytes=100-")
+            .header("if-range", tag.to_string())
+            .send()
+    };
+    let same = resume(&etag).await.unwrap();
+    assert_eq!(same.status(), 206);
+    assert_eq!(
+        same.headers()["content-range"],
+        format!("bytes 100-{}/{size}", size - 1).as_str()
+    );
+    assert_eq!(resume("\"another\"").await.unwrap().status(), 200);
+
+    // The file changes after a cut: its ETag does too, and a resume
+    // without If-Range gets the other bytes with a matching Content-Range.
+    set_fault(&sim, Some(FileFault::SplicedResume { after_bytes: 1000 })).await;
+    assert!(http.get(&url).send().await.unwrap().bytes().await.is_err());
+    let changed = http
+        .get(&url)
+        .header("range", "bytes=1000-")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), 206);
+    assert_ne!(changed.headers()["etag"].to_str().unwrap(), etag);
+    assert_eq!(resume(&etag).await.unwrap().status(), 200);
+}
+
+#[tokio::test]
+async fn without_validators_a_file_carries_no_etag_or_last_modified() {
+    for (validators, header) in [
+        (files::FileValidators::LastModified, Some("last-modified")),
+        (files::FileValidators::None, None),
+    ] {
+        let sim = common::simulator(SimConfig {
+            serve_files: true,
+            file_validators: validators,
+            ..common::small_sim()
+        })
+        .await;
+        let (url, _, _) = a_recording(&sim).await;
+        let answer = reqwest::get(&url).await.unwrap();
+        assert!(!answer.headers().contains_key("etag"));
+        assert_eq!(
+            answer.headers().contains_key("last-modified"),
+            header.is_some(),
+            "{validators:?}"
+        );
+    }
+}

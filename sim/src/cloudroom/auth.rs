@@ -134,6 +134,14 @@ where
     F: FnOnce(&mut World, i64) -> ApiResult<Vec<u8>>,
 {
     state.add_latency().await;
+    if let Some(location) = state.faults().redirect_to.clone() {
+        state.count("cloudroom", endpoint, 307, "");
+        return (
+            StatusCode::TEMPORARY_REDIRECT,
+            [(header::LOCATION, location)],
+        )
+            .into_response();
+    }
     let outcome = admit(state, headers, endpoint, scope).and_then(|tenant| {
         let now = state.now();
         work(&mut lock(state.world_of(tenant)), now)

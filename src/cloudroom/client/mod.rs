@@ -121,6 +121,7 @@ fn shared_http(timeout: Duration) -> reqwest::Result<reqwest::Client> {
     let client = reqwest::Client::builder()
         .timeout(timeout)
         .connect_timeout(timeout.min(Duration::from_secs(10)))
+        .redirect(crate::transport::same_origin_redirects())
         .user_agent(concat!("confsync/", env!("CARGO_PKG_VERSION")))
         .build()?;
     clients.insert(timeout, client.clone());

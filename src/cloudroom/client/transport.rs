@@ -188,7 +188,7 @@ impl CloudRoomClient {
         let status = response.status().as_u16();
         span.record("status", status);
         let retry_after = retry_after(response.headers().get(RETRY_AFTER));
-        let text = response.text().await.map_err(transport);
+        let text = read_answer(req.endpoint, inner.timeout, response).await;
         let result = text.and_then(|text| interpret(req.endpoint, status, &text, retry_after));
         let code = match &result {
             Ok(_) => "0".to_string(),
@@ -381,4 +381,19 @@ pub async fn with_request_ids<F: std::future::Future>(future: F) -> (F::Output, 
             (output, ids)
         })
         .await
+}
+
+/// The answer's text, bounded by [`crate::transport::API_BODY_LIMIT`]
+/// (bytes that are not UTF-8 are replaced, and the decoder names them).
+async fn read_answer(
+    endpoint: &'static str,
+    timeout: Duration,
+    response: reqwest::Response,
+) -> Result<String, CloudRoomError> {
+    use crate::transport::{read_bounded, BodyError, API_BODY_LIMIT};
+    match read_bounded(response, API_BODY_LIMIT).await {
+        Ok(bytes) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
+        Err(BodyError::TooLarge { limit }) => Err(CloudRoomError::TooLarge { endpoint, limit }),
+        Err(BodyError::Read(e)) => Err(CloudRoomError::from_transport(endpoint, timeout, e)),
+    }
 }

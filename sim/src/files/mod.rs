@@ -3,14 +3,19 @@
 //! file id always gives the same bytes), start like an MP4 file and are
 //! exactly the listed `size` long. Streamed, never held in memory, so a
 //! full-size file of several GiB costs nothing. `Range: bytes=a-` and
-//! `a-b` are answered 206; a deleted recording's file answers 410. The
-//! failures an archive must survive are set per file through
+//! `a-b` are answered 206, and `If-Range` is honoured against the file's
+//! validator (`--file-validators`); a deleted recording's file answers 410.
+//! The failures an archive must survive are set per file through
 //! `POST /__admin/faults` (`files`).
+
+mod answer;
+
+pub use answer::FileValidators;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -36,6 +41,17 @@ pub enum FileFault {
     Status { status: u16 },
     /// At most this many bytes per second.
     Slow { bytes_per_second: u64 },
+    /// Bytes up to this offset of the file, then nothing, with the
+    /// connection held open: a stalled transfer (a resume past the offset
+    /// stalls at once).
+    Stall { after_bytes: u64 },
+    /// The whole-file body is cut after this many bytes, and the file then
+    /// changes (the same size, other bytes, a new validator): a resume is
+    /// answered 206 with a matching `Content-Range` but the new bytes,
+    /// unless its `If-Range` no longer matches (then 200, the new file).
+    SplicedResume { after_bytes: u64 },
+    /// Set by `spliced_resume` after its cut: the file's other bytes.
+    Changed,
 }
 
 /// Bytes per chunk of the streamed body.
@@ -72,109 +88,37 @@ pub(crate) async fn serve_file(
     headers: HeaderMap,
 ) -> Response {
     let id = FileId::parse(&file_id);
-    let size = {
+    let listed = {
         let world = lock(&state.cloudroom);
         match world.find_recording(&id) {
-            Some(recording) => Ok(recording.size),
+            Some(recording) => Ok((recording.size, recording.create_time)),
             None if world.gone_files.contains(&id) => Err(StatusCode::GONE),
             None => Err(StatusCode::NOT_FOUND),
         }
     };
-    let fault = {
-        let faults = state.faults();
-        faults
+    let fault = state.file_fault(&file_id);
+    if matches!(fault, Some(FileFault::SplicedResume { .. }))
+        && !headers.contains_key(header::RANGE)
+    {
+        // This body is cut; the file is another one by the time the client resumes.
+        state
+            .faults()
             .files
-            .get(&file_id)
-            .or_else(|| faults.files.get("*"))
-            .cloned()
+            .insert(file_id.clone(), FileFault::Changed);
+    }
+    let answer = match listed {
+        Ok((size, created)) => answer::Served {
+            file_id: &file_id,
+            size,
+            created,
+            fault,
+            validators: state.config.file_validators,
+        }
+        .respond(&headers),
+        Err(status) => status.into_response(),
     };
-    let answer = respond(&file_id, size, fault, headers.get(header::RANGE));
     state.count("files", "file.get", answer.status().as_u16(), "");
     answer
-}
-
-fn respond(
-    file_id: &str,
-    size: Result<u64, StatusCode>,
-    fault: Option<FileFault>,
-    range: Option<&header::HeaderValue>,
-) -> Response {
-    let size = match size {
-        Ok(size) => size,
-        Err(status) => return status.into_response(),
-    };
-    match fault {
-        Some(FileFault::Html) => {
-            let page = "<!DOCTYPE html><html><body><h1>链接已过期</h1></body></html>";
-            return ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response();
-        }
-        Some(FileFault::Status { status }) => {
-            return StatusCode::from_u16(status)
-                .unwrap_or(StatusCode::NOT_FOUND)
-                .into_response()
-        }
-        _ => {}
-    }
-    let size = match fault {
-        Some(FileFault::Short { bytes }) => bytes.min(size),
-        _ => size,
-    };
-    let (start, end) = match parse_range(range, size) {
-        Ok(span) => span,
-        Err(()) => {
-            let unsatisfiable = [(header::CONTENT_RANGE, format!("bytes */{size}"))];
-            return (StatusCode::RANGE_NOT_SATISFIABLE, unsatisfiable).into_response();
-        }
-    };
-    let status = match range.is_some() {
-        true => StatusCode::PARTIAL_CONTENT,
-        false => StatusCode::OK,
-    };
-    let fault = fault.filter(|f| range.is_none() || !matches!(f, FileFault::Cut { .. }));
-    let body = Body::from_stream(stream(seed(file_id), start, end, fault));
-    let mut response = (status, body).into_response();
-    let h = response.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_static("video/mp4"),
-    );
-    h.insert(
-        header::ACCEPT_RANGES,
-        header::HeaderValue::from_static("bytes"),
-    );
-    h.insert(header::CONTENT_LENGTH, (end - start).into());
-    if range.is_some() {
-        let span = format!("bytes {start}-{}/{size}", end.saturating_sub(1));
-        if let Ok(value) = header::HeaderValue::from_str(&span) {
-            h.insert(header::CONTENT_RANGE, value);
-        }
-    }
-    response
-}
-
-/// `bytes=a-` or `bytes=a-b` (inclusive) as the half-open `[a, b + 1)`.
-fn parse_range(range: Option<&header::HeaderValue>, size: u64) -> Result<(u64, u64), ()> {
-    let Some(range) = range else {
-        return Ok((0, size));
-    };
-    let spec = range.to_str().map_err(|_| ())?.trim();
-    let (from, to) = spec
-        .strip_prefix("bytes=")
-        .and_then(|r| r.split_once('-'))
-        .ok_or(())?;
-    let start: u64 = from.trim().parse().map_err(|_| ())?;
-    let end = match to.trim() {
-        "" => size,
-        to => to
-            .parse::<u64>()
-            .map_err(|_| ())?
-            .saturating_add(1)
-            .min(size),
-    };
-    if start >= size || start >= end {
-        return Err(());
-    }
-    Ok((start, end))
 }
 
 type Chunk = Result<Bytes, std::io::Error>;
@@ -194,14 +138,23 @@ fn stream(
             }
             let mut len = CHUNK.min(end - at);
             match fault {
-                Some(FileFault::Cut { after_bytes }) if at >= after_bytes => {
+                Some(FileFault::Stall { after_bytes }) if at >= after_bytes => {
+                    // The connection stays open and silent until the client leaves.
+                    futures::future::pending::<()>().await;
+                }
+                Some(FileFault::Stall { after_bytes }) => len = len.min(after_bytes - at),
+                Some(FileFault::Cut { after_bytes } | FileFault::SplicedResume { after_bytes })
+                    if at >= after_bytes =>
+                {
                     // Lets the status line and the first bytes go out first,
                     // as when a transfer breaks midway.
                     tokio::time::sleep(Duration::from_millis(20)).await;
                     let cut = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "cut");
                     return Some((Err(cut), end));
                 }
-                Some(FileFault::Cut { after_bytes }) => len = len.min(after_bytes - at),
+                Some(FileFault::Cut { after_bytes } | FileFault::SplicedResume { after_bytes }) => {
+                    len = len.min(after_bytes - at)
+                }
                 Some(FileFault::Slow { bytes_per_second }) if bytes_per_second > 0 => {
                     let secs = len as f64 / bytes_per_second as f64;
                     tokio::time::sleep(Duration::from_secs_f64(secs)).await;
@@ -211,6 +164,14 @@ fn stream(
             Some((Ok(Bytes::from(bytes(seed, at, len))), at + len))
         }
     })
+}
+
+/// The seed of a file that changed (`changed`): other bytes, the same size.
+fn seed_of(file_id: &str, changed: bool) -> u64 {
+    match changed {
+        true => seed(file_id) ^ 0x5eed_c4a6_6ed0_0001,
+        false => seed(file_id),
+    }
 }
 
 /// A file's seed: FNV-1a of its id.
@@ -250,9 +211,18 @@ fn splitmix(x: u64) -> u64 {
 
 /// The sha256 of a whole file, as an archive of it must have it (lowercase hex).
 pub fn sha256_hex(file_id: &str, size: u64) -> String {
+    sha256_of(file_id, size, false)
+}
+
+/// The sha256 of a whole file after a `spliced_resume` fault changed it.
+pub fn changed_sha256_hex(file_id: &str, size: u64) -> String {
+    sha256_of(file_id, size, true)
+}
+
+fn sha256_of(file_id: &str, size: u64, changed: bool) -> String {
     use sha2::{Digest, Sha256};
     let mut hasher = Sha256::new();
-    let seed = seed(file_id);
+    let seed = seed_of(file_id, changed);
     let mut at = 0;
     while at < size {
         let len = CHUNK.min(size - at);
