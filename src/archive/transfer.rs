@@ -45,6 +45,10 @@ pub enum TransferError {
     Short { received: u64, expected: u64 },
     #[error("the body is {received} bytes, more than the {expected} the API lists")]
     Long { received: u64, expected: u64 },
+    #[error("refused a redirect to {0}: not an http(s) URL")]
+    Redirect(String),
+    #[error("the download URL {0} is not an http(s) URL")]
+    NotHttp(String),
     #[error("the recording is empty (0 bytes); an empty file is never archived")]
     Empty,
     #[error(
@@ -99,6 +103,10 @@ impl Transfer<'_> {
         if expected == Some(0) {
             return Err(TransferError::Empty);
         }
+        match url::Url::parse(url) {
+            Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => {}
+            _ => return Err(TransferError::NotHttp(crate::transport::redact_url(url))),
+        }
         let mut restarts = 0;
         loop {
             match self.copy_once(url, key, expected).await {
@@ -144,7 +152,7 @@ impl Transfer<'_> {
         upload: &mut WriteMultipart,
     ) -> Result<Copied, TransferError> {
         let first = self.send(self.http.get(url)).await?;
-        check_status(first.status(), false)?;
+        check_status(&first, false)?;
         let mut progress = Progress {
             hasher: Sha256::new(),
             received: 0,
@@ -192,7 +200,7 @@ impl Transfer<'_> {
             .header(RANGE, format!("bytes={}-", progress.received))
             .header(IF_RANGE, validator.as_str());
         let response = self.send(request).await?;
-        check_status(response.status(), true)?;
+        check_status(&response, true)?;
         if response.status() != StatusCode::PARTIAL_CONTENT {
             return Err(TransferError::Restart(format!(
                 "the resume was answered {} instead of 206",
@@ -267,9 +275,19 @@ impl Transfer<'_> {
     }
 }
 
-fn check_status(status: StatusCode, resuming: bool) -> Result<(), TransferError> {
+fn check_status(response: &reqwest::Response, resuming: bool) -> Result<(), TransferError> {
+    let status = response.status();
     match status {
         StatusCode::OK => Ok(()),
+        // A redirect reqwest did not follow: to a scheme it cannot fetch.
+        _ if status.is_redirection() => {
+            let location = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .map_or_else(|| "(no Location)".into(), crate::transport::redact_url);
+            Err(TransferError::Redirect(location))
+        }
         StatusCode::PARTIAL_CONTENT if resuming => Ok(()),
         StatusCode::NOT_FOUND | StatusCode::GONE => Err(TransferError::Gone(status.as_u16())),
         status => Err(TransferError::Status(status.as_u16())),

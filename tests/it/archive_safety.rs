@@ -335,3 +335,58 @@ async fn a_download_error_never_carries_the_urls_query() {
     assert!(everything.contains(&file_id), "{everything}");
     assert!(!everything.contains("SECRET-SIGNATURE"), "{everything}");
 }
+
+#[tokio::test]
+async fn a_download_url_or_redirect_that_leaves_http_is_refused() {
+    let db = common::migrated_db().await;
+    let (sim, ctx) = mirrored(&db).await;
+    let rows: Vec<String> = sqlx::query_scalar(
+        "select file_id from cloudroom.recordings order by created_at, file_id limit 2",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    // One URL is a local file; the other redirects to one.
+    let redirector = redirect_to("file:///etc/passwd").await;
+    change_recording(&sim, &rows[0], json!({ "url": "file:///etc/passwd" })).await;
+    change_recording(&sim, &rows[1], json!({ "url": redirector })).await;
+    let full = RunOptions {
+        full: true,
+        ..RunOptions::default()
+    };
+    jobs::run_job(&ctx, &jobs::Recordings, &full).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    archive(&local(&ctx, dir.path())).await;
+    let errors: Vec<(String, String)> = sqlx::query_as(
+        "select file_id, last_error from cloudroom.recording_files where last_error is not null order by file_id",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    let of = |id: &str| {
+        errors
+            .iter()
+            .find(|(f, _)| f == id)
+            .map(|(_, e)| e.clone())
+            .unwrap_or_default()
+    };
+    assert!(of(&rows[0]).contains("not an http(s) URL"), "{errors:?}");
+    assert!(
+        of(&rows[1]).contains("refused a redirect to file:///etc/passwd"),
+        "{errors:?}"
+    );
+}
+
+/// A server that answers every request 302 to `location`.
+async fn redirect_to(location: &'static str) -> String {
+    let app = axum::Router::new().fallback(move || async move {
+        (
+            axum::http::StatusCode::FOUND,
+            [(axum::http::header::LOCATION, location)],
+        )
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}/video.mp4")
+}
