@@ -19,7 +19,7 @@ SRC = ROOT / "src"
 
 # The layers of docs/ARCHITECTURE.md, top (used by all) to bottom.
 LAYERS = [
-    ["secret", "setting", "causes", "retry", "transport", "ratelimit", "metrics", "telemetry"],
+    ["secret", "setting", "causes", "retry", "transport", "ratelimit", "metrics", "telemetry", "rss"],
     ["db", "store"],
     ["cloudroom", "aliyun"],
     ["mirror", "directory", "attendance", "archive", "companies"],
@@ -28,9 +28,8 @@ LAYERS = [
     ["cli"],
 ]
 LAYER_OF = {m: i for i, layer in enumerate(LAYERS) for m in layer}
-# Within the domain layer, and within jobs/daemon, a module may use a
-# sibling only where this says so (no cycles either way).
 PATH = re.compile(r"\bcrate::(\w+)")
+GROUP = re.compile(r"\bcrate::\{([^}]*)\}")
 
 
 def module_of(path: pathlib.Path) -> str:
@@ -70,7 +69,10 @@ def main() -> int:
             continue
         source = module_of(path)
         for number, line in without_tests(path.read_text()):
-            for target in PATH.findall(line):
+            targets = PATH.findall(line)
+            for group in GROUP.findall(line):
+                targets += [name.strip().split("::")[0] for name in group.split(",")]
+            for target in targets:
                 if target != source and target in LAYER_OF:
                     where = f"{path.relative_to(ROOT)}:{number}"
                     edges.setdefault((source, target), []).append(where)

@@ -6,7 +6,7 @@
 use crate::aliyun::AliyunClient;
 use crate::causes::Chain;
 use crate::cloudroom::{CloudRoomClient, ListQuery};
-use crate::configuration::{ConfigProblem, Settings};
+use crate::configuration::{ConfigProblem, Settings, TenantSettings};
 
 /// Every failure found; empty when the database and each vendor answered.
 pub async fn check_online(settings: &Settings) -> Vec<ConfigProblem> {
@@ -29,13 +29,16 @@ pub async fn check_online(settings: &Settings) -> Vec<ConfigProblem> {
         if tenant.directory.aliyun && tenant.aliyun.credentials().is_ok() {
             own.extend(check_aliyun(&tenant).await);
         }
-        problems.extend(own.into_iter().map(|p| settings.tenant_problem(&tenant, p)));
+        problems.extend(
+            own.into_iter()
+                .map(|p| settings.tenant_problem(tenant.name(), p)),
+        );
     }
     problems.extend(crate::configuration::missing_credentials(settings));
     problems
 }
 
-async fn check_cloudroom(settings: &Settings) -> Option<ConfigProblem> {
+async fn check_cloudroom(settings: &TenantSettings) -> Option<ConfigProblem> {
     let url = &settings.cloudroom.base_url;
     let client = match CloudRoomClient::new(&settings.cloudroom) {
         Ok(client) => client,
@@ -52,7 +55,7 @@ async fn check_cloudroom(settings: &Settings) -> Option<ConfigProblem> {
     Some(problem("cloudroom.base_url", url, message))
 }
 
-async fn check_aliyun(settings: &Settings) -> Option<ConfigProblem> {
+async fn check_aliyun(settings: &TenantSettings) -> Option<ConfigProblem> {
     let url = &settings.aliyun.endpoint;
     let client = match AliyunClient::new(&settings.aliyun) {
         Ok(client) => client,

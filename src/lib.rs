@@ -22,6 +22,7 @@ pub mod metrics;
 pub mod mirror;
 pub mod ratelimit;
 pub mod retry;
+pub mod rss;
 pub mod secret;
 pub mod setting;
 pub mod store;

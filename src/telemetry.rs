@@ -4,7 +4,23 @@ use std::io::IsTerminal;
 
 use tracing_subscriber::EnvFilter;
 
-use crate::configuration::LoggingSettings;
+/// `[logging]`.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoggingSettings {
+    pub level: String,
+    /// `text` or `json`.
+    pub format: String,
+}
+
+impl Default for LoggingSettings {
+    fn default() -> Self {
+        LoggingSettings {
+            level: "info".into(),
+            format: "text".into(),
+        }
+    }
+}
 
 /// Installs the global subscriber once; later calls are no-ops (tests call it freely).
 ///

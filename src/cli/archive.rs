@@ -1,7 +1,6 @@
 //! `confsync archive run|plan|verify`.
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
@@ -149,12 +148,7 @@ async fn read_only_context(settings: &Settings) -> anyhow::Result<JobContext> {
 }
 
 fn context_on(settings: &Settings, pool: sqlx::PgPool) -> anyhow::Result<JobContext> {
-    Ok(JobContext {
-        pool,
-        settings: Arc::new(settings.clone()),
-        cloudroom: crate::cloudroom::CloudRoomClient::new(&settings.cloudroom)?,
-        aliyun: None,
-        shutdown: CancellationToken::new(),
-        progress: indicatif::ProgressBar::hidden(),
-    })
+    let hidden = indicatif::ProgressBar::hidden();
+    let tenant = settings.top_tenant();
+    crate::app::context(tenant, settings, &pool, CancellationToken::new(), hidden)
 }

@@ -58,7 +58,15 @@ async fn plan(
         false => crate::db::connect_current(&settings.database).await?,
     };
     let actual = crate::store::companies::all(&pool).await?;
-    let plan = companies::plan(&settings.tenants(), &actual, &args.delete)?;
+    let tenants = settings.tenants();
+    let declared: Vec<companies::DeclaredCompany<'_>> = tenants
+        .iter()
+        .map(|t| companies::DeclaredCompany {
+            tenant: t.name(),
+            company: t.company.as_ref(),
+        })
+        .collect();
+    let plan = companies::plan(&declared, &actual, &args.delete)?;
     Ok((plan, pool))
 }
 
@@ -72,7 +80,7 @@ fn show(plan: &CompanyPlan, json: bool) {
 
 async fn apply(settings: &Settings, args: &CompaniesArgs) -> ExitCode {
     let result = async {
-        let client = companies::platform_client(settings)?;
+        let client = companies::platform_client(&settings.platform, &settings.cloudroom)?;
         let (plan, pool) = plan(settings, args, true).await?;
         if !args.json {
             print!("{plan}");

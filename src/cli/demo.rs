@@ -22,10 +22,8 @@ pub async fn run(mut settings: Settings) -> anyhow::Result<()> {
     point_at_simulator(&mut settings, &simulator);
     let sample = use_sample_directory(&mut settings);
     crate::db::create_database_if_missing(&settings.database).await?;
-    println!(
-        "database:  {}",
-        crate::secret::redact_url(&settings.database.url)
-    );
+    let database = crate::secret::redact_url(&settings.database.url);
+    println!("database:  {database}");
     let shutdown = tokio_util::sync::CancellationToken::new();
     let ctx = crate::app::build(settings, shutdown, super::progress_bar()).await?;
     let full = RunOptions {
@@ -40,7 +38,7 @@ pub async fn run(mut settings: Settings) -> anyhow::Result<()> {
     show_reports(&ctx.pool).await?;
     let directory = push_sample_directory(&ctx, &sample).await;
     let attendance = match &directory {
-        Ok(_) => show_attendance(&ctx, &simulator).await,
+        Ok(_) => show_attendance(&ctx, &simulator, &database).await,
         Err(_) => Ok(()),
     };
     simulator.stop().await;
@@ -83,7 +81,7 @@ async fn push_sample_directory(
     let (settings, pool) = (&*ctx.settings, &ctx.pool);
     // The simulator starts empty every time: so does what confsync pushed to it.
     crate::store::directory::forget_tenant(pool, &settings.cloudroom.tenant).await?;
-    let plan = crate::directory::prepare(settings, pool, false).await?;
+    let plan = crate::directory::prepare(settings.directory_config(), pool, false).await?;
     println!("\ndirectory plan for {}:", sample.display());
     for (title, target, kind) in [
         ("CloudRoom departments", Target::CloudRoom, Kind::Department),
@@ -110,6 +108,7 @@ async fn push_sample_directory(
 async fn show_attendance(
     ctx: &JobContext,
     simulator: &sim::RunningSimulator,
+    database: &str,
 ) -> anyhow::Result<()> {
     const UUID: &str = "demo-weekly-meeting";
     let start_ms = (chrono::Utc::now() - chrono::Duration::hours(2)).timestamp_millis();
@@ -152,8 +151,7 @@ report.attendance_per_department (Aliyun ListMembers joined with the HR director
     println!(
         "
 Try it yourself:
-  psql {} -c 'select name, department, joins, minutes from report.attendance_per_person order by minutes desc'",
-        crate::secret::redact_url(&ctx.settings.database.url)
+  psql {database} -c 'select name, department, joins, minutes from report.attendance_per_person order by minutes desc'"
     );
     Ok(())
 }

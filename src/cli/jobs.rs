@@ -39,7 +39,8 @@ pub async fn sync(settings: &Settings, args: &SyncArgs) -> ExitCode {
         let shutdown = cancel_on_signal()?;
         let progress = super::progress_bar();
         let pool = crate::db::connect_and_migrate(&settings.database).await?;
-        crate::app::for_tenants(tenants, &pool, shutdown, progress)
+        let tenants = tenants.iter().map(Settings::top_tenant).collect();
+        crate::app::contexts(settings, tenants, &pool, shutdown, progress)
     };
     let contexts = match contexts.await {
         Ok(contexts) => contexts,
@@ -181,7 +182,10 @@ where
 async fn directory_plan(settings: &Settings, json: bool) -> ExitCode {
     let result = async {
         let pool = crate::db::connect_current(&settings.database).await?;
-        Ok::<_, anyhow::Error>(crate::directory::prepare(settings, &pool, false).await?)
+        Ok::<_, anyhow::Error>(
+            crate::directory::prepare(settings.top_tenant().directory_config(), &pool, false)
+                .await?,
+        )
     }
     .await;
     match result {
@@ -238,7 +242,7 @@ async fn directory_apply(settings: &Settings, allow_mass_delete: bool, json: boo
 async fn directory_verify(settings: &Settings, json: bool) -> ExitCode {
     let result = async {
         let pool = crate::db::connect_current(&settings.database).await?;
-        crate::directory::run_verify(settings, &pool).await
+        crate::directory::run_verify(settings.top_tenant().directory_config(), &pool).await
     }
     .await;
     let report = match result {
@@ -275,7 +279,7 @@ pub async fn run_daemon(settings: Settings) -> ExitCode {
     // Part of the time goes to stopping the listener after the jobs.
     let timeout = Duration::from_secs(settings.shutdown_timeout_seconds)
         .saturating_sub(Duration::from_millis(500));
-    let daemon = match daemon::start(settings).await {
+    let daemon = match crate::app::start_daemon(settings).await {
         Ok(daemon) => daemon,
         // Printed once, by exit::fail: under systemd stderr is the journal too.
         Err(e) => return exit::fail(&e),
@@ -298,7 +302,11 @@ pub async fn run_daemon(settings: Settings) -> ExitCode {
 /// `confsync status [--json] [--tenant NAME]`: a table per tenant.
 pub async fn status(settings: &Settings, json: bool, target: &super::TenantArg) -> ExitCode {
     let result = async {
-        let tenants = target.all(settings)?;
+        let tenants: Vec<_> = target
+            .all(settings)?
+            .iter()
+            .map(Settings::top_tenant)
+            .collect();
         let pool = crate::db::connect_current(&settings.database).await?;
         let statuses = daemon::status::collect(&pool, &tenants, chrono::Utc::now()).await?;
         if json {

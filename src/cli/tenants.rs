@@ -23,11 +23,16 @@ pub enum TenantChoice {
 }
 
 impl TenantArg {
-    /// The named tenant, or every tenant.
+    /// The named tenant, or every tenant, each as the configuration scoped
+    /// to it ([`Settings::scoped_to`]).
     pub fn all(&self, settings: &Settings) -> Result<Vec<Settings>, TenantChoice> {
         match &self.tenant {
             Some(name) => Ok(vec![named(settings, name)?]),
-            None => Ok(settings.tenants()),
+            None => Ok(settings
+                .tenants()
+                .iter()
+                .map(|t| settings.scoped_to(t))
+                .collect()),
         }
     }
 
@@ -40,16 +45,17 @@ impl TenantArg {
                 action,
                 known: known(settings),
             }),
-            None => Ok(settings.tenants().remove(0)),
+            None => Ok(settings.scoped_to(&settings.tenants()[0])),
         }
     }
 }
 
 fn named(settings: &Settings, name: &str) -> Result<Settings, TenantChoice> {
-    settings.tenant(name).ok_or_else(|| TenantChoice::Unknown {
+    let tenant = settings.tenant(name).ok_or_else(|| TenantChoice::Unknown {
         name: name.to_string(),
         known: known(settings),
-    })
+    })?;
+    Ok(settings.scoped_to(&tenant))
 }
 
 fn known(settings: &Settings) -> String {

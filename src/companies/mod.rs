@@ -18,9 +18,10 @@ use secrecy::SecretString;
 use serde::Serialize;
 use sqlx::PgPool;
 
+use crate::cloudroom::CloudRoomSettings;
 use crate::cloudroom::{CloudRoomClient, CloudRoomError, CreateCompany, UpdateCompany};
-use crate::configuration::Settings;
 use crate::store::companies::{self as store, CompanyRow};
+use settings::{CompanySettings, PlatformSettings};
 
 /// Length of a generated administrator password.
 const PASSWORD_CHARS: usize = 20;
@@ -82,27 +83,34 @@ pub struct CompanyPlan {
     pub unchanged: usize,
 }
 
+/// A tenant's `[company]`: the enterprise the tenant is, if declared.
+#[derive(Debug, Clone, Copy)]
+pub struct DeclaredCompany<'a> {
+    pub tenant: &'a str,
+    pub company: Option<&'a CompanySettings>,
+}
+
 /// The companies the tenants declare, by compGUID.
 fn desired(
-    tenants: &[Settings],
+    tenants: &[DeclaredCompany<'_>],
 ) -> Result<BTreeMap<String, (CompanyRow, Option<PathBuf>)>, CompaniesError> {
     let mut wanted: BTreeMap<String, (CompanyRow, Option<PathBuf>)> = BTreeMap::new();
     for tenant in tenants {
-        let Some(company) = &tenant.company else {
+        let Some(company) = tenant.company else {
             continue;
         };
-        let name = &tenant.cloudroom.tenant;
+        let name = tenant.tenant;
         let guid = company.guid(name).to_string();
         if let Some((first, _)) = wanted.get(&guid) {
             return Err(CompaniesError::DeclaredTwice {
                 guid,
                 first: first.tenant.clone(),
-                second: name.clone(),
+                second: name.to_string(),
             });
         }
         let row = CompanyRow {
             comp_guid: guid.clone(),
-            tenant: name.clone(),
+            tenant: name.to_string(),
             comp_name: company.comp_name.clone(),
             admin: company.admin.clone(),
             admin_name: company.admin_name.clone(),
@@ -115,7 +123,7 @@ fn desired(
 
 /// What apply would do; `delete` names the companies it may delete.
 pub fn plan(
-    tenants: &[Settings],
+    tenants: &[DeclaredCompany<'_>],
     actual: &[CompanyRow],
     delete: &[String],
 ) -> Result<CompanyPlan, CompaniesError> {
@@ -206,15 +214,17 @@ pub struct CompaniesReport {
     pub failed: Vec<(String, String)>,
 }
 
-/// The platform's client: `settings.cloudroom`'s base URL and limits with
+/// The platform's client: `cloudroom`'s base URL and limits with
 /// `[platform]`'s credentials.
-pub fn platform_client(settings: &Settings) -> anyhow::Result<CloudRoomClient> {
-    let platform = &settings.platform;
+pub fn platform_client(
+    platform: &PlatformSettings,
+    cloudroom: &CloudRoomSettings,
+) -> anyhow::Result<CloudRoomClient> {
     let (Some(id), Some(key)) = (&platform.secret_id, &platform.secret_key) else {
         return Err(CompaniesError::NoPlatformCredentials.into());
     };
     Ok(CloudRoomClient::for_platform(
-        &settings.cloudroom,
+        cloudroom,
         id.clone(),
         key.clone(),
     )?)

@@ -6,9 +6,7 @@ use figment::providers::Serialized;
 use figment::value::{Dict, Value};
 use figment::{Figment, Profile, Provider};
 
-use super::{extract_problems, ConfigError, ConfigProblem, Settings};
-use crate::daemon::settings::parse_cron;
-use crate::jobs::{self, Job};
+use super::{extract_problems, ConfigError, ConfigProblem, Settings, TenantSettings};
 
 /// How many misspelt keys one check names before it stops looking.
 const MAX_UNKNOWN_KEYS: usize = 64;
@@ -78,27 +76,24 @@ fn remove(dict: &mut Dict, path: &[String], field: &str) -> bool {
 /// Aliyun's keys only once meetings are registered, and says so then.
 pub fn missing_credentials(settings: &Settings) -> Vec<ConfigProblem> {
     settings
-        .each_tenant()
+        .tenants()
+        .iter()
         .flat_map(|tenant| {
             missing_for(tenant)
                 .into_iter()
-                .map(|p| settings.tenant_problem(tenant, p))
+                .map(|p| settings.tenant_problem(tenant.name(), p))
         })
         .collect()
 }
 
-fn missing_for(settings: &Settings) -> Vec<ConfigProblem> {
-    let on = |job: &dyn Job| matches!(parse_cron(settings.schedule.expression(job)), Ok(Some(_)));
-    let directory = on(&jobs::Directory);
-    let mirror = jobs::JOBS
-        .iter()
-        .filter(|job| ![jobs::Directory.name(), jobs::Attendance.name()].contains(&job.name()))
-        .any(|job| on(*job));
+/// Each scheduled job says which vendors it needs with these settings.
+fn missing_for(settings: &TenantSettings) -> Vec<ConfigProblem> {
+    let needed = settings.vendors_needed();
     let mut problems = Vec::new();
-    if mirror || (directory && settings.directory.cloudroom) {
+    if needed.cloudroom {
         problems.extend(settings.cloudroom.credentials().err());
     }
-    if directory && settings.directory.aliyun {
+    if needed.aliyun {
         problems.extend(settings.aliyun.credentials().err());
     }
     problems

@@ -29,9 +29,11 @@ pub use check::missing_credentials;
 
 use crate::archive::settings::ArchiveSettings;
 use crate::companies::settings::{CompanySettings, PlatformSettings};
-use crate::daemon::settings::{DaemonSettings, HealthSettings, HttpSettings, ScheduleSettings};
+use crate::daemon::settings::{DaemonSettings, HealthSettings, HttpSettings};
 pub use crate::db::DatabaseSettings;
 use crate::directory::settings::DirectorySettings;
+use crate::jobs::schedule::ScheduleSettings;
+pub use crate::jobs::TenantSettings;
 
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/confsync/confsync.toml";
 pub const ENV_PREFIX: &str = "CONFSYNC_";
@@ -65,19 +67,13 @@ pub struct Settings {
     #[serde(default, skip_serializing)]
     pub tenants: BTreeMap<String, Value>,
     #[serde(skip)]
-    resolved: Vec<Settings>,
+    resolved: Vec<TenantSettings>,
     /// On SIGTERM/SIGINT the running job commits its page and the process
     /// exits within this many seconds.
     pub shutdown_timeout_seconds: u64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LoggingSettings {
-    pub level: String,
-    /// `text` or `json`.
-    pub format: String,
-}
+pub use crate::telemetry::LoggingSettings;
 
 impl Default for Settings {
     fn default() -> Self {
@@ -85,10 +81,7 @@ impl Default for Settings {
             database: DatabaseSettings::default(),
             cloudroom: CloudRoomSettings::default(),
             aliyun: AliyunSettings::default(),
-            logging: LoggingSettings {
-                level: "info".into(),
-                format: "text".into(),
-            },
+            logging: LoggingSettings::default(),
             directory: DirectorySettings::default(),
             schedule: ScheduleSettings::default(),
             http: HttpSettings::default(),
@@ -381,12 +374,8 @@ pub(super) fn validate(settings: &Settings, figment: &Figment, problems: &mut Ve
             }
         }
     }
-    crate::daemon::settings::validate(
-        &settings.schedule,
-        &settings.http,
-        &settings.health,
-        &mut problem,
-    );
+    crate::jobs::schedule::validate(&settings.schedule, &mut problem);
+    crate::daemon::settings::validate(&settings.http, &settings.health, &mut problem);
     settings
         .daemon
         .validate(settings.database.max_connections, &mut problem);

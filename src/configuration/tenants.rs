@@ -11,10 +11,19 @@ use figment::providers::{Format, Toml};
 use figment::value::{Dict, Map, Value};
 use figment::{Figment, Metadata, Profile, Provider};
 
-use super::{check, resolve_secret_files, source_of, validate, ConfigProblem, Settings};
+use super::{
+    check, resolve_secret_files, source_of, validate, ConfigProblem, Settings, TenantSettings,
+};
 
 /// The sections a tenant may override; the rest is the deployment's.
-pub const TENANT_SECTIONS: &[&str] = &["cloudroom", "aliyun", "directory", "schedule", "company"];
+pub const TENANT_SECTIONS: &[&str] = &[
+    "cloudroom",
+    "aliyun",
+    "directory",
+    "schedule",
+    "archive",
+    "company",
+];
 
 /// Whether `name` may name a tenant: it is the `tenant` column of every table.
 pub fn is_valid_name(name: &str) -> bool {
@@ -93,7 +102,7 @@ pub(super) fn resolve(
     figment: &Figment,
     credentials_dir: Option<&Path>,
     problems: &mut Vec<ConfigProblem>,
-) -> Vec<Settings> {
+) -> Vec<TenantSettings> {
     let mut tenants = Vec::new();
     for name in declared(figment) {
         let mut own = Vec::new();
@@ -118,7 +127,7 @@ fn resolve_one(
     name: &str,
     credentials_dir: Option<&Path>,
     problems: &mut Vec<ConfigProblem>,
-) -> Option<Settings> {
+) -> Option<TenantSettings> {
     let prefix = format!("tenants.{name}");
     if !is_valid_name(name) {
         problems.push(problem_at(
@@ -166,7 +175,7 @@ fn resolve_one(
     settings.tenants.clear();
     resolve_secret_files(&mut settings, credentials_dir, &merged, problems);
     validate(&settings, &merged, problems);
-    Some(settings)
+    Some(settings.top_tenant())
 }
 
 fn problem_at(figment: &Figment, key: &str, message: &str) -> ConfigProblem {
@@ -200,41 +209,74 @@ pub(super) fn untenanted(key: &str) -> &str {
 }
 
 impl Settings {
-    /// The declared tenants, or else these settings as the one tenant.
-    pub(super) fn each_tenant(&self) -> std::slice::Iter<'_, Settings> {
-        if self.resolved.is_empty() {
-            std::slice::from_ref(self).iter()
-        } else {
-            self.resolved.iter()
+    /// The top level's tenant sections, as the one tenant
+    /// `cloudroom.tenant` when no tenant is declared.
+    pub fn top_tenant(&self) -> TenantSettings {
+        TenantSettings {
+            cloudroom: self.cloudroom.clone(),
+            aliyun: self.aliyun.clone(),
+            directory: self.directory.clone(),
+            schedule: self.schedule.clone(),
+            archive: self.archive.clone(),
+            company: self.company.clone(),
         }
     }
 
-    /// Every tenant's settings: the declared tenants, or else these settings
-    /// as the one tenant `cloudroom.tenant`.
-    pub fn tenants(&self) -> Vec<Settings> {
-        self.each_tenant().cloned().collect()
+    /// This configuration for one command on one tenant: the process's
+    /// sections as they are, the tenant's sections at the top level, and
+    /// no other tenant.
+    pub fn scoped_to(&self, tenant: &TenantSettings) -> Settings {
+        let TenantSettings {
+            cloudroom,
+            aliyun,
+            directory,
+            schedule,
+            archive,
+            company,
+        } = tenant.clone();
+        Settings {
+            cloudroom,
+            aliyun,
+            directory,
+            schedule,
+            archive,
+            company,
+            tenants: Default::default(),
+            resolved: Vec::new(),
+            ..self.clone()
+        }
+    }
+
+    /// Every tenant's settings: the declared tenants, or else the top
+    /// level as the one tenant `cloudroom.tenant`.
+    pub fn tenants(&self) -> Vec<TenantSettings> {
+        match self.resolved.is_empty() {
+            true => vec![self.top_tenant()],
+            false => self.resolved.clone(),
+        }
     }
 
     pub fn tenant_names(&self) -> Vec<String> {
-        self.each_tenant()
-            .map(|t| t.cloudroom.tenant.clone())
-            .collect()
+        match self.resolved.is_empty() {
+            true => vec![self.cloudroom.tenant.clone()],
+            false => self.resolved.iter().map(|t| t.name().to_string()).collect(),
+        }
     }
 
     /// One tenant's settings, by name.
-    pub fn tenant(&self, name: &str) -> Option<Settings> {
-        self.each_tenant()
-            .find(|t| t.cloudroom.tenant == name)
-            .cloned()
+    pub fn tenant(&self, name: &str) -> Option<TenantSettings> {
+        match self.resolved.is_empty() {
+            true => (self.cloudroom.tenant == name).then(|| self.top_tenant()),
+            false => self.resolved.iter().find(|t| t.name() == name).cloned(),
+        }
     }
 
     /// `problem` of `tenant`, named as the tenant's key when tenants are
     /// declared (`tenants.acme.cloudroom.secret_key`).
-    pub fn tenant_problem(&self, tenant: &Settings, mut problem: ConfigProblem) -> ConfigProblem {
+    pub fn tenant_problem(&self, tenant: &str, mut problem: ConfigProblem) -> ConfigProblem {
         if !self.resolved.is_empty() && !problem.key.starts_with("tenants.") {
-            let name = &tenant.cloudroom.tenant;
-            problem.key = format!("tenants.{name}.{}", problem.key);
-            let env = format!("CONFSYNC_TENANTS__{}__", name.to_uppercase());
+            problem.key = format!("tenants.{tenant}.{}", problem.key);
+            let env = format!("CONFSYNC_TENANTS__{}__", tenant.to_uppercase());
             problem.message = problem.message.replace("CONFSYNC_", &env);
         }
         problem
@@ -247,33 +289,10 @@ impl Settings {
     }
 }
 
-/// A tenant's sections as `config show` prints them.
-#[derive(serde::Serialize)]
-struct TenantView<'a> {
-    cloudroom: &'a crate::cloudroom::CloudRoomSettings,
-    aliyun: &'a crate::aliyun::AliyunSettings,
-    directory: &'a crate::directory::settings::DirectorySettings,
-    schedule: &'a crate::daemon::settings::ScheduleSettings,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    company: Option<&'a crate::companies::settings::CompanySettings>,
-}
-
 /// `[tenants.<name>.…]` of every declared tenant, resolved, secrets redacted.
 pub(super) fn show(settings: &Settings) -> String {
-    let views: std::collections::BTreeMap<&str, TenantView<'_>> = settings
-        .resolved
-        .iter()
-        .map(|t| {
-            let view = TenantView {
-                cloudroom: &t.cloudroom,
-                aliyun: &t.aliyun,
-                directory: &t.directory,
-                schedule: &t.schedule,
-                company: t.company.as_ref(),
-            };
-            (t.cloudroom.tenant.as_str(), view)
-        })
-        .collect();
+    let views: std::collections::BTreeMap<&str, &TenantSettings> =
+        settings.resolved.iter().map(|t| (t.name(), t)).collect();
     if views.is_empty() {
         return String::new();
     }

@@ -21,12 +21,12 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::configuration::Settings;
 use crate::jobs::{self, lifecycle, JobContext};
 use crate::store::leases::Spare;
 use runner::JobRunner;
 use schedule::JobSchedule;
 use scheduler::{Scheduled, Scheduler};
+use settings::DaemonConfig;
 
 /// A daemon serving in the background of this process (tests start several).
 pub struct RunningDaemon {
@@ -42,14 +42,16 @@ pub struct RunningDaemon {
     sweeper: JoinHandle<()>,
 }
 
-/// Connects (migrating), marks runs a crash left `running` as abandoned,
-/// starts the HTTP listener, schedules every tenant's jobs that are not
-/// "off" and sweeps for runs whose lease expired.
-pub async fn start(settings: Settings) -> anyhow::Result<RunningDaemon> {
-    let stop = CancellationToken::new();
-    let hidden = indicatif::ProgressBar::hidden();
-    let pool = crate::db::connect_and_migrate(&settings.database).await?;
-    let contexts = crate::app::for_tenants(settings.tenants(), &pool, stop.clone(), hidden)?;
+/// On the tenants' contexts (`crate::app::start_daemon` wires them; `stop`
+/// is their shutdown token): marks runs a crash left `running` as
+/// abandoned, starts the HTTP listener, schedules every tenant's jobs that
+/// are not "off" and sweeps for runs whose lease expired.
+pub async fn start(
+    settings: &DaemonConfig,
+    pool: PgPool,
+    contexts: Vec<JobContext>,
+    stop: CancellationToken,
+) -> anyhow::Result<RunningDaemon> {
     abandon_stale_runs(&pool, &contexts).await?;
     let tasks = TaskTracker::new();
     let slots = runner::Slots {

@@ -50,7 +50,7 @@ impl JobSchedule {
 
     /// `None` for `"off"`.
     pub fn parse(expression: &str, tz: Tz) -> Result<Option<Self>, String> {
-        Ok(super::settings::parse_cron(expression)?.map(|cron| JobSchedule::new(cron, tz)))
+        Ok(crate::jobs::schedule::parse_cron(expression)?.map(|cron| JobSchedule::new(cron, tz)))
     }
 
     pub fn timezone(&self) -> Tz {

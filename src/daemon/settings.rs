@@ -1,48 +1,16 @@
-//! `[schedule]`, `[daemon]`, `[http]` and `[health]` configuration.
+//! `[daemon]`, `[http]` and `[health]` configuration (`[schedule]` is the
+//! jobs', in `jobs::schedule`).
 
 use std::net::SocketAddr;
 
-use chrono_tz::Tz;
-use croner::parser::{CronParser, Seconds};
-use croner::Cron;
 use serde::{Deserialize, Serialize};
 
-use crate::jobs::Job;
-
-/// Cron expressions with a seconds field, or "off".
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ScheduleSettings {
-    pub timezone: String,
-    pub conferences: String,
-    pub history: String,
-    pub recordings: String,
-    pub details: String,
-    pub reconcile: String,
-    pub directory: String,
-    pub attendance: String,
-    pub archive: String,
-}
-
-impl Default for ScheduleSettings {
-    /// Each job's own default schedule.
-    fn default() -> Self {
-        use crate::jobs::{
-            Archive, Attendance, Conferences, Details, Directory, History, Job, Reconcile,
-            Recordings,
-        };
-        ScheduleSettings {
-            timezone: "Asia/Shanghai".into(),
-            conferences: Conferences.default_schedule().into(),
-            history: History.default_schedule().into(),
-            recordings: Recordings.default_schedule().into(),
-            details: Details.default_schedule().into(),
-            reconcile: Reconcile.default_schedule().into(),
-            directory: Directory.default_schedule().into(),
-            attendance: Attendance.default_schedule().into(),
-            archive: Archive.default_schedule().into(),
-        }
-    }
+/// What the daemon reads of the process's configuration.
+#[derive(Debug, Clone, Default)]
+pub struct DaemonConfig {
+    pub daemon: DaemonSettings,
+    pub http: HttpSettings,
+    pub health: HealthSettings,
 }
 
 /// How a daemon shares the work with the others on its database.
@@ -132,72 +100,12 @@ impl Default for HealthSettings {
     }
 }
 
-impl ScheduleSettings {
-    /// The expression configured for `job` (`schedule.<job name>`); a job
-    /// without a key of its own runs on its default schedule (a test keeps
-    /// a key for every registered job).
-    pub fn expression(&self, job: &dyn Job) -> &str {
-        match job.name() {
-            "conferences" => &self.conferences,
-            "history" => &self.history,
-            "recordings" => &self.recordings,
-            "details" => &self.details,
-            "reconcile" => &self.reconcile,
-            "directory" => &self.directory,
-            "attendance" => &self.attendance,
-            "archive" => &self.archive,
-            _ => job.default_schedule(),
-        }
-    }
-
-    /// The configured zone; `validate` has vouched for it.
-    pub fn tz(&self) -> Result<Tz, String> {
-        self.timezone.parse::<Tz>().map_err(|_| {
-            format!(
-                "unknown time zone {:?} (use an IANA name such as Asia/Shanghai)",
-                self.timezone
-            )
-        })
-    }
-}
-
-/// `"off"` disables a job.
-pub const OFF: &str = "off";
-
-/// Parses a cron expression with a seconds field (six fields, or seven with
-/// a year); `None` for `"off"`.
-pub fn parse_cron(expression: &str) -> Result<Option<Cron>, String> {
-    let expression = expression.trim();
-    if expression.eq_ignore_ascii_case(OFF) {
-        return Ok(None);
-    }
-    CronParser::builder()
-        .seconds(Seconds::Required)
-        .build()
-        .parse(expression)
-        .map(Some)
-        .map_err(|e| {
-            format!(
-                "not a cron expression with a seconds field, e.g. \"0 */10 * * * *\", or \"off\": {expression:?}: {e}"
-            )
-        })
-}
-
-/// Adds a problem for every bad `schedule.*`, `http.*` or `health.*` value.
+/// Adds a problem for every bad `http.*` or `health.*` value.
 pub fn validate(
-    schedule: &ScheduleSettings,
     http: &HttpSettings,
     health: &HealthSettings,
     problem: &mut dyn FnMut(&str, String),
 ) {
-    if let Err(e) = schedule.tz() {
-        problem("schedule.timezone", e);
-    }
-    for job in crate::jobs::JOBS {
-        if let Err(e) = parse_cron(schedule.expression(job)) {
-            problem(&format!("schedule.{}", job.name()), e);
-        }
-    }
     if let Err(e) = http.listen.parse::<SocketAddr>() {
         problem(
             "http.listen",
@@ -216,55 +124,17 @@ pub fn validate(
 mod tests {
     use super::*;
 
-    fn problems(schedule: &ScheduleSettings, http: &HttpSettings) -> Vec<(String, String)> {
-        let mut found = Vec::new();
-        validate(schedule, http, &HealthSettings::default(), &mut |k, m| {
-            found.push((k.to_string(), m))
-        });
-        found
-    }
-
-    /// `[schedule]` has a key for every registered job, named after it.
-    #[test]
-    fn every_job_has_its_schedule_key() {
-        let toml = toml::to_string(&ScheduleSettings::default()).unwrap();
-        let table: toml::Table = toml.parse().unwrap();
-        for job in crate::jobs::JOBS {
-            let key = table.get(job.name()).and_then(|v| v.as_str());
-            assert_eq!(key, Some(job.default_schedule()), "schedule.{}", job.name());
-        }
-        assert_eq!(table.len(), crate::jobs::JOBS.len() + 1, "{table:?}");
-    }
-
-    #[test]
-    fn defaults_are_valid() {
-        assert!(problems(&ScheduleSettings::default(), &HttpSettings::default()).is_empty());
-    }
-
     #[test]
     fn bad_values_name_their_keys() {
-        let schedule = ScheduleSettings {
-            timezone: "Mars/Olympus".into(),
-            history: "every hour".into(),
-            recordings: "*/30 * * * *".into(),
-            directory: "off".into(),
-            ..ScheduleSettings::default()
-        };
         let http = HttpSettings {
             listen: "localhost".into(),
         };
-        let keys: Vec<String> = problems(&schedule, &http)
-            .into_iter()
-            .map(|(k, _)| k)
-            .collect();
-        assert_eq!(
-            keys,
-            [
-                "schedule.timezone",
-                "schedule.history",
-                "schedule.recordings",
-                "http.listen"
-            ]
-        );
+        let health = HealthSettings {
+            max_consecutive_failures: 0,
+            ..HealthSettings::default()
+        };
+        let mut keys = Vec::new();
+        validate(&http, &health, &mut |k, _| keys.push(k.to_string()));
+        assert_eq!(keys, ["http.listen", "health.max_consecutive_failures"]);
     }
 }

@@ -7,7 +7,7 @@ use serde::Serialize;
 use sqlx::PgPool;
 
 use super::schedule::JobSchedule;
-use crate::configuration::Settings;
+use crate::jobs::TenantSettings;
 use crate::jobs::{self, Job};
 use crate::store::runs::{self, JobRecord};
 
@@ -32,7 +32,7 @@ pub struct JobStatus {
 /// Every job's status of each of `tenants`, as of `now`, read in one query.
 pub async fn collect(
     pool: &PgPool,
-    tenants: &[Settings],
+    tenants: &[TenantSettings],
     now: DateTime<Utc>,
 ) -> anyhow::Result<Vec<JobStatus>> {
     let pairs: Vec<(String, &str)> = tenants
@@ -93,13 +93,13 @@ const HEADERS: [&str; 7] = [
 
 /// A table per tenant, under its name when there are several, times in
 /// each tenant's schedule zone.
-pub fn tables(statuses: &[JobStatus], tenants: &[Settings]) -> String {
+pub fn tables(statuses: &[JobStatus], tenants: &[TenantSettings]) -> String {
     let mut out = String::new();
     for tenant in tenants {
-        let name = &tenant.cloudroom.tenant;
+        let name = tenant.name();
         let own: Vec<JobStatus> = statuses
             .iter()
-            .filter(|s| &s.tenant == name)
+            .filter(|s| s.tenant == name)
             .cloned()
             .collect();
         let tz = tenant.schedule.tz().unwrap_or(chrono_tz::UTC);

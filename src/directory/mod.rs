@@ -32,7 +32,6 @@ use tokio_util::sync::CancellationToken;
 
 use crate::aliyun::AliyunClient;
 use crate::cloudroom::CloudRoomClient;
-use crate::configuration::Settings;
 use crate::store::{self, RowCounts, StoreError};
 use apply::{Executor, Failure, Outcomes};
 use model::AliyunGroup;
@@ -177,18 +176,27 @@ impl ApplySummary {
     }
 }
 
+/// What the directory push reads of a tenant's configuration: its own
+/// section, and Aliyun's group and batch size.
+#[derive(Debug, Clone, Copy)]
+pub struct DirectoryConfig<'a> {
+    pub tenant: &'a str,
+    pub directory: &'a settings::DirectorySettings,
+    pub aliyun: &'a crate::aliyun::AliyunSettings,
+}
+
 /// The Aliyun group from `aliyun.group_id` / `aliyun.group_name`, required
 /// when the Aliyun target is on.
-pub fn aliyun_group(settings: &Settings) -> Result<Option<AliyunGroup>, DirectoryError> {
-    if !settings.directory.aliyun {
+pub fn aliyun_group(config: DirectoryConfig<'_>) -> Result<Option<AliyunGroup>, DirectoryError> {
+    if !config.directory.aliyun {
         return Ok(None);
     }
-    let id = settings
+    let id = config
         .aliyun
         .group_id
         .clone()
         .filter(|s| !s.trim().is_empty());
-    let name = settings
+    let name = config
         .aliyun
         .group_name
         .clone()
@@ -204,12 +212,12 @@ pub fn aliyun_group(settings: &Settings) -> Result<Option<AliyunGroup>, Director
 /// Reads and validates the source, loads the stored state and plans.
 /// Sends nothing; fails before any change when the source is unusable.
 pub async fn prepare(
-    settings: &Settings,
+    config: DirectoryConfig<'_>,
     pool: &PgPool,
     allow_mass_delete: bool,
 ) -> Result<Plan, DirectoryError> {
-    let dir = &settings.directory;
-    let group = aliyun_group(settings)?;
+    let dir = &config.directory;
+    let group = aliyun_group(config)?;
     let mut rows = source::read(dir.source.as_deref(), &dir.columns, pool)
         .await
         .map_err(DirectoryError::Source)?;
@@ -235,7 +243,7 @@ pub async fn prepare(
             min: dir.min_rows.max(1),
         });
     }
-    let tenant = &settings.cloudroom.tenant;
+    let tenant = config.tenant;
     let departments = store::directory::departments(pool, tenant).await?;
     identity::keep_remembered_ids(&mut desired, &departments);
     let users = store::directory::users(pool, tenant).await?;
@@ -266,25 +274,25 @@ pub struct Targets {
 }
 
 impl Targets {
-    /// The clients of the targets `settings.directory` turns on; a target
+    /// The clients of the targets `config.directory` turns on; a target
     /// that is on without a client is a configuration problem.
     pub fn for_settings(
-        settings: &Settings,
+        config: DirectoryConfig<'_>,
         cloudroom: &CloudRoomClient,
         aliyun: Option<&AliyunClient>,
     ) -> Result<Targets, DirectoryError> {
-        let aliyun = match (settings.directory.aliyun, aliyun) {
+        let aliyun = match (config.directory.aliyun, aliyun) {
             (false, _) => None,
             (true, Some(client)) => Some(client.clone()),
             (true, None) => {
-                let problem = AliyunClient::new(&settings.aliyun).err();
+                let problem = AliyunClient::new(config.aliyun).err();
                 return Err(DirectoryError::Config(problem.map_or_else(
                     || "directory.aliyun is on but no Aliyun client was built".into(),
                     |e| crate::causes::Chain(&e).to_string(),
                 )));
             }
         };
-        let cloudroom = settings.directory.cloudroom.then(|| cloudroom.clone());
+        let cloudroom = config.directory.cloudroom.then(|| cloudroom.clone());
         Ok(Targets { cloudroom, aliyun })
     }
 }
@@ -297,7 +305,7 @@ impl Targets {
 /// midway; object failures are not errors but `failures` in the summary
 /// (`summary.failed()`).
 pub async fn apply(
-    settings: &Settings,
+    config: DirectoryConfig<'_>,
     pool: &PgPool,
     targets: Targets,
     options: ApplyOptions,
@@ -306,24 +314,24 @@ pub async fn apply(
 ) -> anyhow::Result<ApplySummary> {
     let started = Instant::now();
     let Targets { cloudroom, aliyun } = targets;
-    let plan = prepare(settings, pool, options.allow_mass_delete).await?;
+    let plan = prepare(config, pool, options.allow_mass_delete).await?;
     let plan_seconds = started.elapsed().as_secs_f64();
     let executor = Executor {
         plan: &plan,
         pool,
-        tenant: &settings.cloudroom.tenant,
+        tenant: config.tenant,
         run_id: Some(run_id),
         cloudroom: cloudroom.clone(),
         aliyun: aliyun.clone(),
-        batch_size: settings.aliyun.batch_size,
-        concurrency: settings.directory.concurrency.max(1),
+        batch_size: config.aliyun.batch_size,
+        concurrency: config.directory.concurrency.max(1),
         cancel,
     };
     let executed = executor.run().await?;
     let mut held = plan.held.clone();
     held.extend(executed.held);
     Ok(ApplySummary {
-        tenant: settings.cloudroom.tenant.clone(),
+        tenant: config.tenant.to_string(),
         run_id,
         rows_read: plan.desired.rows_read,
         valid_rows: plan.desired.people.len(),
@@ -336,22 +344,19 @@ pub async fn apply(
         api_calls: 0,
         plan_seconds,
         seconds: started.elapsed().as_secs_f64(),
-        peak_rss_kib: crate::jobs::summary::peak_rss_kib(),
+        peak_rss_kib: crate::rss::peak_rss_kib(),
     })
 }
 
 /// Reads a sample of pushed people back from Aliyun.
 pub async fn run_verify(
-    settings: &Settings,
+    config: DirectoryConfig<'_>,
     pool: &PgPool,
 ) -> anyhow::Result<verify::VerifyReport> {
     let client =
-        AliyunClient::new(&settings.aliyun).map_err(|e| DirectoryError::Config(e.to_string()))?;
-    let sample = store::directory::aliyun_sample(
-        pool,
-        &settings.cloudroom.tenant,
-        settings.directory.verify_sample,
-    )
-    .await?;
+        AliyunClient::new(config.aliyun).map_err(|e| DirectoryError::Config(e.to_string()))?;
+    let sample =
+        store::directory::aliyun_sample(pool, config.tenant, config.directory.verify_sample)
+            .await?;
     Ok(verify::check(&client, sample).await)
 }

@@ -22,6 +22,11 @@ impl Job for Attendance {
         Some("aliyun.meeting_members")
     }
 
+    /// Aliyun's keys only once meetings are registered; the run says so then.
+    fn vendors(&self, _settings: &super::TenantSettings) -> super::Vendors {
+        super::Vendors::default()
+    }
+
     fn run<'a>(&'a self, run: &'a mut Run<'_>) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(async move {
             let settings = &run.ctx.settings;

@@ -6,18 +6,21 @@ use indicatif::ProgressBar;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
+use super::TenantSettings;
 use crate::aliyun::AliyunClient;
 use crate::cloudroom::CloudRoomClient;
-use crate::configuration::Settings;
 use crate::mirror::MirrorContext;
 use crate::transport::CallCounter;
 
-/// The pool, both vendor clients and the process's shutdown token. Cloning
-/// is cheap; clones share the connection pools, budgets and stats.
+/// The pool, the tenant's settings and vendor clients, and what the
+/// process decides for every run: the shutdown token and the run lease.
+/// Cloning is cheap; clones share the connection pools, budgets and stats.
 #[derive(Clone)]
 pub struct JobContext {
     pub pool: PgPool,
-    pub settings: Arc<Settings>,
+    pub settings: Arc<TenantSettings>,
+    /// `daemon.lease_seconds`: a run whose heartbeat is older is taken over.
+    pub lease: std::time::Duration,
     pub cloudroom: CloudRoomClient,
     /// Built only when the directory pushes to Aliyun, which needs its keys.
     pub aliyun: Option<AliyunClient>,

@@ -27,11 +27,22 @@ impl Job for Directory {
         false
     }
 
+    /// The targets `directory.cloudroom` and `directory.aliyun` turn on.
+    fn vendors(&self, settings: &super::TenantSettings) -> super::Vendors {
+        super::Vendors {
+            cloudroom: settings.directory.cloudroom,
+            aliyun: settings.directory.aliyun,
+        }
+    }
+
     fn run<'a>(&'a self, run: &'a mut Run<'_>) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(async move {
             let ctx = run.ctx;
-            let targets =
-                Targets::for_settings(&ctx.settings, &ctx.cloudroom, ctx.aliyun.as_ref())?;
+            let targets = Targets::for_settings(
+                ctx.settings.directory_config(),
+                &ctx.cloudroom,
+                ctx.aliyun.as_ref(),
+            )?;
             let targets = Targets {
                 cloudroom: targets
                     .cloudroom
@@ -44,7 +55,7 @@ impl Job for Directory {
                 allow_mass_delete: run.options.allow_mass_delete,
             };
             let mut summary = directory::apply(
-                &ctx.settings,
+                ctx.settings.directory_config(),
                 &ctx.pool,
                 targets,
                 options,

@@ -159,7 +159,7 @@ pub async fn lock_job(
 /// process is running them, and a process killed mid-run (a `sync` sent
 /// SIGKILL, a crashed daemon) leaves no run that looks alive.
 pub async fn abandon_stale(ctx: &JobContext, job: &str, spare: Spare) -> anyhow::Result<()> {
-    let (tenant, lease) = (ctx.tenant(), ctx.settings.daemon.lease());
+    let (tenant, lease) = (ctx.tenant(), ctx.lease);
     let marked = leases::abandon_stale(&ctx.pool, (tenant, job), lease, spare)
         .await
         .context("cannot mark abandoned runs")?;
@@ -229,7 +229,7 @@ async fn claim_run(
 ) -> anyhow::Result<Option<i64>> {
     let (tenant, name, full) = (ctx.tenant(), job.name(), job.is_full(options));
     if let Some(run_id) = claim.resume {
-        let lease = ctx.settings.daemon.lease();
+        let lease = ctx.lease;
         let taken = leases::take_over(&ctx.pool, run_id, instance(), lease)
             .await
             .context("cannot take over the run in confsync.sync_runs")?;
@@ -269,7 +269,7 @@ pub fn instance() -> &'static str {
 /// thought this one dead, so this one stops.
 fn beat(ctx: &JobContext, run_id: i64, lost: CancellationToken) -> tokio_util::sync::DropGuard {
     let pool = ctx.pool.clone();
-    let every = ctx.settings.daemon.lease() / 3;
+    let every = ctx.lease / 3;
     let stop = CancellationToken::new();
     let guard = stop.clone().drop_guard();
     tokio::spawn(async move {

@@ -15,7 +15,9 @@ pub mod history;
 pub mod lifecycle;
 pub mod reconcile;
 pub mod recordings;
+pub mod schedule;
 pub mod summary;
+pub mod tenant;
 
 use futures::future::BoxFuture;
 
@@ -30,6 +32,7 @@ pub use lifecycle::{run_claimed, run_job, run_mirror, Claim, JobBusy, RunOutcome
 pub use reconcile::Reconcile;
 pub use recordings::Recordings;
 pub use summary::JobSummary;
+pub use tenant::TenantSettings;
 
 use crate::directory::ApplySummary;
 use crate::store::runs::RunTotals;
@@ -50,6 +53,15 @@ pub trait Job: Send + Sync {
     fn is_long(&self) -> bool {
         false
     }
+    /// The vendors whose credentials a run needs with `settings`, which
+    /// `config check` asks every scheduled job for. Most jobs read
+    /// CloudRoom.
+    fn vendors(&self, _settings: &TenantSettings) -> Vendors {
+        Vendors {
+            cloudroom: true,
+            aliyun: false,
+        }
+    }
     /// Whether a run with these options is a full pass.
     fn is_full(&self, options: &RunOptions) -> bool {
         options.full
@@ -57,6 +69,20 @@ pub trait Job: Send + Sync {
     /// Does the work, adding to `run.totals` as it goes so that a run that
     /// fails midway still records what it did.
     fn run<'a>(&'a self, run: &'a mut Run<'_>) -> BoxFuture<'a, anyhow::Result<()>>;
+}
+
+/// Which vendors' credentials a job needs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Vendors {
+    pub cloudroom: bool,
+    pub aliyun: bool,
+}
+
+impl std::ops::BitOrAssign for Vendors {
+    fn bitor_assign(&mut self, other: Self) {
+        self.cloudroom |= other.cloudroom;
+        self.aliyun |= other.aliyun;
+    }
 }
 
 /// The jobs, in the order `status` lists them and the daemon schedules them.

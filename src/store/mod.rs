@@ -32,7 +32,6 @@ pub mod state;
 pub mod tenants;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 /// A failed statement, with what the store was doing.
@@ -54,21 +53,8 @@ impl<T> Context<T> for Result<T, sqlx::Error> {
     }
 }
 
-/// What a write did, row by row.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct RowCounts {
-    pub inserted: u64,
-    pub updated: u64,
-    pub unchanged: u64,
-}
-
-impl std::ops::AddAssign for RowCounts {
-    fn add_assign(&mut self, other: Self) {
-        self.inserted += other.inserted;
-        self.updated += other.updated;
-        self.unchanged += other.unchanged;
-    }
-}
+/// What a write did, row by row (the metrics own the type: they count it).
+pub use crate::metrics::RowCounts;
 
 /// The hash that decides whether a row changed: sha256 over the record as
 /// received (serde_json sorts object keys, so equal records hash equally).

@@ -7,7 +7,6 @@ use crate::common::daemon as daemon_helpers;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use confsync::daemon;
 use confsync::jobs::{self, JobBusy, RunOptions};
 use confsync::store::locks::JobLock;
 use confsync_sim::SimConfig;
@@ -24,7 +23,7 @@ async fn a_job_every_second_runs_records_its_runs_and_never_overlaps_itself() {
     let db = common::migrated_db().await;
     let mut settings = daemon_settings(&sim, &db);
     settings.schedule.conferences = "* * * * * *".into();
-    let running = daemon::start(settings).await.unwrap();
+    let running = confsync::app::start_daemon(settings).await.unwrap();
     wait_for("three finished runs", Duration::from_secs(30), || async {
         runs(&db.pool, "conferences")
             .await
@@ -69,8 +68,8 @@ async fn two_schedulers_sharing_one_database_never_run_the_same_job_at_the_same_
     let mut settings = daemon_settings(&sim, &db);
     settings.schedule.conferences = "* * * * * *".into();
     settings.schedule.recordings = "* * * * * *".into();
-    let first = daemon::start(settings.clone()).await.unwrap();
-    let second = daemon::start(settings).await.unwrap();
+    let first = confsync::app::start_daemon(settings.clone()).await.unwrap();
+    let second = confsync::app::start_daemon(settings).await.unwrap();
     wait_for("six conference runs", Duration::from_secs(30), || async {
         runs(&db.pool, "conferences").await.len() >= 6
     })
@@ -104,7 +103,9 @@ async fn runs_left_running_are_abandoned_at_start_unless_their_lock_is_held() {
         .await
         .unwrap()
         .expect("lock is free");
-    let running = daemon::start(daemon_settings(&sim, &db)).await.unwrap();
+    let running = confsync::app::start_daemon(daemon_settings(&sim, &db))
+        .await
+        .unwrap();
     let history = runs(&db.pool, "history").await;
     assert_eq!(history[0].status, "abandoned");
     assert!(history[0].finished_at.is_some());
@@ -155,7 +156,7 @@ async fn a_failing_run_is_recorded_and_the_schedule_carries_on() {
     settings.cloudroom.max_retries = 0;
     // Every request fails until the test clears the fault.
     sim.state.faults().fail_rate = Some(1.0);
-    let running = daemon::start(settings).await.unwrap();
+    let running = confsync::app::start_daemon(settings).await.unwrap();
     wait_for("two failed runs", Duration::from_secs(30), || async {
         runs(&db.pool, "conferences")
             .await
@@ -188,7 +189,7 @@ async fn reconcile_records_one_row_around_its_three_full_passes() {
     // Starts with conferences on the same ticks, as the defaults do on Sundays.
     settings.schedule.reconcile = "*/3 * * * * *".into();
     settings.schedule.conferences = "* * * * * *".into();
-    let running = daemon::start(settings).await.unwrap();
+    let running = confsync::app::start_daemon(settings).await.unwrap();
     wait_for("a finished reconcile", Duration::from_secs(60), || async {
         runs(&db.pool, "reconcile")
             .await
@@ -229,7 +230,7 @@ async fn the_directory_job_applies_the_hr_export_on_its_schedule() {
     let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/sample-hr.csv");
     settings.directory.source = Some(sample.display().to_string());
     settings.schedule.directory = "*/2 * * * * *".into();
-    let running = daemon::start(settings).await.unwrap();
+    let running = confsync::app::start_daemon(settings).await.unwrap();
     wait_for("two directory runs", Duration::from_secs(60), || async {
         runs(&db.pool, "directory")
             .await

@@ -17,7 +17,7 @@ async fn healthz_is_200_until_a_job_fails_too_often_in_a_row() {
     // Scheduled, but not due during the test.
     settings.schedule.history = "0 0 3 1 1 *".into();
     settings.health.max_consecutive_failures = 2;
-    let running = daemon::start(settings).await.unwrap();
+    let running = confsync::app::start_daemon(settings).await.unwrap();
     let url = format!("http://{}/healthz", running.http_addr());
 
     let (status, body) = get(&url).await;
@@ -68,7 +68,7 @@ async fn a_run_far_longer_than_its_job_usually_takes_is_named_stuck() {
     let mut settings = daemon_settings(&sim, &db);
     settings.schedule.history = "0 0 3 1 1 *".into();
     settings.health.stuck_run_after_seconds = 60;
-    let running = daemon::start(settings).await.unwrap();
+    let running = confsync::app::start_daemon(settings).await.unwrap();
     let url = format!("http://{}/healthz", running.http_addr());
     // Its successful runs took 10 s; one has been running for 30 s (under
     // the 60 s floor), another since 5 minutes (over it and over 4 x 10 s).
@@ -143,7 +143,7 @@ async fn metrics_show_runs_rows_calls_durations_and_last_success() {
     let db = common::migrated_db().await;
     let mut settings = daemon_settings(&sim, &db);
     settings.schedule.conferences = "* * * * * *".into();
-    let running = daemon::start(settings).await.unwrap();
+    let running = confsync::app::start_daemon(settings).await.unwrap();
     wait_for("a finished run", Duration::from_secs(30), || async {
         runs(&db.pool, "conferences")
             .await

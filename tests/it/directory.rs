@@ -111,7 +111,7 @@ async fn one_changed_person_gives_one_put_and_one_createuser_with_count_one() {
     assert_ne!(text, dh::sample_text());
     dh::rewrite(&path, &text);
 
-    let plan = directory::prepare(&settings, &db.pool, false)
+    let plan = directory::prepare(settings.top_tenant().directory_config(), &db.pool, false)
         .await
         .expect("plan");
     let shown = plan.report().to_string();
@@ -180,7 +180,7 @@ E3,a3,丙,研发,D1
 E4,a4,丁,市场,D9
 ",
     );
-    let plan = directory::prepare(&settings, &db.pool, false)
+    let plan = directory::prepare(settings.top_tenant().directory_config(), &db.pool, false)
         .await
         .expect("plan");
     let shown = plan.report().to_string();
@@ -417,7 +417,7 @@ async fn a_mass_delete_is_staged_until_allowed() {
     let kept: Vec<&str> = sample.lines().take(151).collect();
     dh::rewrite(&path, &(kept.join("\n") + "\n"));
 
-    let plan = directory::prepare(&settings, &db.pool, false)
+    let plan = directory::prepare(settings.top_tenant().directory_config(), &db.pool, false)
         .await
         .expect("plan");
     let shown = plan.report().to_string();
@@ -711,7 +711,7 @@ async fn plan_sends_nothing_and_prints_json() {
     let sim = common::simulator(common::small_sim()).await;
     let db = common::migrated_db().await;
     let settings = dh::settings(&sim, &db, &dh::sample_path());
-    let plan = directory::prepare(&settings, &db.pool, false)
+    let plan = directory::prepare(settings.top_tenant().directory_config(), &db.pool, false)
         .await
         .expect("plan");
     assert_eq!(dh::total_requests(&sim), 0);
@@ -732,7 +732,7 @@ async fn json_lines_and_postgres_sources_read_like_csv() {
     let lines = "{\"employee_id\":\"E1\",\"account\":\"a1\",\"name\":\"甲\",\"department\":\"研发 / 后端\",\"mobile\":13800000001}\n\n{\"employee_id\":\"E2\",\"account\":\"a2\",\"name\":\"乙\",\"role\":\"admin\"}\n";
     let (_dir, path) = dh::write_source("hr.jsonl", lines.as_bytes());
     let settings = dh::settings(&sim, &db, &path);
-    let plan = directory::prepare(&settings, &db.pool, false)
+    let plan = directory::prepare(settings.top_tenant().directory_config(), &db.pool, false)
         .await
         .expect("plan");
     let report = plan.report();
@@ -773,7 +773,9 @@ async fn verify_reports_drift_in_aliyun() {
     let mut settings = dh::settings(&sim, &db, &dh::sample_path());
     settings.directory.verify_sample = 1000;
     assert!(!dh::apply(&settings, &db).await.failed());
-    let clean = directory::run_verify(&settings, &db.pool).await.unwrap();
+    let clean = directory::run_verify(settings.top_tenant().directory_config(), &db.pool)
+        .await
+        .unwrap();
     assert_eq!(clean.checked, dh::sample_active());
     assert!(clean.drift.is_empty(), "{:?}", clean.drift);
 
@@ -784,7 +786,9 @@ async fn verify_reports_drift_in_aliyun() {
         }
         aliyun.users.remove("E10004");
     }
-    let report = directory::run_verify(&settings, &db.pool).await.unwrap();
+    let report = directory::run_verify(settings.top_tenant().directory_config(), &db.pool)
+        .await
+        .unwrap();
     let drift: Vec<(String, String)> = report
         .drift
         .iter()
@@ -853,7 +857,7 @@ async fn aliyun_target_needs_a_group() {
     let db = common::migrated_db().await;
     let mut settings = dh::settings(&sim, &db, &dh::sample_path());
     settings.aliyun.group_id = None;
-    let e = directory::prepare(&settings, &db.pool, false)
+    let e = directory::prepare(settings.top_tenant().directory_config(), &db.pool, false)
         .await
         .expect_err("no group");
     assert!(matches!(e, DirectoryError::Config(_)), "{e}");
@@ -891,7 +895,7 @@ E271,a271,乙,研发中心 / 前端部,D12
 E272,a272,丙,研发中心 / 后端部,D13
 ",
     );
-    let plan = directory::prepare(&settings, &db.pool, false)
+    let plan = directory::prepare(settings.top_tenant().directory_config(), &db.pool, false)
         .await
         .expect("plan");
     let shown = plan.report().to_string();
@@ -954,7 +958,7 @@ async fn a_tripped_mass_delete_guard_stages_the_tree_changes_too() {
 E1,a1,甲,研发 / 新部门,D7
 ",
     );
-    let plan = directory::prepare(&settings, &db.pool, false)
+    let plan = directory::prepare(settings.top_tenant().directory_config(), &db.pool, false)
         .await
         .expect("plan");
     assert!(plan.mass_delete.is_some());

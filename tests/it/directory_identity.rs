@@ -327,9 +327,13 @@ async fn a_protected_account_is_never_touched() {
             lock(&w.sim.state.cloudroom).user("admin").is_none(),
             "{reading:?}"
         );
-        let plan = confsync::directory::prepare(&settings, &w.db.pool, false)
-            .await
-            .unwrap();
+        let plan = confsync::directory::prepare(
+            settings.top_tenant().directory_config(),
+            &w.db.pool,
+            false,
+        )
+        .await
+        .unwrap();
         let text = plan.report().to_string();
         assert!(
             text.contains("protected:") && text.contains("admin (E1)"),
@@ -349,9 +353,13 @@ async fn a_replacement_heavy_export_is_staged_by_the_guard() {
         .map(|i| row(&format!("E{i}"), &format!("new{i}")))
         .collect();
     dh::rewrite(&w.path, &csv(&renamed));
-    let plan = confsync::directory::prepare(&w.settings, &w.db.pool, false)
-        .await
-        .unwrap();
+    let plan = confsync::directory::prepare(
+        w.settings.top_tenant().directory_config(),
+        &w.db.pool,
+        false,
+    )
+    .await
+    .unwrap();
     let mass = plan.mass_delete.clone().expect("the guard trips");
     assert_eq!((mass.deletes, mass.cloudroom_users), (12, 12));
     assert!(plan.report().to_string().contains("would release all 12"));
@@ -380,9 +388,10 @@ async fn a_department_create_whose_answer_is_lost_is_not_sent_twice() {
     assert!(first.failed(), "{first}");
     // The POST went once and took effect; the answer was lost.
     assert_eq!(dh::calls(&w.sim, "cloudroom", "department.create"), 1);
-    let plan = confsync::directory::prepare(&settings, &w.db.pool, false)
-        .await
-        .unwrap();
+    let plan =
+        confsync::directory::prepare(settings.top_tenant().directory_config(), &w.db.pool, false)
+            .await
+            .unwrap();
     let text = plan.report().to_string();
     assert!(text.contains("directory settle --department"), "{text}");
     let second = dh::apply(&settings, &w.db).await;

@@ -172,7 +172,7 @@ async fn directory_objects_and_last_success_of_a_restart() {
         .unwrap();
     let mut daemon_settings = common::daemon::daemon_settings(&sim, &db);
     daemon_settings.schedule.reconcile = "0 0 3 1 1 *".into();
-    let running = confsync::daemon::start(daemon_settings).await.unwrap();
+    let running = confsync::app::start_daemon(daemon_settings).await.unwrap();
     let text = confsync::metrics::render();
     let last =
         r#"confsync_last_success_timestamp_seconds{confsync_job="reconcile",tenant="default"}"#;

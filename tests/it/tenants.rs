@@ -175,8 +175,8 @@ async fn two_daemons_mirror_every_tenant_and_a_wrong_credential_fails_alone() {
     let path = write_config(dir.path(), &sim, &db, &tenants, (3, true), &extra);
     let settings = load(&path);
     assert_eq!(settings.tenant_names(), ["bad", "t001", "t002", "t003"]);
-    let first = confsync::daemon::start(settings.clone()).await.unwrap();
-    let second = confsync::daemon::start(settings).await.unwrap();
+    let first = confsync::app::start_daemon(settings.clone()).await.unwrap();
+    let second = confsync::app::start_daemon(settings).await.unwrap();
     wait_until_mirrored(&db, &["t001", "t002", "t003"], Duration::from_secs(60)).await;
     assert_eq!(count(&db.pool, "cloudroom.conferences", "bad").await, 0);
     wait_for("bad to fail twice", Duration::from_secs(20), || async {
@@ -338,7 +338,7 @@ async fn a_daemon_runs_at_most_max_concurrent_runs_at_once() {
     let db = common::test_db().await;
     let extra = "[daemon]\nmax_concurrent_runs = 2\n".to_string() + EVERY_SECOND_MIRROR;
     let path = write_config(dir.path(), &sim, &db, &tenants, (4, false), &extra);
-    let daemon = confsync::daemon::start(load(&path)).await.unwrap();
+    let daemon = confsync::app::start_daemon(load(&path)).await.unwrap();
     wait_until_mirrored(
         &db,
         &["t001", "t002", "t003", "t004"],
@@ -377,7 +377,7 @@ async fn a_tenant_whose_server_never_answers_does_not_hold_the_others_up() {
     );
     let text = std::fs::read_to_string(&path).unwrap() + &slow;
     std::fs::write(&path, text).unwrap();
-    let daemon = confsync::daemon::start(load(&path)).await.unwrap();
+    let daemon = confsync::app::start_daemon(load(&path)).await.unwrap();
     // The slow tenant's conference list and history hold two of the three
     // slots for good (its recordings pass has nothing queued and ends);
     // t001's jobs share the third and still mirror everything.

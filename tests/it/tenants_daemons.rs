@@ -237,7 +237,8 @@ async fn running_owner(db: &TestDb, tick: chrono::DateTime<Utc>) -> (i64, u32) {
 /// The same history mirrored by one uninterrupted run into a fresh database.
 async fn clean_history(config: &Path) -> (i64, String) {
     let clean = common::migrated_db().await;
-    let mut settings = load(config).tenant("t001").unwrap();
+    let loaded = load(config);
+    let mut settings = loaded.scoped_to(&loaded.tenant("t001").unwrap());
     settings.database.url = clean.url.clone();
     settings
         .cloudroom

@@ -59,11 +59,12 @@ pub async fn run(settings: &Settings, args: &DirectoryBenchArgs) -> anyhow::Resu
 async fn child_plan(settings: &Settings) -> anyhow::Result<()> {
     let pool = crate::db::connect(&settings.database).await?;
     let started = Instant::now();
-    let plan = crate::directory::prepare(settings, &pool, false).await?;
+    let tenant = settings.top_tenant();
+    let plan = crate::directory::prepare(tenant.directory_config(), &pool, false).await?;
     let figures = PlanFigures {
         plan_seconds: started.elapsed().as_secs_f64(),
         changes: plan.changes.len(),
-        peak_rss_kib: crate::jobs::summary::peak_rss_kib(),
+        peak_rss_kib: crate::rss::peak_rss_kib(),
     };
     println!("{}", serde_json::to_string(&figures)?);
     Ok(())

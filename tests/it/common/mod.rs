@@ -184,26 +184,20 @@ pub fn mirror_context(sim: &RunningSimulator, db: &TestDb) -> confsync::jobs::Jo
     job_context(settings_for(sim, db), db)
 }
 
-/// The application as `app::build` wires it, on the test's pool.
+/// The application as the daemon and every command wire it
+/// (`confsync::app::context`), on the test's pool.
 pub fn job_context(
     settings: confsync::configuration::Settings,
     db: &TestDb,
 ) -> confsync::jobs::JobContext {
-    let shutdown = tokio_util::sync::CancellationToken::new();
-    let cloudroom = confsync::cloudroom::CloudRoomClient::new(&settings.cloudroom)
-        .expect("client")
-        .with_cancel(shutdown.clone());
-    let aliyun = confsync::aliyun::AliyunClient::new(&settings.aliyun)
-        .ok()
-        .map(|client| client.with_cancel(shutdown.clone()));
-    confsync::jobs::JobContext {
-        pool: db.pool.clone(),
-        settings: std::sync::Arc::new(settings),
-        cloudroom,
-        aliyun,
-        shutdown,
-        progress: indicatif::ProgressBar::hidden(),
-    }
+    confsync::app::context(
+        settings.top_tenant(),
+        &settings,
+        &db.pool,
+        tokio_util::sync::CancellationToken::new(),
+        indicatif::ProgressBar::hidden(),
+    )
+    .expect("the application's context")
 }
 
 /// Changes the CloudRoom settings of `ctx` and rebuilds its client from them.
