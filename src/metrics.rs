@@ -164,7 +164,7 @@ impl Metrics {
     /// Every family name confsync exports (with or without samples yet).
     fn family_names(&self) -> Vec<String> {
         use prometheus::core::Collector;
-        let own: [&dyn Collector; 14] = [
+        let own: [&dyn Collector; 15] = [
             &self.runs,
             &self.rows,
             &self.directory_objects,
@@ -176,6 +176,7 @@ impl Metrics {
             &self.rate_budget,
             &self.run_duration,
             &self.last_success,
+            &self.stuck,
             &self.archive.bytes,
             &self.archive.failed,
             &self.archive.backlog,
