@@ -22,7 +22,7 @@ pub async fn build(
     shutdown: CancellationToken,
     progress: ProgressBar,
 ) -> anyhow::Result<JobContext> {
-    let pool = crate::db::connect_and_migrate(&settings.database).await?;
+    let pool = crate::store::db::connect_and_migrate(&settings.database).await?;
     context(settings.top_tenant(), &settings, &pool, shutdown, progress)
 }
 
@@ -75,7 +75,7 @@ pub fn context(
 /// starts the daemon on them.
 pub async fn start_daemon(settings: Settings) -> anyhow::Result<RunningDaemon> {
     let stop = CancellationToken::new();
-    let pool = crate::db::connect_and_migrate(&settings.database).await?;
+    let pool = crate::store::db::connect_and_migrate(&settings.database).await?;
     let hidden = ProgressBar::hidden();
     let contexts = contexts(&settings, settings.tenants(), &pool, stop.clone(), hidden)?;
     let config = DaemonConfig {

@@ -11,7 +11,7 @@ use crate::configuration::{ConfigProblem, Settings, TenantSettings};
 /// Every failure found; empty when the database and each vendor answered.
 pub async fn check_online(settings: &Settings) -> Vec<ConfigProblem> {
     let mut problems = Vec::new();
-    if let Err(e) = crate::db::connect(&settings.database).await {
+    if let Err(e) = crate::store::db::connect(&settings.database).await {
         let url = crate::secret::redact_url(&settings.database.url);
         problems.push(problem(
             "database.url",

@@ -14,7 +14,6 @@ pub mod cloudroom;
 pub mod companies;
 pub mod configuration;
 pub mod daemon;
-pub mod db;
 pub mod directory;
 pub mod doctor;
 pub mod jobs;

@@ -21,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cloudroom::CloudRoomClient;
 use crate::store::recording_files::{self as store, Archived, ArchivedFile, DueFile};
-use crate::store::runs::RunTotals;
+use crate::store::sync_runs::RunTotals;
 use location::Location;
 pub use retention::{Held, Hold};
 use settings::ArchiveSettings;

@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::aliyun::{AliyunClient, AliyunError, MeetingInfo};
 use crate::store::attendance::{self as store, DueMeeting, MeetingRead, MemberRow};
-use crate::store::runs::RunTotals;
+use crate::store::sync_runs::RunTotals;
 
 /// What an attendance run needs.
 pub struct AttendanceContext {

@@ -57,7 +57,11 @@ pub async fn run(settings: &Settings, json: bool, retry_failed: bool) -> ExitCod
             retry_failed,
             ..RunOptions::default()
         };
-        jobs::run_job(&ctx, &jobs::Archive, &options).await
+        super::jobs::ran(
+            jobs::run_job(&ctx, &jobs::Archive, &options).await?,
+            &ctx,
+            &jobs::Archive,
+        )
     }
     .await;
     match result {
@@ -117,7 +121,7 @@ fn print_plan(plan: &crate::archive::ArchivePlan) {
 /// Re-reads the objects (or a sample) and reports drift (exit 1 on drift).
 pub async fn verify(settings: &Settings, sample: Option<i64>, json: bool) -> ExitCode {
     let result = async {
-        let pool = crate::db::connect_and_migrate(&settings.database).await?;
+        let pool = crate::store::db::connect_and_migrate(&settings.database).await?;
         let ctx = context_on(settings, pool)?;
         let archive = jobs::archive::context(&ctx, ctx.shutdown.clone(), &Default::default())?;
         crate::archive::verify(&archive, sample).await
@@ -143,7 +147,7 @@ pub async fn verify(settings: &Settings, sample: Option<i64>, json: bool) -> Exi
 }
 
 async fn read_only_context(settings: &Settings) -> anyhow::Result<JobContext> {
-    let pool = crate::db::connect_current(&settings.database).await?;
+    let pool = crate::store::db::connect_current(&settings.database).await?;
     context_on(settings, pool)
 }
 

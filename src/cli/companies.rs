@@ -54,8 +54,8 @@ async fn plan(
     migrate: bool,
 ) -> anyhow::Result<(CompanyPlan, sqlx::PgPool)> {
     let pool = match migrate {
-        true => crate::db::connect_and_migrate(&settings.database).await?,
-        false => crate::db::connect_current(&settings.database).await?,
+        true => crate::store::db::connect_and_migrate(&settings.database).await?,
+        false => crate::store::db::connect_current(&settings.database).await?,
     };
     let actual = crate::store::companies::all(&pool).await?;
     let tenants = settings.tenants();

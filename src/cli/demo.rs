@@ -21,7 +21,7 @@ pub async fn run(mut settings: Settings) -> anyhow::Result<()> {
     println!("simulator: {}", simulator.base_url());
     point_at_simulator(&mut settings, &simulator);
     let sample = use_sample_directory(&mut settings);
-    crate::db::create_database_if_missing(&settings.database).await?;
+    crate::store::db::create_database_if_missing(&settings.database).await?;
     let database = crate::secret::redact_url(&settings.database.url);
     println!("database:  {database}");
     let shutdown = tokio_util::sync::CancellationToken::new();
@@ -30,7 +30,7 @@ pub async fn run(mut settings: Settings) -> anyhow::Result<()> {
         full: true,
         ..RunOptions::default()
     };
-    let summaries = jobs::run_mirror(&ctx, &full).await?;
+    let summaries = jobs::run_sequence(&ctx, &jobs::MIRROR, &full).await?;
     ctx.progress.finish_and_clear();
     for summary in &summaries {
         super::jobs::print_summary(summary, false);
@@ -94,13 +94,14 @@ async fn push_sample_directory(
             c.create, c.update, c.delete
         );
     }
-    let run = jobs::run_job(ctx, &jobs::Directory, &RunOptions::default()).await?;
-    let Some(summary) = run.apply else {
+    let outcome = jobs::run_job(ctx, &jobs::Directory, &RunOptions::default()).await?;
+    let run = super::jobs::ran(outcome, ctx, &jobs::Directory)?;
+    let Some(summary) = run.report_as::<crate::directory::ApplySummary>() else {
         anyhow::bail!("directory apply failed: {}", run.error.unwrap_or_default());
     };
     println!();
-    print!("{summary}");
-    Ok(*summary)
+    super::jobs::print_summary(&run, false);
+    Ok(summary.clone())
 }
 
 /// A weekly meeting of the people just pushed to Aliyun, read by the
@@ -119,28 +120,16 @@ async fn show_attendance(
     }
     let tenant = &ctx.settings.cloudroom.tenant;
     // The demo's database outlives its simulator: read the meeting afresh.
-    sqlx::query("delete from aliyun.meetings where tenant = $1 and meeting_uuid = $2")
-        .bind(tenant)
-        .bind(UUID)
-        .execute(&ctx.pool)
-        .await
-        .context("cannot reset the demo meeting")?;
+    crate::store::attendance::forget_meeting(&ctx.pool, tenant, UUID).await?;
     crate::store::attendance::register(&ctx.pool, tenant, &[UUID.to_string()], "table").await?;
     // Everybody has left: one read, then the one more that ends it.
     for _ in 0..2 {
-        let run = jobs::run_job(ctx, &jobs::Attendance, &RunOptions::default()).await?;
-        if let Some(error) = run.error {
+        let outcome = jobs::run_job(ctx, &jobs::Attendance, &RunOptions::default()).await?;
+        if let Some(error) = super::jobs::ran(outcome, ctx, &jobs::Attendance)?.error {
             anyhow::bail!("the attendance job failed: {error}");
         }
     }
-    let rows: Vec<(String, i64, i64, f64)> = sqlx::query_as(
-        "select coalesce(department, '(no department)'), people, joins, minutes::float8
-           from report.attendance_per_department where tenant = $1 order by minutes desc",
-    )
-    .bind(tenant)
-    .fetch_all(&ctx.pool)
-    .await
-    .context("cannot read report.attendance_per_department")?;
+    let rows = crate::store::reports::attendance_per_department(&ctx.pool, tenant).await?;
     println!(
         "
 report.attendance_per_department (Aliyun ListMembers joined with the HR directory):"
@@ -179,23 +168,13 @@ fn point_at_simulator(settings: &mut Settings, simulator: &sim::RunningSimulator
 }
 
 async fn show_reports(pool: &PgPool) -> anyhow::Result<()> {
-    let days: Vec<(chrono::NaiveDate, i64, i64)> = sqlx::query_as(
-        "select day, meetings, minutes from report.meetings_per_day order by day desc limit 5",
-    )
-    .fetch_all(pool)
-    .await
-    .context("cannot read report.meetings_per_day")?;
+    let days = crate::store::reports::meetings_per_day(pool, 5).await?;
     println!("\nreport.meetings_per_day (latest 5 days):");
     println!("  {:<12} {:>8} {:>8}", "day", "meetings", "minutes");
     for (day, meetings, minutes) in days {
         println!("  {day:<12} {meetings:>8} {minutes:>8}");
     }
-    let hosts: Vec<(Option<String>, i64, i64)> = sqlx::query_as(
-        "select host_name, meetings, minutes from report.meeting_minutes_per_host order by minutes desc limit 5",
-    )
-    .fetch_all(pool)
-    .await
-    .context("cannot read report.meeting_minutes_per_host")?;
+    let hosts = crate::store::reports::minutes_per_host(pool, 5).await?;
     println!("\nreport.meeting_minutes_per_host (top 5):");
     println!("  {:<12} {:>8} {:>8}", "host", "meetings", "minutes");
     for (host, meetings, minutes) in hosts {

@@ -10,7 +10,7 @@ use super::output::{print_json, print_tenant_json};
 use super::{DirectoryCommand, SyncArgs, ALL_PASSES};
 use crate::configuration::Settings;
 use crate::daemon::{self, shutdown::Signals, systemd};
-use crate::jobs::{self, JobBusy, JobContext, JobSummary, RunOptions};
+use crate::jobs::{self, Job, JobContext, JobSummary, RunOptions, RunOutcome};
 
 /// The application for a one-shot command on one tenant: SIGINT or
 /// SIGTERM cancels its run, which then commits what it has and is recorded
@@ -18,6 +18,23 @@ use crate::jobs::{self, JobBusy, JobContext, JobSummary, RunOptions};
 pub(super) async fn build_for_command(settings: &Settings) -> anyhow::Result<JobContext> {
     let shutdown = cancel_on_signal()?;
     crate::app::build(settings.clone(), shutdown, super::progress_bar()).await
+}
+
+/// A one-shot command's run. A run that did not start is an outcome of the
+/// lifecycle; for a command that asked for it, it is a message and exit 1.
+pub(super) fn ran(
+    outcome: RunOutcome,
+    ctx: &JobContext,
+    job: &dyn Job,
+) -> anyhow::Result<JobSummary> {
+    match outcome {
+        RunOutcome::Ran(summary) => Ok(summary),
+        RunOutcome::Busy | RunOutcome::TickTaken => anyhow::bail!(
+            "{} is already running for tenant {} (another run holds its lock); not run",
+            job.name(),
+            ctx.tenant()
+        ),
+    }
 }
 
 fn cancel_on_signal() -> anyhow::Result<CancellationToken> {
@@ -38,7 +55,7 @@ pub async fn sync(settings: &Settings, args: &SyncArgs) -> ExitCode {
         let tenants = args.target.all(settings)?;
         let shutdown = cancel_on_signal()?;
         let progress = super::progress_bar();
-        let pool = crate::db::connect_and_migrate(&settings.database).await?;
+        let pool = crate::store::db::connect_and_migrate(&settings.database).await?;
         let tenants = tenants.iter().map(Settings::top_tenant).collect();
         crate::app::contexts(settings, tenants, &pool, shutdown, progress)
     };
@@ -63,42 +80,58 @@ async fn sync_tenant(ctx: &JobContext, args: &SyncArgs) -> bool {
         since: args.since,
         ..RunOptions::default()
     };
-    let passes: Vec<&dyn jobs::Job> = match args.job.as_str() {
-        ALL_PASSES => jobs::MIRROR.to_vec(),
+    // All passes wait for their locks, as the reconcile's do; one pass by
+    // name is skipped when another run holds it.
+    let outcomes = match args.job.as_str() {
+        ALL_PASSES => jobs::run_sequence(ctx, &jobs::MIRROR, &options)
+            .await
+            .map(|s| s.into_iter().map(RunOutcome::Ran).collect()),
         // clap only lets registered names through.
-        name => jobs::find(name).into_iter().collect(),
+        name => match jobs::find(name) {
+            Some(job) => jobs::run_job(ctx, job, &options).await.map(|o| vec![o]),
+            None => Ok(Vec::new()),
+        },
     };
     let mut failed = false;
-    for job in passes {
-        if ctx.shutdown.is_cancelled() {
-            break;
+    match outcomes {
+        Ok(outcomes) => {
+            for outcome in outcomes {
+                match outcome {
+                    RunOutcome::Ran(summary) => {
+                        failed |= summary.error.is_some();
+                        print_summary(&summary, args.json);
+                    }
+                    // Another process (the daemon, say) is running it: nothing failed.
+                    RunOutcome::Busy | RunOutcome::TickTaken => eprintln!(
+                        "{} is already running for tenant {} (another run holds its lock); skipped",
+                        args.job,
+                        ctx.tenant()
+                    ),
+                }
+            }
         }
-        match jobs::run_job(ctx, job, &options).await {
-            Ok(summary) => {
-                failed |= summary.error.is_some();
-                print_summary(&summary, args.json);
-            }
-            // Another process (the daemon, say) is running it: nothing failed.
-            Err(e) if e.is::<JobBusy>() => eprintln!("{e}"),
-            Err(e) => {
-                let tenant = ctx.tenant();
-                eprintln!(
-                    "error: {}: tenant {tenant}: {}",
-                    job.name(),
-                    crate::causes::of(&e)
-                );
-                failed = true;
-            }
+        Err(e) => {
+            let tenant = ctx.tenant();
+            eprintln!(
+                "error: {}: tenant {tenant}: {}",
+                args.job,
+                crate::causes::of(&e)
+            );
+            failed = true;
         }
     }
     failed
 }
 
+/// The run's totals, then the job's own report, as text or one JSON line.
 pub fn print_summary(summary: &JobSummary, json: bool) {
     if json {
         print_json(summary);
     } else {
         println!("{summary}");
+        if let Some(report) = &summary.report {
+            print!("{report}");
+        }
     }
 }
 
@@ -138,7 +171,7 @@ async fn directory_settle(settings: &Settings, key: &str, id: Option<i64>) -> Ex
     use crate::directory::settle::{settle, Settlement};
     let settlement = id.map_or(Settlement::Absent, Settlement::Exists);
     let result = async {
-        let pool = crate::db::connect_current(&settings.database).await?;
+        let pool = crate::store::db::connect_current(&settings.database).await?;
         let client = crate::cloudroom::CloudRoomClient::new(&settings.cloudroom)?;
         settle(&pool, &settings.cloudroom.tenant, &client, key, settlement).await
     }
@@ -181,7 +214,7 @@ where
 /// configuration problem.
 async fn directory_plan(settings: &Settings, json: bool) -> ExitCode {
     let result = async {
-        let pool = crate::db::connect_current(&settings.database).await?;
+        let pool = crate::store::db::connect_current(&settings.database).await?;
         Ok::<_, anyhow::Error>(
             crate::directory::prepare(settings.top_tenant().directory_config(), &pool, false)
                 .await?,
@@ -212,21 +245,24 @@ async fn directory_apply(settings: &Settings, allow_mass_delete: bool, json: boo
     };
     let result = async {
         let ctx = build_for_command(settings).await?;
-        jobs::run_job(&ctx, &jobs::Directory, &options).await
+        ran(
+            jobs::run_job(&ctx, &jobs::Directory, &options).await?,
+            &ctx,
+            &jobs::Directory,
+        )
     }
     .await;
     let summary = match result {
         Ok(summary) => summary,
         Err(e) => return exit::fail(&e),
     };
-    match (&summary.apply, &summary.cause) {
-        (Some(_), _) if json => print_json(&summary),
-        (Some(apply), _) => print!("{apply}"),
+    match (&summary.report, &summary.cause) {
+        (Some(_), _) => print_summary(&summary, json),
         // The run stopped before it had a report: nothing was changed.
         (None, Some(cause)) => return exit::fail(cause),
         (None, None) => {}
     }
-    let partial = summary.apply.as_ref().is_some_and(|a| a.failed());
+    let partial = summary.report.as_ref().is_some_and(|r| r.partial());
     match (&summary.error, partial) {
         (_, true) => exit::code(exit::PARTIAL),
         // Done, but the run could not vouch for it (its lock was lost).
@@ -241,7 +277,7 @@ async fn directory_apply(settings: &Settings, allow_mass_delete: bool, json: boo
 /// Exit 0 when the sample matches, 1 on drift or when Aliyun cannot be read.
 async fn directory_verify(settings: &Settings, json: bool) -> ExitCode {
     let result = async {
-        let pool = crate::db::connect_current(&settings.database).await?;
+        let pool = crate::store::db::connect_current(&settings.database).await?;
         crate::directory::run_verify(settings.top_tenant().directory_config(), &pool).await
     }
     .await;
@@ -307,7 +343,7 @@ pub async fn status(settings: &Settings, json: bool, target: &super::TenantArg) 
             .iter()
             .map(Settings::top_tenant)
             .collect();
-        let pool = crate::db::connect_current(&settings.database).await?;
+        let pool = crate::store::db::connect_current(&settings.database).await?;
         let statuses = daemon::status::collect(&pool, &tenants, chrono::Utc::now()).await?;
         if json {
             return Ok(format!("{}\n", serde_json::to_string(&statuses)?));

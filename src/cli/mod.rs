@@ -386,7 +386,7 @@ async fn add_meetings(
         .cloudroom
         .tenant;
     let uuids = crate::attendance::meetings_file::read(file)?;
-    let pool = crate::db::connect_and_migrate(&settings.database).await?;
+    let pool = crate::store::db::connect_and_migrate(&settings.database).await?;
     let tenant = &tenant;
     let added = crate::store::attendance::register(&pool, tenant, &uuids, "file").await?;
     let known = uuids.len() as u64 - added;
@@ -402,7 +402,7 @@ async fn add_meetings(
 }
 
 async fn migrate(settings: &Settings) -> anyhow::Result<()> {
-    crate::db::connect_and_migrate(&settings.database).await?;
+    crate::store::db::connect_and_migrate(&settings.database).await?;
     println!("migrations applied");
     Ok(())
 }

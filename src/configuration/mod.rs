@@ -30,10 +30,10 @@ pub use check::missing_credentials;
 use crate::archive::settings::ArchiveSettings;
 use crate::companies::settings::{CompanySettings, PlatformSettings};
 use crate::daemon::settings::{DaemonSettings, HealthSettings, HttpSettings};
-pub use crate::db::DatabaseSettings;
 use crate::directory::settings::DirectorySettings;
 use crate::jobs::schedule::ScheduleSettings;
 pub use crate::jobs::TenantSettings;
+pub use crate::store::db::DatabaseSettings;
 
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/confsync/confsync.toml";
 pub const ENV_PREFIX: &str = "CONFSYNC_";
@@ -386,7 +386,7 @@ pub(super) fn validate(settings: &Settings, figment: &Figment, problems: &mut Ve
 }
 
 fn validate_database(
-    database: &crate::db::DatabaseSettings,
+    database: &crate::store::db::DatabaseSettings,
     problem: &mut dyn FnMut(&str, String),
 ) {
     match url::Url::parse(&database.url) {

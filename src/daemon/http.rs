@@ -23,7 +23,7 @@ use sqlx::PgPool;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::store::runs::{self, JobRecord};
+use crate::store::sync_runs::{self, JobRecord};
 
 /// How many times its usual length a run may take before it is stuck.
 pub const STUCK_FACTOR: f64 = 4.0;
@@ -49,7 +49,7 @@ struct Health {
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<String>,
     failing_tenants: Vec<String>,
-    stuck_runs: Vec<runs::StuckRun>,
+    stuck_runs: Vec<sync_runs::StuckRun>,
     jobs: Vec<JobHealth>,
 }
 
@@ -102,7 +102,7 @@ async fn livez() -> &'static str {
 
 /// 200 when the database answers within [`DB_TIMEOUT`], else 503 with why.
 async fn readyz(State(state): State<HealthState>) -> (StatusCode, String) {
-    let ping = sqlx::query_scalar::<_, i32>("select 1").fetch_one(&state.pool);
+    let ping = crate::store::ping(&state.pool);
     match tokio::time::timeout(DB_TIMEOUT, ping).await {
         Ok(Ok(_)) => (StatusCode::OK, "ok\n".into()),
         Ok(Err(e)) => (
@@ -131,7 +131,7 @@ async fn healthz(State(state): State<HealthState>) -> impl IntoResponse {
 
 async fn check(state: &HealthState) -> Health {
     let records =
-        tokio::time::timeout(DB_TIMEOUT, runs::job_records(&state.pool, &state.jobs)).await;
+        tokio::time::timeout(DB_TIMEOUT, sync_runs::job_records(&state.pool, &state.jobs)).await;
     let records = match records {
         Ok(Ok(records)) => records,
         Ok(Err(e)) => {
@@ -184,11 +184,13 @@ async fn check(state: &HealthState) -> Health {
     }
 }
 
-async fn stuck_runs(state: &HealthState) -> Result<Vec<runs::StuckRun>, crate::store::StoreError> {
-    runs::stuck_runs(&state.pool, &state.jobs, state.stuck_after, STUCK_FACTOR).await
+async fn stuck_runs(
+    state: &HealthState,
+) -> Result<Vec<sync_runs::StuckRun>, crate::store::StoreError> {
+    sync_runs::stuck_runs(&state.pool, &state.jobs, state.stuck_after, STUCK_FACTOR).await
 }
 
-fn record_stuck(stuck: &[runs::StuckRun]) {
+fn record_stuck(stuck: &[sync_runs::StuckRun]) {
     crate::metrics::record_stuck_runs(stuck.iter().map(|r| crate::metrics::StuckRun {
         tenant: &r.tenant,
         job: &r.job,
@@ -197,7 +199,7 @@ fn record_stuck(stuck: &[runs::StuckRun]) {
     }));
 }
 
-fn stuck_reason(run: &runs::StuckRun) -> String {
+fn stuck_reason(run: &sync_runs::StuckRun) -> String {
     let usual = match run.usual_seconds {
         Some(usual) => format!("its successful runs took at most {usual:.0} s"),
         None => "it has no successful run yet".into(),

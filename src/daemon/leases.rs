@@ -12,7 +12,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::runner::JobRunner;
-use crate::store::leases;
+use crate::store::sync_runs;
 
 /// The runners of this daemon by (tenant, job).
 type Runners = HashMap<(String, &'static str), Arc<JobRunner>>;
@@ -51,7 +51,7 @@ async fn sweep(
     tenants: &[String],
     lease: Duration,
 ) -> Result<(), crate::store::StoreError> {
-    for run in leases::stale_runs(pool, tenants, lease).await? {
+    for run in sync_runs::stale_runs(pool, tenants, lease).await? {
         let Some(runner) = runners.get(&(run.tenant.clone(), job_name(&run.job))) else {
             continue;
         };

@@ -22,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::jobs::{self, lifecycle, JobContext};
-use crate::store::leases::Spare;
+use crate::store::sync_runs::LeaveRunning;
 use runner::JobRunner;
 use schedule::JobSchedule;
 use scheduler::{Scheduled, Scheduler};
@@ -106,7 +106,7 @@ async fn restore_last_successes(
     pool: &PgPool,
     enabled: &[(String, &'static str)],
 ) -> anyhow::Result<()> {
-    for record in crate::store::runs::job_records(pool, enabled).await? {
+    for record in crate::store::sync_runs::job_records(pool, enabled).await? {
         if let Some(at) = record.last_success_at {
             crate::metrics::restore_last_success(&record.tenant, &record.job, at);
         }
@@ -156,33 +156,16 @@ fn log_next_ticks(scheduled: &[Scheduled]) {
 /// run marked running are locked: hundreds of tenants have few.
 async fn abandon_stale_runs(pool: &PgPool, contexts: &[JobContext]) -> anyhow::Result<()> {
     let tenants: Vec<String> = contexts.iter().map(|c| c.tenant().to_string()).collect();
-    for (tenant, job) in crate::store::leases::running_jobs(pool, &tenants).await? {
+    for (tenant, job) in crate::store::sync_runs::running_jobs(pool, &tenants).await? {
         let Some(ctx) = contexts.iter().find(|c| c.tenant() == tenant) else {
             continue;
         };
         let Some(job) = jobs::find(&job).map(|j| j.name()) else {
             continue;
         };
-        abandon_stale_of(ctx, job).await?;
+        lifecycle::clear_stale(ctx, job, LeaveRunning::Resumable).await?;
     }
     Ok(())
-}
-
-async fn abandon_stale_of(ctx: &JobContext, job: &'static str) -> anyhow::Result<()> {
-    let tenant = ctx.tenant();
-    let Some(lock) = lifecycle::lock_job(&ctx.pool, tenant, job, None).await? else {
-        tracing::info!(
-            tenant,
-            job,
-            "running in another process; its runs are left alone"
-        );
-        return Ok(());
-    };
-    let marked = lifecycle::abandon_stale(ctx, job, Spare::Resumable).await;
-    if let Err(e) = lock.release().await {
-        tracing::warn!(tenant, job, error = %crate::causes::Chain(&e), "cannot release the job lock; its connection is closed instead");
-    }
-    marked
 }
 
 impl RunningDaemon {

@@ -13,9 +13,9 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Semaphore;
 use tokio_util::task::TaskTracker;
 
-use crate::jobs::{self, lifecycle, Claim, Job, JobContext, RunOptions};
-use crate::metrics::{self, Outcome};
-use crate::store::leases::Spare;
+use crate::jobs::lifecycle::{self, Skip};
+use crate::jobs::{self, Claim, Job, JobContext, RunOptions};
+use crate::store::sync_runs::LeaveRunning;
 
 /// The daemon's run slots, shared by every runner.
 #[derive(Clone)]
@@ -79,7 +79,7 @@ impl JobRunner {
 
     /// Starts the run for `tick` in the background, unless the previous
     /// tick of this job is still running or still waiting for a slot (then
-    /// this tick is skipped and logged, saying which).
+    /// this tick is skipped, and the lifecycle logs which).
     pub fn dispatch(self: &Arc<Self>, tick: DateTime<Utc>) -> bool {
         let claim = Claim {
             tick: Some(tick),
@@ -88,20 +88,12 @@ impl JobRunner {
         let Err(busy) = self.start(claim) else {
             return true;
         };
-        let (tenant, job) = (self.tenant(), self.job.name());
-        match busy {
-            WAITING => {
-                let key = match self.job.is_long() {
-                    true => "daemon.max_concurrent_long_runs",
-                    false => "daemon.max_concurrent_runs",
-                };
-                tracing::warn!(tenant, job, %tick, "tick skipped: the previous tick of this job is still waiting for a run slot ({key} are all taken)")
-            }
-            _ => {
-                tracing::warn!(tenant, job, %tick, "tick skipped: the previous run of this job is still going")
-            }
-        }
-        metrics::record_run(tenant, job, Outcome::Skipped, None);
+        let skip = match (busy, self.job.is_long()) {
+            (WAITING, true) => Skip::WaitingForSlot("daemon.max_concurrent_long_runs"),
+            (WAITING, false) => Skip::WaitingForSlot("daemon.max_concurrent_runs"),
+            _ => Skip::StillRunning,
+        };
+        lifecycle::record_skip(self.tenant(), self.job.name(), Some(tick), skip);
         false
     }
 
@@ -137,12 +129,12 @@ impl JobRunner {
         Ok(())
     }
 
-    /// The lifecycle records the run; only a failure to record it lands here.
+    /// The lifecycle records the run and counts it; only a failure to
+    /// record it lands here, to be logged.
     async fn run(&self, claim: Claim) {
         let result = jobs::run_claimed(&self.ctx, self.job, &RunOptions::default(), claim).await;
         if let Err(e) = result {
             let (tenant, job) = (self.tenant(), self.job.name());
-            metrics::record_run(tenant, job, Outcome::Failed, None);
             tracing::error!(tenant, job, tick = ?claim.tick, error = %crate::causes::of(&e), "run failed");
         }
     }
@@ -150,21 +142,13 @@ impl JobRunner {
 
 impl JobRunner {
     /// Marks this job's runs left behind by a stopped process abandoned
-    /// (under the job's lock, in the background), when nobody will take
-    /// them over: runs started by hand, or dead for too long.
+    /// (in the background), when nobody will take them over: runs started
+    /// by hand, or dead for too long.
     pub fn clear_stale(self: &Arc<Self>) {
         let runner = Arc::clone(self);
         self.tasks.spawn(async move {
             let (ctx, job) = (&runner.ctx, runner.job.name());
-            let cleared = async {
-                let Some(lock) = lifecycle::lock_job(&ctx.pool, ctx.tenant(), job, None).await? else {
-                    return Ok(());
-                };
-                let marked = lifecycle::abandon_stale(ctx, job, Spare::Resumable).await;
-                lock.release().await?;
-                marked
-            };
-            if let Err(e) = cleared.await {
+            if let Err(e) = lifecycle::clear_stale(ctx, job, LeaveRunning::Resumable).await {
                 tracing::warn!(tenant = ctx.tenant(), job, error = %crate::causes::of(&e), "cannot mark the job's stale runs abandoned");
             }
         });

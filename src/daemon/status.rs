@@ -9,7 +9,7 @@ use sqlx::PgPool;
 use super::schedule::JobSchedule;
 use crate::jobs::TenantSettings;
 use crate::jobs::{self, Job};
-use crate::store::runs::{self, JobRecord};
+use crate::store::sync_runs::{self, JobRecord};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct JobStatus {
@@ -39,7 +39,7 @@ pub async fn collect(
         .iter()
         .flat_map(|t| jobs::names().map(|job| (t.cloudroom.tenant.clone(), job)))
         .collect();
-    let mut records = runs::job_records(pool, &pairs).await?.into_iter();
+    let mut records = sync_runs::job_records(pool, &pairs).await?.into_iter();
     let mut statuses = Vec::new();
     for tenant in tenants {
         let tz = tenant.schedule.tz().map_err(anyhow::Error::msg)?;

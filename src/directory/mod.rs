@@ -68,8 +68,6 @@ pub struct ApplyOptions {
 /// What one apply did, as printed and as the daemon reads it.
 #[derive(Debug, Clone, Serialize)]
 pub struct ApplySummary {
-    pub tenant: String,
-    pub run_id: i64,
     pub rows_read: usize,
     pub valid_rows: usize,
     pub problems: Vec<RowProblem>,
@@ -80,11 +78,7 @@ pub struct ApplySummary {
     pub mass_delete: Option<MassDelete>,
     /// Stopped by the cancellation token before the plan was done.
     pub cancelled: bool,
-    /// HTTP requests to both vendors (retries included), counted by the run.
-    pub api_calls: u64,
     pub plan_seconds: f64,
-    pub seconds: f64,
-    pub peak_rss_kib: Option<u64>,
 }
 
 impl ApplySummary {
@@ -107,11 +101,11 @@ impl fmt::Display for ApplySummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "directory apply (run {}): {} rows read, {} valid, {} problem(s)",
-            self.run_id,
+            "  {} rows read, {} valid, {} problem(s); planned in {:.2} s",
             self.rows_read,
             self.valid_rows,
-            self.problems.len()
+            self.problems.len(),
+            self.plan_seconds
         )?;
         for (title, key) in [
             ("CloudRoom departments", "cloudroom_departments"),
@@ -125,11 +119,6 @@ impl fmt::Display for ApplySummary {
                 o.created, o.updated, o.deleted, o.failed, o.staged
             )?;
         }
-        writeln!(
-            f,
-            "  {} API calls; plan {:.2} s, total {:.2} s",
-            self.api_calls, self.plan_seconds, self.seconds
-        )?;
         if let Some(m) = &self.mass_delete {
             writeln!(
                 f,
@@ -331,8 +320,6 @@ pub async fn apply(
     let mut held = plan.held.clone();
     held.extend(executed.held);
     Ok(ApplySummary {
-        tenant: config.tenant.to_string(),
-        run_id,
         rows_read: plan.desired.rows_read,
         valid_rows: plan.desired.people.len(),
         problems: plan.desired.problems.clone(),
@@ -341,10 +328,7 @@ pub async fn apply(
         held,
         mass_delete: plan.mass_delete.clone(),
         cancelled: executed.cancelled,
-        api_calls: 0,
         plan_seconds,
-        seconds: started.elapsed().as_secs_f64(),
-        peak_rss_kib: crate::rss::peak_rss_kib(),
     })
 }
 

@@ -54,7 +54,7 @@ impl Job for Directory {
             let options = ApplyOptions {
                 allow_mass_delete: run.options.allow_mass_delete,
             };
-            let mut summary = directory::apply(
+            let summary = directory::apply(
                 ctx.settings.directory_config(),
                 &ctx.pool,
                 targets,
@@ -63,13 +63,27 @@ impl Job for Directory {
                 run.run_id,
             )
             .await?;
-            summary.api_calls = run.calls.get();
             run.totals.rows = summary.totals();
             run.incomplete = incomplete(&summary);
             record_sections(ctx.tenant(), &summary);
-            run.apply = Some(Box::new(summary));
+            run.report = Some(Box::new(summary));
             Ok(())
         })
+    }
+}
+
+/// The directory job's report beside its run's totals.
+impl super::JobReport for ApplySummary {
+    fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+
+    fn partial(&self) -> bool {
+        self.failed()
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
     }
 }
 

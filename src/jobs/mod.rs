@@ -28,14 +28,13 @@ pub use context::JobContext;
 pub use details::Details;
 pub use directory::Directory;
 pub use history::History;
-pub use lifecycle::{run_claimed, run_job, run_mirror, Claim, JobBusy, RunOutcome};
+pub use lifecycle::{run_claimed, run_job, run_sequence, Claim, RunOutcome};
 pub use reconcile::Reconcile;
 pub use recordings::Recordings;
-pub use summary::JobSummary;
+pub use summary::{JobReport, JobSummary};
 pub use tenant::TenantSettings;
 
-use crate::directory::ApplySummary;
-use crate::store::runs::RunTotals;
+use crate::store::sync_runs::RunTotals;
 
 /// One job: what it is called and how one run goes. Everything around the
 /// run (lock, record, metrics, logs) is [`lifecycle`]'s.
@@ -65,6 +64,12 @@ pub trait Job: Send + Sync {
     /// Whether a run with these options is a full pass.
     fn is_full(&self, options: &RunOptions) -> bool {
         options.full
+    }
+    /// Jobs the lifecycle runs first, in order, each as a run of its own
+    /// under its own lock (their summaries in `run.steps`): a job that is a
+    /// sequence, such as the reconcile.
+    fn steps(&self) -> &'static [&'static dyn Job] {
+        &[]
     }
     /// Does the work, adding to `run.totals` as it goes so that a run that
     /// fails midway still records what it did.
@@ -150,8 +155,11 @@ pub struct Run<'a> {
     /// A run that returned but did not do everything (objects that failed):
     /// recorded as failed with this message.
     pub incomplete: Option<String>,
-    /// The directory apply's report, for `directory apply` to print.
-    pub apply: Option<Box<ApplySummary>>,
+    /// The summaries of the job's steps (see [`Job::steps`]).
+    pub steps: Vec<JobSummary>,
+    /// The job's own report (the directory apply's), which the CLI prints
+    /// without knowing the job.
+    pub report: Option<Box<dyn JobReport>>,
 }
 
 impl<'a> Run<'a> {
@@ -169,7 +177,8 @@ impl<'a> Run<'a> {
             calls: Default::default(),
             totals: Default::default(),
             incomplete: None,
-            apply: None,
+            steps: Vec::new(),
+            report: None,
         }
     }
 

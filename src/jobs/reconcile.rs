@@ -1,12 +1,13 @@
-//! The weekly reconcile: the three mirror passes with `full`, each recorded
-//! as its own run (`full_pass = true`) inside one `reconcile` run that sums
-//! them. The passes wait for their locks: the default schedules start the
-//! three passes at the same minute as the reconcile.
+//! The weekly reconcile: a sequence the lifecycle runs. Its steps are the
+//! three mirror passes with `full`, each recorded as its own run
+//! (`full_pass = true`) inside one `reconcile` run that sums them. The
+//! passes wait for their locks: the default schedules start the three
+//! passes at the same minute as the reconcile.
 
 use futures::future::BoxFuture;
 
-use super::{lifecycle, Job, JobContext, JobSummary, Run, RunOptions};
-use crate::store::runs::RunTotals;
+use super::{Job, JobSummary, Run, RunOptions};
+use crate::store::sync_runs::RunTotals;
 
 pub struct Reconcile;
 
@@ -28,19 +29,16 @@ impl Job for Reconcile {
         true
     }
 
+    /// The lifecycle runs them under this run's token, so a lost
+    /// reconcile lock stops the passes too.
+    fn steps(&self) -> &'static [&'static dyn Job] {
+        &super::MIRROR
+    }
+
+    /// Sums the passes the lifecycle ran.
     fn run<'a>(&'a self, run: &'a mut Run<'_>) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(async move {
-            // A lost reconcile lock stops the passes too.
-            let ctx = JobContext {
-                shutdown: run.cancel.clone(),
-                ..run.ctx.clone()
-            };
-            let options = RunOptions {
-                full: true,
-                ..run.options.clone()
-            };
-            let summaries = lifecycle::run_mirror(&ctx, &options).await?;
-            let (totals, error) = sum_passes(&summaries);
+            let (totals, error) = sum_passes(&run.steps);
             run.totals = totals;
             run.incomplete = error;
             Ok(())
@@ -90,7 +88,7 @@ mod tests {
             cancelled: false,
             error: error.map(str::to_string),
             cause: None,
-            apply: None,
+            report: None,
         }
     }
 

@@ -5,10 +5,28 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::directory::ApplySummary;
-use crate::store::runs::RunEnd;
+use crate::store::sync_runs::RunEnd;
 
-/// The outcome of one job run.
+/// A job's own report beside the totals every run has (the sync-team way:
+/// the CLI prints it, as text or JSON, without knowing the job).
+pub trait JobReport: std::fmt::Display + std::fmt::Debug + Send + Sync {
+    /// The report as JSON, for `--json`.
+    fn to_json(&self) -> serde_json::Value;
+    /// Whether some of the work failed and is retried next run (exit 3).
+    fn partial(&self) -> bool {
+        false
+    }
+    /// For callers that know the job (tests, the demo): the concrete report.
+    fn as_any(&self) -> &dyn std::any::Any;
+}
+
+impl Serialize for dyn JobReport {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.to_json().serialize(serializer)
+    }
+}
+
+/// The outcome of one job run: the totals every job has, and its report.
 #[derive(Debug, Clone, Serialize)]
 pub struct JobSummary {
     pub job: &'static str,
@@ -31,9 +49,16 @@ pub struct JobSummary {
     /// (`error` is its text).
     #[serde(skip)]
     pub cause: Option<Arc<anyhow::Error>>,
-    /// The directory apply's own report (in `--json` too).
+    /// The job's own report (in `--json` too).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub apply: Option<Box<ApplySummary>>,
+    pub report: Option<Arc<dyn JobReport>>,
+}
+
+impl JobSummary {
+    /// The report, as the concrete type of the job that made it.
+    pub fn report_as<T: 'static>(&self) -> Option<&T> {
+        self.report.as_ref()?.as_any().downcast_ref()
+    }
 }
 
 impl JobSummary {

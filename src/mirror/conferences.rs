@@ -11,7 +11,7 @@ use super::paging::{Pager, Verdict, PAGE_SIZE};
 use super::read_ahead::{FetchPage, ReadAhead};
 use super::{convert, MirrorContext, PassOptions};
 use crate::cloudroom::ListQuery;
-use crate::store::{self, runs::RunTotals};
+use crate::store::{self, sync_runs::RunTotals};
 
 const JOB: &str = "conferences";
 

@@ -13,7 +13,7 @@ use super::progress::PassProgress;
 use super::{convert, MirrorContext, PassOptions};
 use crate::cloudroom::{CloudRoomError, ConferenceDetail};
 use crate::store::details::{self as store, DueDetail};
-use crate::store::runs::RunTotals;
+use crate::store::sync_runs::RunTotals;
 
 /// Detail reads in flight: the endpoint has no documented limit, and a
 /// limit it turns out to have is learned like any other.

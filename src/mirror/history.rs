@@ -12,7 +12,7 @@ use super::progress::PassProgress;
 use super::read_ahead::{FetchPage, ReadAhead};
 use super::{convert, MirrorContext, PassOptions};
 use crate::cloudroom::{ConferenceRecord, ListQuery, Page};
-use crate::store::{self, runs::RunTotals};
+use crate::store::{self, sync_runs::RunTotals};
 
 const JOB: &str = "history";
 

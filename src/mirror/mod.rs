@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 use crate::cloudroom::CloudRoomSettings;
 use crate::cloudroom::{endpoint, CloudRoomClient};
 use crate::metrics;
-use crate::store::{self, runs::RunTotals};
+use crate::store::{self, sync_runs::RunTotals};
 
 /// The three passes of the mirror.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -20,7 +20,7 @@ use super::ramp::Ramp;
 use super::{convert, MirrorContext, PassOptions};
 use crate::cloudroom::{CloudRoomError, ListQuery};
 use crate::store::recordings::ConferenceRecordings;
-use crate::store::{self, runs::RunTotals, RowCounts};
+use crate::store::{self, sync_runs::RunTotals, RowCounts};
 
 /// Conferences written per transaction.
 const WRITE_BATCH: usize = 256;

@@ -27,6 +27,18 @@ pub async fn register(
     Ok(added.rows_affected())
 }
 
+/// Forgets a meeting and what was read of it (its members go with it), so
+/// that the next registration reads it afresh.
+pub async fn forget_meeting(pool: &PgPool, tenant: &str, uuid: &str) -> Result<(), StoreError> {
+    sqlx::query("delete from aliyun.meetings where tenant = $1 and meeting_uuid = $2")
+        .bind(tenant)
+        .bind(uuid)
+        .execute(pool)
+        .await
+        .during("forgetting an Aliyun meeting")?;
+    Ok(())
+}
+
 /// Runs `aliyun.meetings_source`; its first column holds the MeetingUUIDs.
 pub async fn source_uuids(pool: &PgPool, query: &str) -> Result<Vec<String>, StoreError> {
     let rows: Vec<(String,)> = sqlx::query_as(query)

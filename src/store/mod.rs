@@ -15,20 +15,22 @@ macro_rules! column {
 
 pub mod archive_retention;
 pub mod attendance;
+pub mod bench;
 pub mod companies;
 pub mod conferences;
+pub mod db;
 pub mod details;
 pub mod directory;
 pub mod directory_audit;
 pub mod directory_uncertain;
 pub mod history;
-pub mod leases;
 pub mod locks;
 pub mod rate_budgets;
 pub mod recording_files;
 pub mod recordings;
-pub mod runs;
+pub mod reports;
 pub mod state;
+pub mod sync_runs;
 pub mod tenants;
 
 use chrono::{DateTime, Utc};
@@ -51,6 +53,15 @@ impl<T> Context<T> for Result<T, sqlx::Error> {
     fn during(self, action: &'static str) -> Result<T, StoreError> {
         self.map_err(|source| StoreError { action, source })
     }
+}
+
+/// Whether the database answers (`/readyz`).
+pub async fn ping(pool: &sqlx::PgPool) -> Result<(), StoreError> {
+    sqlx::query_scalar::<_, i32>("select 1")
+        .fetch_one(pool)
+        .await
+        .during("asking the database for select 1")?;
+    Ok(())
 }
 
 /// What a write did, row by row (the metrics own the type: they count it).

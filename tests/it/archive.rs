@@ -21,7 +21,7 @@ pub(crate) async fn mirrored(db: &common::TestDb) -> (RunningSimulator, JobConte
     .await;
     let ctx = common::mirror_context(&sim, db);
     for job in jobs::MIRROR {
-        let summary = jobs::run_job(&ctx, job, &RunOptions::default())
+        let summary = common::run_job(&ctx, job, &RunOptions::default())
             .await
             .unwrap();
         assert!(summary.error.is_none(), "{summary}");
@@ -46,7 +46,7 @@ pub(crate) fn local(ctx: &JobContext, dir: &Path) -> JobContext {
 }
 
 pub(crate) async fn archive(ctx: &JobContext) -> jobs::JobSummary {
-    jobs::run_job(ctx, &jobs::Archive, &RunOptions::default())
+    common::run_job(ctx, &jobs::Archive, &RunOptions::default())
         .await
         .unwrap()
 }

@@ -141,7 +141,7 @@ async fn a_changed_file_is_archived_again_beside_the_old_one_before_any_delete()
         full: true,
         ..RunOptions::default()
     };
-    jobs::run_job(&plain, &jobs::Recordings, &full)
+    common::run_job(&plain, &jobs::Recordings, &full)
         .await
         .unwrap();
     let planned = plan(&retaining).await;
@@ -190,7 +190,9 @@ async fn an_empty_recording_is_never_archived_as_done_nor_deleted() {
         full: true,
         ..RunOptions::default()
     };
-    jobs::run_job(&ctx, &jobs::Recordings, &full).await.unwrap();
+    common::run_job(&ctx, &jobs::Recordings, &full)
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let retaining = deleting(&local(&ctx, dir.path()), 100);
     let summary = archive(&retaining).await;
@@ -229,7 +231,7 @@ async fn a_resume_answered_with_other_bytes_is_never_stored_spliced() {
         })
         .await;
         let ctx = common::mirror_context(&sim, &db);
-        jobs::run_mirror(&ctx, &RunOptions::default())
+        common::run_mirror(&ctx, &RunOptions::default())
             .await
             .unwrap();
         set_fault(&sim, Some(FileFault::SplicedResume { after_bytes: 2000 })).await;
@@ -302,7 +304,7 @@ async fn files_past_max_attempts_wait_until_retry_failed() {
         retry_failed: true,
         ..RunOptions::default()
     };
-    let summary = jobs::run_job(&ctx, &jobs::Archive, &retry).await.unwrap();
+    let summary = common::run_job(&ctx, &jobs::Archive, &retry).await.unwrap();
     assert!(summary.error.is_none(), "{summary}");
     assert_eq!(
         scalar(&db, "select count(*) from cloudroom.recording_files where archived_at is null or attempts <> 0").await,
@@ -322,7 +324,9 @@ async fn a_download_error_never_carries_the_urls_query() {
         full: true,
         ..RunOptions::default()
     };
-    jobs::run_job(&ctx, &jobs::Recordings, &full).await.unwrap();
+    common::run_job(&ctx, &jobs::Recordings, &full)
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let summary = archive(&local(&ctx, dir.path())).await;
     let recorded: Vec<Option<String>> = sqlx::query_scalar(
@@ -354,7 +358,9 @@ async fn a_download_url_or_redirect_that_leaves_http_is_refused() {
         full: true,
         ..RunOptions::default()
     };
-    jobs::run_job(&ctx, &jobs::Recordings, &full).await.unwrap();
+    common::run_job(&ctx, &jobs::Recordings, &full)
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     archive(&local(&ctx, dir.path())).await;
     let errors: Vec<(String, String)> = sqlx::query_as(

@@ -17,7 +17,7 @@ fn list_members_calls(sim: &RunningSimulator) -> u64 {
 }
 
 async fn run(ctx: &JobContext) -> jobs::JobSummary {
-    let summary = jobs::run_job(ctx, &jobs::Attendance, &RunOptions::default())
+    let summary = common::run_job(ctx, &jobs::Attendance, &RunOptions::default())
         .await
         .unwrap();
     assert!(summary.error.is_none(), "{summary}");
@@ -239,7 +239,7 @@ async fn no_call_while_no_meeting_is_due_even_without_aliyun_keys() {
         .execute(&db.pool)
         .await
         .unwrap();
-    let summary = jobs::run_job(&ctx, &jobs::Attendance, &RunOptions::default())
+    let summary = common::run_job(&ctx, &jobs::Attendance, &RunOptions::default())
         .await
         .unwrap();
     let error = summary.error.unwrap_or_default();

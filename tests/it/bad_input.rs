@@ -447,13 +447,14 @@ async fn run(
     settings: &confsync::configuration::Settings,
     db: &common::TestDb,
 ) -> anyhow::Result<directory::ApplySummary> {
-    dh::run_apply(
+    Ok(dh::run_apply(
         settings,
         db,
         ApplyOptions::default(),
         CancellationToken::new(),
     )
-    .await
+    .await?
+    .report)
 }
 
 #[tokio::test]

@@ -8,7 +8,7 @@ use crate::common::daemon as daemon_helpers;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use confsync::jobs::{self, RunOptions};
+use confsync::jobs::RunOptions;
 use confsync_sim::files::FileFault;
 use confsync_sim::SimConfig;
 use daemon_helpers::{child_env, confsync, runs, sigterm, wait_for};
@@ -23,7 +23,7 @@ async fn a_stalled_download_never_holds_the_daemon() {
     .await;
     let db = common::migrated_db().await;
     let ctx = common::mirror_context(&sim, &db);
-    jobs::run_mirror(&ctx, &RunOptions::default())
+    common::run_mirror(&ctx, &RunOptions::default())
         .await
         .unwrap();
     crate::archive::set_fault(&sim, Some(FileFault::Stall { after_bytes: 100 })).await;

@@ -68,7 +68,7 @@ async fn sigterm_mid_mirror_exits_0_with_the_page_committed_and_a_rerun_complete
     );
     // The checkpoint names only committed pages: a rerun completes the pass.
     let ctx = common::mirror_context(&sim, &db);
-    let summary = jobs::run_job(&ctx, &jobs::History, &RunOptions::default())
+    let summary = common::run_job(&ctx, &jobs::History, &RunOptions::default())
         .await
         .unwrap();
     assert!(summary.error.is_none(), "{summary}");

@@ -13,7 +13,7 @@ fn detail_calls(sim: &RunningSimulator) -> u64 {
 }
 
 async fn run(ctx: &JobContext, job: &dyn jobs::Job) {
-    let summary = jobs::run_job(ctx, job, &RunOptions::default())
+    let summary = common::run_job(ctx, job, &RunOptions::default())
         .await
         .unwrap();
     assert!(summary.error.is_none(), "{summary}");

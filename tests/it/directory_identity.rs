@@ -56,7 +56,7 @@ async fn world(reading: UndocumentedErrors, rows: &[String]) -> World {
 
 impl World {
     async fn apply(&self) -> confsync::directory::ApplySummary {
-        dh::apply(&self.settings, &self.db).await
+        dh::apply(&self.settings, &self.db).await.report
     }
 
     fn user_id(&self, account: &str) -> i64 {

@@ -7,7 +7,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use confsync::cloudroom::{CloudRoomClient, ListQuery};
-use confsync::jobs::{self, RunOptions};
+use confsync::jobs::RunOptions;
 use confsync_sim::SimConfig;
 use rand::{Rng, SeedableRng};
 
@@ -61,7 +61,7 @@ async fn clean_snapshot(
 ) -> std::collections::BTreeMap<&'static str, serde_json::Value> {
     let sim = common::simulator(config).await;
     let db = common::migrated_db().await;
-    let summaries = jobs::run_mirror(&common::mirror_context(&sim, &db), &INCREMENTAL)
+    let summaries = common::run_mirror(&common::mirror_context(&sim, &db), &INCREMENTAL)
         .await
         .unwrap();
     assert!(summaries.iter().all(|s| s.error.is_none()));
@@ -127,7 +127,7 @@ async fn ten_percent_errors_and_429_bursts_converge_with_bounded_retries() {
         });
     sim.state.faults().fail_rate = Some(0.10);
     sim.state.faults().cloudroom_429_next = 5;
-    let summaries = jobs::run_mirror(&ctx, &INCREMENTAL).await.unwrap();
+    let summaries = common::run_mirror(&ctx, &INCREMENTAL).await.unwrap();
     for s in &summaries {
         assert!(s.error.is_none(), "{s}");
     }
@@ -188,7 +188,7 @@ async fn a_clock_six_minutes_off_is_named_and_nothing_is_written() {
     sim.state
         .clock_skew
         .store(6 * 60, std::sync::atomic::Ordering::Relaxed);
-    let summaries = jobs::run_mirror(&common::mirror_context(&sim, &db), &INCREMENTAL)
+    let summaries = common::run_mirror(&common::mirror_context(&sim, &db), &INCREMENTAL)
         .await
         .unwrap();
     let error = summaries[0].error.clone().expect("the run fails");
@@ -235,7 +235,7 @@ async fn dropped_database_connections_fail_the_run_clearly_and_a_rerun_completes
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     });
-    let result = jobs::run_mirror(&ctx, &INCREMENTAL).await;
+    let result = common::run_mirror(&ctx, &INCREMENTAL).await;
     killer.await.unwrap();
     let failed_somewhere = match &result {
         Err(e) => format!("{e:#}"),
@@ -252,7 +252,7 @@ async fn dropped_database_connections_fail_the_run_clearly_and_a_rerun_completes
             || failed_somewhere.contains("transaction"),
         "{failed_somewhere}"
     );
-    let summaries = jobs::run_mirror(&ctx, &INCREMENTAL).await.unwrap();
+    let summaries = common::run_mirror(&ctx, &INCREMENTAL).await.unwrap();
     assert!(summaries.iter().all(|s| s.error.is_none()), "{summaries:?}");
     assert_eq!(common::snapshot(&db.pool).await, clean);
 }

@@ -65,7 +65,7 @@ async fn a_lost_job_lock_stops_the_run_within_seconds() {
     paced(&mut ctx);
     let run = {
         let ctx = ctx.clone();
-        tokio::spawn(async move { jobs::run_job(&ctx, &jobs::History, &FULL).await })
+        tokio::spawn(async move { common::run_job(&ctx, &jobs::History, &FULL).await })
     };
     wait_for("a committed page", Duration::from_secs(60), || async {
         history_rows(&db).await > 0
@@ -101,7 +101,7 @@ async fn a_lost_job_lock_stops_the_run_within_seconds() {
     common::reconfigure(&mut ctx, |cr| {
         cr.rate_limits.insert(PACED.0.into(), 0);
     });
-    let rerun = jobs::run_job(&ctx, &jobs::History, &FULL).await.unwrap();
+    let rerun = common::run_job(&ctx, &jobs::History, &FULL).await.unwrap();
     assert!(rerun.error.is_none(), "{rerun}");
 }
 
@@ -115,8 +115,8 @@ async fn each_run_counts_only_its_own_requests() {
     let db = common::migrated_db().await;
     let ctx = common::mirror_context(&sim, &db);
     let (conferences, history) = tokio::join!(
-        jobs::run_job(&ctx, &jobs::Conferences, &FULL),
-        jobs::run_job(&ctx, &jobs::History, &FULL),
+        common::run_job(&ctx, &jobs::Conferences, &FULL),
+        common::run_job(&ctx, &jobs::History, &FULL),
     );
     let (conferences, history) = (conferences.unwrap(), history.unwrap());
     let answered = |endpoint| sim.state.requests("cloudroom", Some(endpoint), None);
@@ -135,10 +135,10 @@ async fn a_recordings_run_stopped_by_a_shutdown_is_abandoned() {
     let db = common::migrated_db().await;
     let mut ctx = common::mirror_context(&sim, &db);
     common::reconfigure(&mut ctx, |cr| cr.recordings_concurrency = 2);
-    jobs::run_job(&ctx, &jobs::History, &FULL).await.unwrap();
+    common::run_job(&ctx, &jobs::History, &FULL).await.unwrap();
     let run = {
         let ctx = ctx.clone();
-        tokio::spawn(async move { jobs::run_job(&ctx, &jobs::Recordings, &FULL).await })
+        tokio::spawn(async move { common::run_job(&ctx, &jobs::Recordings, &FULL).await })
     };
     while sim
         .state
@@ -197,7 +197,7 @@ async fn a_manual_sync_stopped_by_a_signal_or_killed_leaves_no_run_that_looks_al
         }
     }
     let ctx = common::mirror_context(&sim, &db);
-    let rerun = jobs::run_job(&ctx, &jobs::History, &FULL).await.unwrap();
+    let rerun = common::run_job(&ctx, &jobs::History, &FULL).await.unwrap();
     assert!(rerun.error.is_none(), "{rerun}");
     let statuses: Vec<String> = runs(&db.pool, "history")
         .await

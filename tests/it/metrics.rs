@@ -34,7 +34,7 @@ async fn counts_of_one_run() {
     let db = common::migrated_db().await;
     let ctx = common::mirror_context(&sim, &db);
     sim.state.faults().fail_next = 1;
-    let summary = jobs::run_job(&ctx, &jobs::Conferences, &RunOptions::default())
+    let summary = common::run_job(&ctx, &jobs::Conferences, &RunOptions::default())
         .await
         .unwrap();
     assert!(summary.error.is_none(), "{summary}");

@@ -22,7 +22,7 @@ const INCREMENTAL: RunOptions = RunOptions {
 };
 
 async fn mirror_all(ctx: &jobs::JobContext, options: &RunOptions) -> Vec<JobSummary> {
-    let summaries = jobs::run_mirror(ctx, options).await.expect("mirror runs");
+    let summaries = common::run_mirror(ctx, options).await.expect("mirror runs");
     for s in &summaries {
         assert!(s.error.is_none(), "{s}");
     }
@@ -121,7 +121,7 @@ async fn history_is_read_in_windows_with_the_minimal_number_of_requests() {
     let sim = common::simulator(common::small_sim()).await;
     let db = common::migrated_db().await;
     let ctx = common::mirror_context(&sim, &db);
-    let summary = jobs::run_job(&ctx, &jobs::History, &INCREMENTAL)
+    let summary = common::run_job(&ctx, &jobs::History, &INCREMENTAL)
         .await
         .unwrap();
     assert!(summary.error.is_none(), "{summary}");
@@ -327,7 +327,7 @@ async fn failures_between_pages_then_reruns_give_the_same_tables_as_a_clean_run(
     sim.state.faults().fail_rate = Some(0.08);
     let mut failed_runs = 0;
     for _ in 0..6 {
-        let summaries = jobs::run_mirror(&ctx, &INCREMENTAL).await.unwrap();
+        let summaries = common::run_mirror(&ctx, &INCREMENTAL).await.unwrap();
         failed_runs += summaries.iter().filter(|s| s.error.is_some()).count();
     }
     assert!(failed_runs > 0, "some runs were interrupted");
@@ -350,13 +350,13 @@ async fn meeting_passwords_stay_out_of_raw_unless_asked_for() {
     let sim = common::simulator(common::small_sim()).await;
     let db = common::migrated_db().await;
     let mut ctx = common::mirror_context(&sim, &db);
-    jobs::run_job(&ctx, &jobs::Conferences, &INCREMENTAL)
+    common::run_job(&ctx, &jobs::Conferences, &INCREMENTAL)
         .await
         .unwrap();
     let with_password = "select count(*) from cloudroom.conferences where raw ? 'password'";
     assert_eq!(count(&db.pool, with_password).await, 0);
     common::reconfigure(&mut ctx, |cr| cr.keep_meeting_passwords = true);
-    jobs::run_job(&ctx, &jobs::Conferences, &INCREMENTAL)
+    common::run_job(&ctx, &jobs::Conferences, &INCREMENTAL)
         .await
         .unwrap();
     let listed = lock(&sim.state.cloudroom).conferences().len() as i64;
@@ -424,7 +424,7 @@ async fn a_full_pass_marks_deleted_meetings_and_clears_the_mark_when_they_return
     let sim = common::simulator(common::small_sim()).await;
     let db = common::migrated_db().await;
     let ctx = common::mirror_context(&sim, &db);
-    jobs::run_mirror(&ctx, &FULL).await.unwrap();
+    common::run_mirror(&ctx, &FULL).await.unwrap();
     let removed: Vec<_> = {
         let mut world = lock(&sim.state.cloudroom);
         let keys: Vec<(i64, i64)> = world
@@ -448,20 +448,20 @@ async fn a_full_pass_marks_deleted_meetings_and_clears_the_mark_when_they_return
         .unwrap();
         rows
     };
-    jobs::run_job(&ctx, &jobs::History, &INCREMENTAL)
+    common::run_job(&ctx, &jobs::History, &INCREMENTAL)
         .await
         .unwrap();
     assert!(
         marked().await.is_empty(),
         "an incremental pass marks nothing"
     );
-    let summary = jobs::run_job(&ctx, &jobs::History, &FULL).await.unwrap();
+    let summary = common::run_job(&ctx, &jobs::History, &FULL).await.unwrap();
     assert!(summary.error.is_none(), "{summary}");
     let mut expected: Vec<(i64, i64)> = removed.iter().map(|m| (m.conf_id, m.start_time)).collect();
     expected.sort();
     assert_eq!(marked().await, expected);
     // A second full pass is idempotent: the same three, nothing else.
-    jobs::run_job(&ctx, &jobs::History, &FULL).await.unwrap();
+    common::run_job(&ctx, &jobs::History, &FULL).await.unwrap();
     assert_eq!(marked().await, expected);
     {
         let mut world = lock(&sim.state.cloudroom);
@@ -469,7 +469,7 @@ async fn a_full_pass_marks_deleted_meetings_and_clears_the_mark_when_they_return
             assert!(world.insert_history(meeting));
         }
     }
-    jobs::run_job(&ctx, &jobs::History, &FULL).await.unwrap();
+    common::run_job(&ctx, &jobs::History, &FULL).await.unwrap();
     assert!(marked().await.is_empty(), "the meetings came back");
 }
 

@@ -103,7 +103,13 @@ async fn redirected_logs_have_no_escape_codes_and_no_migration_notice() {
 async fn read_only_commands_leave_an_old_schema_unmigrated() {
     let db = common::test_db().await;
     let first_only = sqlx::migrate::Migrator {
-        migrations: Cow::Owned(confsync::db::MIGRATOR.iter().take(1).cloned().collect()),
+        migrations: Cow::Owned(
+            confsync::store::db::MIGRATOR
+                .iter()
+                .take(1)
+                .cloned()
+                .collect(),
+        ),
         ..sqlx::migrate::Migrator::DEFAULT
     };
     first_only.run(&db.pool).await.unwrap();
@@ -159,7 +165,7 @@ async fn every_reporting_command_prints_one_json_value() {
         match args[..2] {
             ["config", _] => assert_eq!(value["valid"], true, "{text}"),
             ["directory", "plan"] => assert!(value.is_object(), "{text}"),
-            ["directory", "apply"] => assert!(value["apply"].is_object(), "{text}"),
+            ["directory", "apply"] => assert!(value["report"].is_object(), "{text}"),
             ["directory", "verify"] => assert!(value["checked"].as_u64() > Some(0), "{text}"),
             ["sync", _] => assert_eq!(value["job"], "conferences", "{text}"),
             _ => assert!(value.as_array().is_some_and(|a| !a.is_empty()), "{text}"),

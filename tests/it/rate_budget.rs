@@ -50,7 +50,7 @@ async fn mirror_under_list_limit(
     let mut ctx = context(&sim, &db);
     common::reconfigure(&mut ctx, |cr| cr.requests_per_minute = Some(per_minute));
     let started = Instant::now();
-    let summaries = jobs::run_mirror(&ctx, &FULL).await.expect("mirror");
+    let summaries = common::run_mirror(&ctx, &FULL).await.expect("mirror");
     assert!(
         started.elapsed() >= Duration::from_secs(55),
         "the budget waited for the window"
@@ -62,11 +62,11 @@ async fn mirror_under_list_limit(
 async fn history_then_recordings(
     ctx: &jobs::JobContext,
 ) -> tokio::task::JoinHandle<anyhow::Result<jobs::JobSummary>> {
-    jobs::run_job(ctx, &jobs::History, &FULL)
+    common::run_job(ctx, &jobs::History, &FULL)
         .await
         .expect("history");
     let ctx = ctx.clone();
-    tokio::spawn(async move { jobs::run_job(&ctx, &jobs::Recordings, &FULL).await })
+    tokio::spawn(async move { common::run_job(&ctx, &jobs::Recordings, &FULL).await })
 }
 
 async fn conferences_in_history(db: &common::TestDb) -> u64 {
@@ -182,11 +182,11 @@ async fn refused_credentials_cost_one_request() {
     let sim = common::simulator(sim_config("rateRefusedAtStart", RateFlags::default())).await;
     let db = common::migrated_db().await;
     let ctx = context(&sim, &db);
-    jobs::run_job(&ctx, &jobs::History, &FULL)
+    common::run_job(&ctx, &jobs::History, &FULL)
         .await
         .expect("history");
     sim.state.faults().cloudroom_revoked = true;
-    let summary = jobs::run_job(&ctx, &jobs::Recordings, &FULL)
+    let summary = common::run_job(&ctx, &jobs::Recordings, &FULL)
         .await
         .expect("run");
     let error = summary.error.expect("the pass fails");

@@ -32,7 +32,7 @@ async fn days_weeks_and_months_are_counted_in_the_tenants_time_zone() {
     // Any mirror pass records its tenant's zone (cloudroom.timezone,
     // Asia/Shanghai by default).
     let ctx = common::mirror_context(&sim, &db);
-    let summary = jobs::run_job(&ctx, &jobs::Conferences, &RunOptions::default())
+    let summary = common::run_job(&ctx, &jobs::Conferences, &RunOptions::default())
         .await
         .unwrap();
     assert!(summary.error.is_none(), "{summary}");

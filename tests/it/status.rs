@@ -13,7 +13,7 @@ async fn status_prints_every_job_with_its_last_run_failures_and_next_time() {
     let sim = common::simulator(common::small_sim()).await;
     let db = common::migrated_db().await;
     let ctx = common::mirror_context(&sim, &db);
-    let summary = jobs::run_job(&ctx, &jobs::Conferences, &RunOptions::default())
+    let summary = common::run_job(&ctx, &jobs::Conferences, &RunOptions::default())
         .await
         .unwrap();
     assert!(summary.error.is_none());

@@ -245,7 +245,7 @@ async fn clean_history(config: &Path) -> (i64, String) {
         .rate_limits
         .insert("conference_history".into(), 0);
     let ctx = common::job_context(settings, &clean);
-    confsync::jobs::run_job(&ctx, &confsync::jobs::History, &Default::default())
+    common::run_job(&ctx, &confsync::jobs::History, &Default::default())
         .await
         .unwrap();
     history_digest(&clean.pool).await

@@ -57,7 +57,7 @@ pub async fn run(settings: &Settings, args: &DirectoryBenchArgs) -> anyhow::Resu
 }
 
 async fn child_plan(settings: &Settings) -> anyhow::Result<()> {
-    let pool = crate::db::connect(&settings.database).await?;
+    let pool = crate::store::db::connect(&settings.database).await?;
     let started = Instant::now();
     let tenant = settings.top_tenant();
     let plan = crate::directory::prepare(tenant.directory_config(), &pool, false).await?;
@@ -77,14 +77,17 @@ async fn child_apply(settings: &Settings) -> anyhow::Result<()> {
         indicatif::ProgressBar::hidden(),
     )
     .await?;
-    let run = crate::jobs::run_job(&ctx, &crate::jobs::Directory, &Default::default()).await?;
-    let Some(summary) = run.apply else {
-        bail!("the apply failed: {}", run.error.unwrap_or_default());
-    };
-    if summary.failed() {
-        bail!("the apply failed: {summary}");
+    let job = &crate::jobs::Directory;
+    let outcome = crate::jobs::run_job(&ctx, job, &Default::default()).await?;
+    let run = crate::cli::jobs::ran(outcome, &ctx, job)?;
+    let failed = run.report.as_ref().is_none_or(|r| r.partial());
+    if failed {
+        bail!(
+            "the apply failed: {}",
+            run.error.clone().unwrap_or_default()
+        );
     }
-    println!("{}", serde_json::to_string(&summary)?);
+    println!("{}", serde_json::to_string(&run)?);
     Ok(())
 }
 

@@ -199,9 +199,7 @@ async fn run_sync(
     pool: &PgPool,
 ) -> anyhow::Result<Measured> {
     let before = super::counters(sim).await?;
-    let xid: i64 = sqlx::query_scalar("select txid_current()")
-        .fetch_one(pool)
-        .await?;
+    let xid = crate::store::bench::current_xid(pool).await?;
     let started = Instant::now();
     let child = std::process::Command::new(exe)
         .args(args)
@@ -244,7 +242,7 @@ async fn run_sync(
     Ok(Measured {
         seconds,
         peak_rss_kib,
-        rows_written: rows_written_since(pool, xid).await?,
+        rows_written: crate::store::bench::rows_written_since(pool, xid).await?,
         rows_seen,
         requests,
     })
@@ -256,26 +254,6 @@ fn wait_for(child: std::process::Child) -> anyhow::Result<(bool, String)> {
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
     ))
-}
-
-/// Rows physically written (inserted or updated) since transaction `xid`.
-async fn rows_written_since(pool: &PgPool, xid: i64) -> anyhow::Result<u64> {
-    let mut total = 0i64;
-    for table in [
-        "conferences",
-        "meeting_history",
-        "recordings",
-        "recording_urls",
-    ] {
-        let n: i64 = sqlx::query_scalar(&format!(
-            "select count(*) from cloudroom.{table} where xmin::text::bigint > ($1 % 4294967296)"
-        ))
-        .bind(xid)
-        .fetch_one(pool)
-        .await?;
-        total += n;
-    }
-    Ok(total as u64)
 }
 
 /// The fewest requests that can read everything: one per page of each

@@ -75,25 +75,6 @@ impl Simulator {
     }
 }
 
-/// Drops and recreates the database of `url`, migrated.
-async fn fresh_database(url: &str) -> anyhow::Result<PgPool> {
-    let options: sqlx::postgres::PgConnectOptions = url.parse().context("bench database URL")?;
-    let name = options
-        .get_database()
-        .unwrap_or("confsync_bench")
-        .to_string();
-    let admin = sqlx::PgPool::connect_with(options.clone().database("postgres")).await?;
-    sqlx::query(&format!(r#"drop database if exists "{name}" with (force)"#))
-        .execute(&admin)
-        .await?;
-    sqlx::query(&format!(r#"create database "{name}""#))
-        .execute(&admin)
-        .await?;
-    let pool = sqlx::PgPool::connect_with(options).await?;
-    crate::db::MIGRATOR.run(&pool).await?;
-    Ok(pool)
-}
-
 /// Requests the simulator answered so far, by endpoint.
 async fn counters(sim: &str) -> anyhow::Result<BTreeMap<String, u64>> {
     let list: Vec<Value> = reqwest::get(format!("{sim}/__admin/counters"))
@@ -106,4 +87,12 @@ async fn counters(sim: &str) -> anyhow::Result<BTreeMap<String, u64>> {
         *out.entry(endpoint).or_insert(0) += c["count"].as_u64().unwrap_or(0);
     }
     Ok(out)
+}
+
+/// Drops and recreates the database of `url`, migrated.
+async fn fresh_database(url: &str) -> anyhow::Result<PgPool> {
+    let options: sqlx::postgres::PgConnectOptions = url.parse().context("bench database URL")?;
+    let pool = crate::store::bench::recreate_database(options).await?;
+    crate::store::db::MIGRATOR.run(&pool).await?;
+    Ok(pool)
 }

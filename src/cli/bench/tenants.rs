@@ -19,6 +19,7 @@ use sqlx::PgPool;
 use tokio::process::{Child, Command};
 
 use crate::configuration::Settings;
+use crate::store::bench;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct TenantsBenchArgs {
@@ -109,7 +110,7 @@ async fn measure(
     let mirrored_at = watch
         .until_mirrored(&pool, args.tenants, Duration::from_secs(1800))
         .await?;
-    let first_tick = first_tick(&pool).await?.unwrap_or(started);
+    let first_tick = bench::first_tick(&pool).await?.unwrap_or(started);
     let settle_end = Instant::now() + Duration::from_secs(args.settle);
     while Instant::now() < settle_end {
         watch.sample(&pool).await?;
@@ -121,12 +122,12 @@ async fn measure(
     stop(&mut daemons).await;
     sim.stop().await;
     let (ticks, duplicate_ticks, missed_ticks) =
-        tick_counts(&pool, first_tick, ended, args.every).await?;
+        bench::tick_counts(&pool, first_tick, ended, args.every).await?;
     Ok(Figures {
         daemons: count,
         mirrored_seconds: (mirrored_at - first_tick).num_milliseconds() as f64 / 1000.0,
-        first_tick_seconds: tick_drained(&pool, first_tick).await?,
-        runs_per_daemon: runs_per_daemon(&pool, &pids).await?,
+        first_tick_seconds: bench::tick_drained(&pool, first_tick).await?,
+        runs_per_daemon: bench::runs_per_daemon(&pool, &pids).await?,
         ticks,
         duplicate_ticks,
         missed_ticks,
@@ -148,33 +149,6 @@ fn print_figures(f: &Figures) {
             *rss as f64 / 1024.0
         );
     }
-}
-
-/// Seconds from `tick` until the last of its runs finished.
-async fn tick_drained(pool: &PgPool, tick: DateTime<Utc>) -> anyhow::Result<f64> {
-    let seconds: Option<f64> = sqlx::query_scalar(
-        "select extract(epoch from max(finished_at) - $1)::float8
-           from confsync.sync_runs where scheduled_for = $1",
-    )
-    .bind(tick)
-    .fetch_one(pool)
-    .await?;
-    Ok(seconds.unwrap_or(0.0))
-}
-
-/// Runs each daemon (by pid, as its lease_owner names it) carried.
-async fn runs_per_daemon(pool: &PgPool, pids: &[u32]) -> anyhow::Result<Vec<i64>> {
-    let mut runs = Vec::new();
-    for pid in pids {
-        let n: i64 = sqlx::query_scalar(
-            "select count(*) from confsync.sync_runs where split_part(lease_owner, '/', 2) = $1",
-        )
-        .bind(pid.to_string())
-        .fetch_one(pool)
-        .await?;
-        runs.push(n);
-    }
-    Ok(runs)
 }
 
 /// The simulator with `tenants` small enterprises, no rate limit.
@@ -291,12 +265,7 @@ impl Watch {
     }
 
     async fn sample(&mut self, pool: &PgPool) -> anyhow::Result<()> {
-        let counts: Vec<(String, i64)> = sqlx::query_as(
-            "select application_name, count(*) from pg_stat_activity
-              where application_name like 'confsync-bench-%' group by application_name",
-        )
-        .fetch_all(pool)
-        .await?;
+        let counts = bench::bench_connections(pool).await?;
         for (name, n) in counts {
             let index = name.trim_start_matches("confsync-bench-").parse::<usize>();
             if let Some(peak) = index.ok().and_then(|i| self.peak_connections.get_mut(i)) {
@@ -315,73 +284,11 @@ impl Watch {
         let deadline = Instant::now() + limit;
         while Instant::now() < deadline {
             self.sample(pool).await?;
-            if mirrored(pool).await? >= tenants as i64 {
+            if bench::tenants_mirrored(pool).await? >= tenants as i64 {
                 return Ok(Utc::now());
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
         bail!("not every tenant was mirrored within {} s", limit.as_secs())
     }
-}
-
-/// Tenants whose recordings pass succeeded after their first successful
-/// history pass, with nothing left in the recordings queue: all three
-/// passes have gone through.
-async fn mirrored(pool: &PgPool) -> anyhow::Result<i64> {
-    Ok(sqlx::query_scalar(
-        "select count(*) from (select tenant, min(finished_at) as history_done
-                                 from confsync.sync_runs
-                                where job = 'history' and status = 'succeeded' group by tenant) h
-          where exists (select 1 from confsync.sync_runs c
-                         where c.tenant = h.tenant and c.job = 'conferences' and c.status = 'succeeded')
-            and exists (select 1 from confsync.sync_runs r
-                         where r.tenant = h.tenant and r.job = 'recordings' and r.status = 'succeeded'
-                           and r.started_at >= h.history_done)
-            and not exists (select 1 from confsync.recording_queue q where q.tenant = h.tenant)",
-    )
-    .fetch_one(pool)
-    .await?)
-}
-
-async fn first_tick(pool: &PgPool) -> anyhow::Result<Option<DateTime<Utc>>> {
-    Ok(
-        sqlx::query_scalar("select min(scheduled_for) from confsync.sync_runs")
-            .fetch_one(pool)
-            .await?,
-    )
-}
-
-/// Ticks run, ticks run more than once, and ticks missed between `from`
-/// and `to`: a (tenant, job, tick) with no run although no run of that
-/// (tenant, job) was still going (or waiting for a slot) then.
-async fn tick_counts(
-    pool: &PgPool,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-    every: u32,
-) -> anyhow::Result<(i64, i64, i64)> {
-    let (ticks, duplicates): (i64, i64) = sqlx::query_as(
-        "select count(distinct (tenant, job, scheduled_for)),
-                count(*) - count(distinct (tenant, job, scheduled_for))
-           from confsync.sync_runs where scheduled_for is not null",
-    )
-    .fetch_one(pool)
-    .await?;
-    let missed: i64 = sqlx::query_scalar(
-        "with pairs as (select distinct tenant, job from confsync.sync_runs),
-              ticks as (select generate_series($1::timestamptz, $2::timestamptz - interval '2 seconds',
-                                               make_interval(secs => $3)) as tick)
-         select count(*) from pairs p cross join ticks t
-          where not exists (select 1 from confsync.sync_runs r
-                             where r.tenant = p.tenant and r.job = p.job and r.scheduled_for = t.tick)
-            and not exists (select 1 from confsync.sync_runs r
-                             where r.tenant = p.tenant and r.job = p.job
-                               and r.scheduled_for < t.tick and coalesce(r.finished_at, now()) > t.tick)",
-    )
-    .bind(from)
-    .bind(to)
-    .bind(f64::from(every))
-    .fetch_one(pool)
-    .await?;
-    Ok((ticks, duplicates, missed))
 }

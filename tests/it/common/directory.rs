@@ -42,11 +42,32 @@ pub fn settings(sim: &RunningSimulator, db: &TestDb, source: &Path) -> Settings 
     s
 }
 
-pub async fn apply(settings: &Settings, db: &TestDb) -> ApplySummary {
+/// A directory run's report and the run's own API call count.
+#[derive(Debug, Clone)]
+pub struct DirectoryRun {
+    pub report: ApplySummary,
+    /// HTTP requests the run sent to both vendors (the run's total).
+    pub api_calls: u64,
+}
+
+impl std::ops::Deref for DirectoryRun {
+    type Target = ApplySummary;
+    fn deref(&self) -> &ApplySummary {
+        &self.report
+    }
+}
+
+impl std::fmt::Display for DirectoryRun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} API calls\n{}", self.api_calls, self.report)
+    }
+}
+
+pub async fn apply(settings: &Settings, db: &TestDb) -> DirectoryRun {
     apply_with(settings, db, false).await
 }
 
-pub async fn apply_with(settings: &Settings, db: &TestDb, allow_mass_delete: bool) -> ApplySummary {
+pub async fn apply_with(settings: &Settings, db: &TestDb, allow_mass_delete: bool) -> DirectoryRun {
     let options = ApplyOptions { allow_mass_delete };
     run_apply(settings, db, options, CancellationToken::new())
         .await
@@ -61,19 +82,24 @@ pub async fn run_apply(
     db: &TestDb,
     options: ApplyOptions,
     cancel: CancellationToken,
-) -> anyhow::Result<ApplySummary> {
+) -> anyhow::Result<DirectoryRun> {
     let mut ctx = crate::common::job_context(settings.clone(), db);
     ctx.shutdown = cancel;
     let run_options = confsync::jobs::RunOptions {
         allow_mass_delete: options.allow_mass_delete,
         ..Default::default()
     };
-    let summary = confsync::jobs::run_job(&ctx, &confsync::jobs::Directory, &run_options).await?;
-    match (summary.apply, summary.cause) {
-        (Some(apply), _) => Ok(*apply),
-        (None, Some(cause)) => Err(std::sync::Arc::try_unwrap(cause)
+    let summary = crate::common::run_job(&ctx, &confsync::jobs::Directory, &run_options).await?;
+    if let Some(report) = summary.report_as::<ApplySummary>() {
+        return Ok(DirectoryRun {
+            report: report.clone(),
+            api_calls: summary.api_calls,
+        });
+    }
+    match summary.cause {
+        Some(cause) => Err(std::sync::Arc::try_unwrap(cause)
             .unwrap_or_else(|shared| anyhow::anyhow!("{shared:#}"))),
-        (None, None) => anyhow::bail!("the run ended without a report: {:?}", summary.error),
+        None => anyhow::bail!("the run ended without a report: {:?}", summary.error),
     }
 }
 

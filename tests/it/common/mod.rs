@@ -143,7 +143,7 @@ pub fn small_sim() -> SimConfig {
 /// A fresh database with confsync's migrations applied.
 pub async fn migrated_db() -> TestDb {
     let db = test_db().await;
-    confsync::db::MIGRATOR
+    confsync::store::db::MIGRATOR
         .run(&db.pool)
         .await
         .expect("apply migrations");
@@ -278,4 +278,25 @@ pub fn run_alone(path: &str) {
         "{path} failed in its own process:\n{text}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
+}
+
+/// The three mirror passes as `sync mirror` runs them.
+pub async fn run_mirror(
+    ctx: &confsync::jobs::JobContext,
+    options: &confsync::jobs::RunOptions,
+) -> anyhow::Result<Vec<confsync::jobs::JobSummary>> {
+    confsync::jobs::run_sequence(ctx, &confsync::jobs::MIRROR, options).await
+}
+
+/// One run of `job` that the test expects to start: a run that did not
+/// (its lock held, its tick taken) is an error here.
+pub async fn run_job(
+    ctx: &confsync::jobs::JobContext,
+    job: &dyn confsync::jobs::Job,
+    options: &confsync::jobs::RunOptions,
+) -> anyhow::Result<confsync::jobs::JobSummary> {
+    match confsync::jobs::run_job(ctx, job, options).await? {
+        confsync::jobs::RunOutcome::Ran(summary) => Ok(summary),
+        other => anyhow::bail!("{} did not run: {other:?}", job.name()),
+    }
 }
