@@ -5,7 +5,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
-use super::{content_hash, fates, pick, tally, Context, Existing, RowCounts, RowFate, StoreError};
+use super::hashed::{upsert, HashedTable};
+use super::{tally, Context, Existing, RowCounts, StoreError};
 
 #[derive(Debug, Clone)]
 pub struct ConferenceRow {
@@ -32,22 +33,45 @@ pub async fn upsert_page(
 ) -> Result<RowCounts, StoreError> {
     let ids: Vec<i64> = rows.iter().map(|r| r.conf_id).collect();
     let existing = existing(conn, tenant, &ids).await?;
-    let hashes: Vec<Vec<u8>> = rows.iter().map(|r| content_hash(&r.raw)).collect();
-    let fates = fates(
-        ids.iter().copied(),
-        &hashes,
-        &existing,
-        now - super::SEEN_RESOLUTION,
-    );
-    let write = pick(&fates, &[RowFate::Insert, RowFate::Update]);
-    if !write.is_empty() {
-        write_rows(conn, tenant, rows, &hashes, &write, now).await?;
+    let touch_before = now - super::SEEN_RESOLUTION;
+    let fates = upsert::<Conferences>(conn, tenant, rows, &existing, touch_before, now).await?;
+    Ok(tally(&fates))
+}
+
+/// `cloudroom.conferences` as a [`HashedTable`].
+struct Conferences;
+
+impl HashedTable for Conferences {
+    type Row = ConferenceRow;
+    type Key = i64;
+
+    fn key(row: &ConferenceRow) -> i64 {
+        row.conf_id
     }
-    let touch: Vec<i64> = pick(&fates, &[RowFate::TouchSeen])
-        .into_iter()
-        .map(|i| ids[i])
-        .collect();
-    if !touch.is_empty() {
+
+    fn raw(row: &ConferenceRow) -> &serde_json::Value {
+        &row.raw
+    }
+
+    async fn write(
+        conn: &mut PgConnection,
+        tenant: &str,
+        rows: &[ConferenceRow],
+        hashes: &[Vec<u8>],
+        picked: &[usize],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        write_rows(conn, tenant, rows, hashes, picked, now).await
+    }
+
+    async fn touch(
+        conn: &mut PgConnection,
+        tenant: &str,
+        rows: &[ConferenceRow],
+        picked: &[usize],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let touch: Vec<i64> = picked.iter().map(|&i| rows[i].conf_id).collect();
         sqlx::query("update cloudroom.conferences set last_seen_at = $3 where tenant = $1 and conf_id = any($2)")
             .bind(tenant)
             .bind(&touch)
@@ -55,8 +79,8 @@ pub async fn upsert_page(
             .execute(&mut *conn)
             .await
             .during("refreshing last_seen_at of conferences")?;
+        Ok(())
     }
-    Ok(tally(&fates))
 }
 
 async fn existing(

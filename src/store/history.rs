@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
-use super::{content_hash, fates, pick, tally, Context, Existing, RowCounts, RowFate, StoreError};
+use super::hashed::{upsert, HashedTable};
+use super::{content_hash, pick, tally, Context, Existing, RowCounts, RowFate, StoreError};
 
 #[derive(Debug, Clone)]
 pub struct HistoryRow {
@@ -48,18 +49,52 @@ pub async fn upsert_page(
     }
     let keys: Vec<Key> = rows.iter().map(|r| (r.conf_id, r.start_time)).collect();
     let existing = existing(conn, tenant, &keys).await?;
-    let hashes: Vec<Vec<u8>> = rows.iter().map(|r| content_hash(&r.raw)).collect();
-    let fates = fates(keys.iter().copied(), &hashes, &existing, touch_before);
-    let write = pick(&fates, &[RowFate::Insert, RowFate::Update]);
-    if !write.is_empty() {
-        write_rows(conn, tenant, rows, &hashes, &write, now).await?;
-        let conf_ids: Vec<i64> = write.iter().map(|&i| rows[i].conf_id).collect();
-        super::recordings::enqueue(conn, tenant, &conf_ids).await?;
+    let fates = upsert::<History>(conn, tenant, rows, &existing, touch_before, now).await?;
+    let written: Vec<i64> = pick(&fates, &[RowFate::Insert, RowFate::Update])
+        .into_iter()
+        .map(|i| rows[i].conf_id)
+        .collect();
+    if !written.is_empty() {
+        super::recordings::enqueue(conn, tenant, &written).await?;
     }
-    let touch = pick(&fates, &[RowFate::TouchSeen]);
-    if !touch.is_empty() {
-        let ids: Vec<i64> = touch.iter().map(|&i| rows[i].conf_id).collect();
-        let starts: Vec<DateTime<Utc>> = touch.iter().map(|&i| rows[i].start_time).collect();
+    Ok(tally(&fates))
+}
+
+/// `cloudroom.meeting_history` as a [`HashedTable`].
+struct History;
+
+impl HashedTable for History {
+    type Row = HistoryRow;
+    type Key = Key;
+
+    fn key(row: &HistoryRow) -> Key {
+        (row.conf_id, row.start_time)
+    }
+
+    fn raw(row: &HistoryRow) -> &serde_json::Value {
+        &row.raw
+    }
+
+    async fn write(
+        conn: &mut PgConnection,
+        tenant: &str,
+        rows: &[HistoryRow],
+        hashes: &[Vec<u8>],
+        picked: &[usize],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        write_rows(conn, tenant, rows, hashes, picked, now).await.map(drop)
+    }
+
+    async fn touch(
+        conn: &mut PgConnection,
+        tenant: &str,
+        rows: &[HistoryRow],
+        picked: &[usize],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let ids: Vec<i64> = picked.iter().map(|&i| rows[i].conf_id).collect();
+        let starts: Vec<DateTime<Utc>> = picked.iter().map(|&i| rows[i].start_time).collect();
         sqlx::query(
             "update cloudroom.meeting_history h set last_seen_at = $4
                from unnest($2::bigint[], $3::timestamptz[]) as k(conf_id, start_time)
@@ -72,8 +107,8 @@ pub async fn upsert_page(
         .execute(&mut *conn)
         .await
         .during("refreshing last_seen_at of meeting history")?;
+        Ok(())
     }
-    Ok(tally(&fates))
 }
 
 async fn insert_page(

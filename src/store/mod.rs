@@ -23,6 +23,7 @@ pub mod details;
 pub mod directory;
 pub mod directory_audit;
 pub mod directory_uncertain;
+pub(crate) mod hashed;
 pub mod history;
 pub mod locks;
 pub mod rate_budgets;

@@ -6,7 +6,8 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
-use super::{content_hash, fates, pick, tally, Context, Existing, RowCounts, RowFate, StoreError};
+use super::hashed::{upsert, HashedTable};
+use super::{pick, tally, Context, Existing, RowCounts, RowFate, StoreError};
 
 #[derive(Debug, Clone)]
 pub struct RecordingRow {
@@ -76,18 +77,8 @@ async fn upsert_rows(
     if rows.is_empty() {
         return Ok(RowCounts::default());
     }
-    let ids: Vec<&str> = rows.iter().map(|r| r.file_id.as_str()).collect();
-    let hashes: Vec<Vec<u8>> = rows.iter().map(|r| content_hash(&r.raw)).collect();
-    let fates = fates(
-        ids.iter().map(|id| id.to_string()),
-        &hashes,
-        existing,
-        now - super::SEEN_RESOLUTION,
-    );
-    let write = pick(&fates, &[RowFate::Insert, RowFate::Update]);
-    if !write.is_empty() {
-        write_rows(conn, tenant, rows, &hashes, &write, now).await?;
-    }
+    let touch_before = now - super::SEEN_RESOLUTION;
+    let fates = upsert::<Recordings>(conn, tenant, rows, existing, touch_before, now).await?;
     let seen = pick(
         &fates,
         &[RowFate::Insert, RowFate::Update, RowFate::TouchSeen],
@@ -95,11 +86,43 @@ async fn upsert_rows(
     if !seen.is_empty() {
         archive_urls(conn, tenant, rows, &seen, now).await?;
     }
-    let touch: Vec<&str> = pick(&fates, &[RowFate::TouchSeen])
-        .into_iter()
-        .map(|i| ids[i])
-        .collect();
-    if !touch.is_empty() {
+    Ok(tally(&fates))
+}
+
+/// `cloudroom.recordings` as a [`HashedTable`].
+struct Recordings;
+
+impl HashedTable for Recordings {
+    type Row = RecordingRow;
+    type Key = String;
+
+    fn key(row: &RecordingRow) -> String {
+        row.file_id.clone()
+    }
+
+    fn raw(row: &RecordingRow) -> &serde_json::Value {
+        &row.raw
+    }
+
+    async fn write(
+        conn: &mut PgConnection,
+        tenant: &str,
+        rows: &[RecordingRow],
+        hashes: &[Vec<u8>],
+        picked: &[usize],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        write_rows(conn, tenant, rows, hashes, picked, now).await
+    }
+
+    async fn touch(
+        conn: &mut PgConnection,
+        tenant: &str,
+        rows: &[RecordingRow],
+        picked: &[usize],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let touch: Vec<&str> = picked.iter().map(|&i| rows[i].file_id.as_str()).collect();
         sqlx::query(
             "update cloudroom.recordings set last_seen_at = $3 where tenant = $1 and file_id = any($2)",
         )
@@ -109,8 +132,8 @@ async fn upsert_rows(
         .execute(&mut *conn)
         .await
         .during("refreshing last_seen_at of recordings")?;
+        Ok(())
     }
-    Ok(tally(&fates))
 }
 
 /// Every recording the mirror holds for these conferences.
