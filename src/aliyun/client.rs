@@ -14,7 +14,7 @@ use tracing::field::Empty;
 use tracing::Instrument;
 
 use super::error::{metric_code, AliyunError, VendorDetail};
-use super::models::{AliyunUser, BatchResult, Envelope, MeetingInfo, UserInfo, UserRef};
+use super::models::{AliyunUser, Envelope, MeetingInfo, UserInfo, UserRef};
 use super::settings::AliyunSettings;
 use super::signature;
 use crate::metrics;
@@ -60,7 +60,6 @@ pub struct AliyunClient {
     region_id: String,
     access_key_id: String,
     access_key_secret: SecretString,
-    batch_size: usize,
     backoff: Backoff,
     stats: Arc<ClientStats>,
     /// Cuts retry waits short on shutdown (the last error is returned).
@@ -77,7 +76,6 @@ impl fmt::Debug for AliyunClient {
             .field("region_id", &self.region_id)
             .field("access_key_id", &self.access_key_id)
             .field("access_key_secret", &"[redacted]")
-            .field("batch_size", &self.batch_size)
             .finish_non_exhaustive()
     }
 }
@@ -106,7 +104,6 @@ impl AliyunClient {
             region_id: settings.region_id.clone(),
             access_key_id,
             access_key_secret,
-            batch_size: settings.batch_size.max(1),
             backoff: Backoff::with_retries(settings.max_retries),
             stats: Arc::new(ClientStats::default()),
             cancel: None,
@@ -154,39 +151,22 @@ impl AliyunClient {
         &self.stats
     }
 
-    /// Upserts users, `batch_size` per CreateUser call; one result per call.
-    pub async fn create_users(&self, users: &[UserInfo]) -> Vec<BatchResult> {
-        let mut results = Vec::new();
-        for chunk in users.chunks(self.batch_size) {
-            results.push(BatchResult {
-                user_ids: chunk.iter().map(|u| u.user_id.clone()).collect(),
-                outcome: self.create_user_batch(chunk).await,
-            });
-        }
-        results
-    }
-
-    /// One CreateUser call for all of `users`; returns the RequestId.
+    /// One CreateUser call for all of `users` (CreateUser upserts); returns
+    /// the RequestId. The caller batches (`aliyun.batch_size`).
     pub async fn create_user_batch(&self, users: &[UserInfo]) -> Result<String, AliyunError> {
         self.batch_call("CreateUser", users).await
     }
 
-    /// Deletes users, `batch_size` per DeleteUser call; one result per call.
-    pub async fn delete_users(&self, user_ids: &[String]) -> Vec<BatchResult> {
-        let mut results = Vec::new();
-        for chunk in user_ids.chunks(self.batch_size) {
-            let refs: Vec<UserRef> = chunk
-                .iter()
-                .map(|id| UserRef {
-                    user_id: id.clone(),
-                })
-                .collect();
-            results.push(BatchResult {
-                user_ids: chunk.to_vec(),
-                outcome: self.batch_call("DeleteUser", &refs).await,
-            });
-        }
-        results
+    /// One DeleteUser call for all of `user_ids`; returns the RequestId.
+    /// The caller batches (`aliyun.batch_size`, in the directory apply).
+    pub async fn delete_user_batch(&self, user_ids: &[String]) -> Result<String, AliyunError> {
+        let refs: Vec<UserRef> = user_ids
+            .iter()
+            .map(|id| UserRef {
+                user_id: id.clone(),
+            })
+            .collect();
+        self.batch_call("DeleteUser", &refs).await
     }
 
     /// The user as CVC has it, or `None` when CVC says it does not exist.

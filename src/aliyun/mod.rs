@@ -9,5 +9,5 @@ pub mod signature;
 
 pub use client::{AliyunClient, ClientStats, ClientStatsSnapshot};
 pub use error::{AliyunError, VendorDetail};
-pub use models::{AliyunUser, BatchResult, MeetingInfo, MemberInfo, UserInfo, UserRef};
+pub use models::{AliyunUser, MeetingInfo, MemberInfo, UserInfo, UserRef};
 pub use settings::AliyunSettings;

@@ -143,20 +143,6 @@ pub(crate) struct Envelope {
     pub code: Option<String>,
 }
 
-/// The outcome of one CreateUser or DeleteUser call over a chunk of users.
-#[derive(Debug)]
-pub struct BatchResult {
-    pub user_ids: Vec<String>,
-    /// The vendor's RequestId on success.
-    pub outcome: Result<String, super::AliyunError>,
-}
-
-impl BatchResult {
-    pub fn is_ok(&self) -> bool {
-        self.outcome.is_ok()
-    }
-}
-
 type Json = serde_json::Value;
 
 /// Text as sent, numbers and booleans in their JSON spelling, null as absent.

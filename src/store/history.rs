@@ -83,7 +83,9 @@ impl HashedTable for History {
         picked: &[usize],
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        write_rows(conn, tenant, rows, hashes, picked, now).await.map(drop)
+        write_rows(conn, tenant, rows, hashes, picked, now)
+            .await
+            .map(drop)
     }
 
     async fn touch(

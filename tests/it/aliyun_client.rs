@@ -136,8 +136,10 @@ async fn create_get_update_delete_round_trip() {
     assert_eq!(got.user_name, "张三");
     assert_eq!(got.create_time, Some(created));
 
-    let results = client.delete_users(&["u-1".to_string()]).await;
-    assert!(results.iter().all(|r| r.is_ok()));
+    client
+        .delete_user_batch(&["u-1".to_string()])
+        .await
+        .unwrap();
     assert_eq!(client.get_user("u-1").await.unwrap(), None);
     assert!(client.get_user("u-2").await.unwrap().is_some());
     assert_eq!(client.stats().snapshot().retries, 0);
@@ -145,35 +147,26 @@ async fn create_get_update_delete_round_trip() {
 }
 
 #[tokio::test]
-async fn create_users_splits_at_batch_size() {
+async fn one_batch_is_one_call_with_every_user() {
     let sim = common::simulator(common::small_sim()).await;
-    let client = client_from(&AliyunSettings {
-        batch_size: 3,
-        ..settings(&sim)
-    });
+    let client = client_from(&settings(&sim));
     let users: Vec<UserInfo> = (1..=7).map(|i| user(&format!("u-{i}"))).collect();
-    let results = client.create_users(&users).await;
-
-    let chunks: Vec<Vec<String>> = results.iter().map(|r| r.user_ids.clone()).collect();
-    assert_eq!(chunks.iter().map(Vec::len).collect::<Vec<_>>(), [3, 3, 1]);
-    assert!(results.iter().all(|r| r.is_ok()), "{results:?}");
+    client.create_user_batch(&users).await.unwrap();
     assert_eq!(
         sim.state.requests("aliyun", Some("CreateUser"), Some(200)),
-        3
+        1
     );
     {
         let world = lock(&sim.state.aliyun);
         let counts: Vec<_> = world.log.iter().map(|c| c.count).collect();
-        assert_eq!(counts, [Some(3), Some(3), Some(1)]);
+        assert_eq!(counts, [Some(7)]);
         assert_eq!(world.users.len(), 7);
     }
-
     let ids: Vec<String> = users.iter().map(|u| u.user_id.clone()).collect();
-    let deleted = client.delete_users(&ids[..4]).await;
-    assert_eq!(deleted.len(), 2);
+    client.delete_user_batch(&ids[..4]).await.unwrap();
     assert_eq!(
         sim.state.requests("aliyun", Some("DeleteUser"), Some(200)),
-        2
+        1
     );
     assert_eq!(lock(&sim.state.aliyun).users.len(), 3);
     sim.stop().await;

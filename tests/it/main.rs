@@ -33,7 +33,6 @@ mod operator;
 mod rate_budget;
 mod reports;
 mod secrets;
-mod sim_cloudroom;
 mod sim_files;
 mod sim_tenants;
 mod status;

@@ -1,4 +1,6 @@
-//! Aliyun users: CreateUser upserts in batches, then DeleteUser.
+//! Aliyun users: CreateUser upserts in batches, then DeleteUser, each
+//! batch of `aliyun.batch_size` one call whose answer is every member's.
+//! This is the one place Aliyun calls are batched.
 
 use super::*;
 
@@ -62,11 +64,7 @@ impl Executor<'_> {
                 return Ok(());
             }
             let ids: Vec<String> = batch.iter().map(|c| c.key.clone()).collect();
-            let results = client.delete_users(&ids).await;
-            let answer = match results.into_iter().next() {
-                Some(r) => r.outcome,
-                None => Ok(String::new()),
-            };
+            let answer = client.delete_user_batch(&ids).await;
             let done = batch
                 .iter()
                 .map(|change| aliyun_done(change, "DeleteUser", &answer, || Applied::Removed))

@@ -1,8 +1,7 @@
 //! The CloudRoom half of the simulator over real HTTP, one test per quirk of
-//! the vendor document. Requests are signed here by hand (not with the
-//! crate's client) so the simulator is checked against the document alone.
-
-use crate::common;
+//! the vendor document. Requests are signed here by hand (not with
+//! confsync's client) so the simulator is checked against the document
+//! alone.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -15,6 +14,25 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 const ANCHOR: i64 = 1_767_225_600; // small_sim's anchor, 2026-01-01T00:00:00Z
+
+/// Small generated data, no rate limit, anchored at [`ANCHOR`].
+fn small_sim() -> SimConfig {
+    SimConfig {
+        conferences: 30,
+        history: 250,
+        recordings_per_conference: 1,
+        rate: confsync_sim::rate::RateFlags::unlimited(),
+        anchor: Some(ANCHOR),
+        ..SimConfig::default()
+    }
+}
+
+/// A simulator on a free port.
+async fn simulator(config: SimConfig) -> RunningSimulator {
+    confsync_sim::start(SimConfig { port: 0, ..config })
+        .await
+        .expect("start the simulator")
+}
 const YEAR: i64 = 365 * 86_400;
 
 fn unix_now() -> i64 {
@@ -144,11 +162,11 @@ fn assert_error(reply: &(u16, Value), status: u16, code: i64) {
 }
 
 async fn small() -> (RunningSimulator, Api) {
-    sim_with(common::small_sim()).await
+    sim_with(small_sim()).await
 }
 
 async fn sim_with(config: SimConfig) -> (RunningSimulator, Api) {
-    let sim = common::simulator(config).await;
+    let sim = simulator(config).await;
     let api = Api::new(&sim);
     (sim, api)
 }
@@ -328,7 +346,7 @@ async fn over_requests_per_minute_is_429_22008() {
             list_limit_scope: confsync_sim::rate::ListScope::Shared,
             ..Default::default()
         },
-        ..common::small_sim()
+        ..small_sim()
     })
     .await;
     for _ in 0..5 {
@@ -361,7 +379,7 @@ async fn injected_429s_answer_22008() {
 async fn fail_rate_one_answers_500_code_500() {
     let (_sim, api) = sim_with(SimConfig {
         fail_rate: 1.0,
-        ..common::small_sim()
+        ..small_sim()
     })
     .await;
     let reply = api.get("/conference/history/list").await;
@@ -654,7 +672,7 @@ async fn same_seed_gives_same_data() {
     let (_b, api_b) = small().await;
     let (_c, api_c) = sim_with(SimConfig {
         seed: 7,
-        ..common::small_sim()
+        ..small_sim()
     })
     .await;
     let a = api_a.state(parts).await;
