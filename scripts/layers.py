@@ -19,7 +19,7 @@ SRC = ROOT / "src"
 
 # The layers of docs/ARCHITECTURE.md, top (used by all) to bottom.
 LAYERS = [
-    ["secret", "setting", "causes", "retry", "transport", "ratelimit", "metrics", "telemetry", "rss"],
+    ["secret", "setting", "causes", "retry", "transport", "ratelimit", "metrics", "telemetry", "rss", "text"],
     ["db", "store"],
     ["cloudroom", "aliyun"],
     ["mirror", "directory", "attendance", "archive", "companies"],

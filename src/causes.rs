@@ -4,7 +4,8 @@
 //! but some dependencies do both (sqlx: "error communicating with database:
 //! {io error}", then the io error again as its source), so `{:#}` printed
 //! such a cause two or three times. Every place that shows an error to a
-//! person (stderr, logs, run records) goes through here.
+//! person (stderr, logs, run records) goes through here, and gets one line
+//! (control characters escaped, `text::one_line`).
 
 use std::error::Error;
 use std::fmt;
@@ -27,7 +28,8 @@ impl fmt::Display for Chain<'_> {
             }
             cause = error.source();
         }
-        f.write_str(&line)
+        // Vendor messages may hold newlines or NUL: one line, always.
+        f.write_str(&crate::text::one_line(&line))
     }
 }
 

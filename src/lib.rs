@@ -26,4 +26,5 @@ pub mod secret;
 pub mod setting;
 pub mod store;
 pub mod telemetry;
+pub mod text;
 pub mod transport;

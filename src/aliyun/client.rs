@@ -354,7 +354,8 @@ fn transport(action: &str, e: reqwest::Error) -> AliyunError {
 
 /// Turns a raw answer into the payload or the error it stands for.
 fn interpret(action: &str, status: u16, text: &str) -> Result<Value, AliyunError> {
-    let parsed: Result<Value, _> = serde_json::from_str(text);
+    let parsed: Result<Value, _> =
+        serde_json::from_str(&crate::text::without_lone_surrogates(text));
     let value = match parsed {
         Ok(v) if v.is_object() => v,
         _ => return Err(undecodable(action, status, text)),

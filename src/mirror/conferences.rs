@@ -8,9 +8,13 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
 use super::paging::{Pager, Verdict, PAGE_SIZE};
+use super::quarantine::{self, PassQuarantine};
 use super::read_ahead::{FetchPage, ReadAhead};
 use super::{convert, MirrorContext, PassOptions};
-use crate::cloudroom::ListQuery;
+use crate::cloudroom::endpoint as ep;
+use crate::cloudroom::{ConferenceRecord, ListQuery, Page};
+use crate::store::conferences::ConferenceRow;
+use crate::store::quarantine::Quarantined;
 use crate::store::{self, sync_runs::RunTotals};
 
 const JOB: &str = "conferences";
@@ -49,6 +53,8 @@ async fn read_every_page(ctx: &MirrorContext, totals: &mut RunTotals) -> anyhow:
     let mut pager = Pager::starting_at(1);
     let mut seen: Vec<i64> = Vec::new();
     let progress = PassProgress::start(ctx);
+    let quarantine =
+        PassQuarantine::start(&ctx.pool, (ctx.tenant(), JOB), ep::CONFERENCE_LIST).await?;
     let fetch = list_pages(ctx);
     let mut page = fetch(1).await?;
     let mut ahead = ReadAhead::new(fetch, 2, page.total);
@@ -59,15 +65,13 @@ async fn read_every_page(ctx: &MirrorContext, totals: &mut RunTotals) -> anyhow:
             Verdict::Wrapped => break,
             Verdict::Keep { more } => more,
         };
-        let rows: Vec<_> = page
-            .records
-            .into_iter()
-            .filter_map(|r| convert::conference(r, keep))
-            .collect();
+        let (rows, aside) = page_rows(page, keep);
         seen.extend(rows.iter().map(|r| r.conf_id));
         let mut tx = store::begin(&ctx.pool).await?;
         totals.rows +=
             store::conferences::upsert_page(&mut tx, ctx.tenant(), &rows, Utc::now()).await?;
+        let stored = rows.iter().map(|r| r.conf_id.to_string());
+        totals.quarantined += quarantine.settle(&mut tx, stored, &aside).await?;
         tx.commit()
             .await
             .context("cannot commit a page of conferences")?;
@@ -85,6 +89,21 @@ async fn read_every_page(ctx: &MirrorContext, totals: &mut RunTotals) -> anyhow:
         page = ahead.page(pager.next).await?;
     }
     Ok(seen)
+}
+
+/// A page's rows (the first of each confId) and what it sets aside.
+fn page_rows(page: Page<ConferenceRecord>, keep: bool) -> (Vec<ConferenceRow>, Vec<Quarantined>) {
+    let (rows, mut aside) = quarantine::convert_all(page.records, |r| convert::conference(r, keep));
+    let key = |r: &ConferenceRow| r.conf_id.to_string();
+    let (rows, twice) = quarantine::first_of_each(rows, ep::CONFERENCE_LIST, key);
+    aside.extend(twice);
+    let endpoint = ep::CONFERENCE_LIST;
+    aside.extend(
+        page.rejected
+            .into_iter()
+            .map(|r| quarantine::rejected(endpoint, r)),
+    );
+    (rows, aside)
 }
 
 /// Reads the pages of the conference list.

@@ -2,10 +2,13 @@
 
 use serde_json::Value;
 
+use super::quarantine::set_aside;
+use crate::cloudroom::endpoint as ep;
 use crate::cloudroom::{epoch_utc, ConferenceDetail, ConferenceRecord, VideoRecord};
 use crate::store::conferences::ConferenceRow;
 use crate::store::details::{DetailRow, InviteeRow};
 use crate::store::history::HistoryRow;
+use crate::store::quarantine::Quarantined;
 use crate::store::recordings::RecordingRow;
 
 /// Keys whose values are meeting passwords; removed from `raw` unless the
@@ -27,9 +30,17 @@ fn small(v: Option<i64>) -> Option<i32> {
     v.and_then(|n| i32::try_from(n).ok())
 }
 
-pub fn conference(record: ConferenceRecord, keep_passwords: bool) -> Option<ConferenceRow> {
-    Some(ConferenceRow {
-        conf_id: record.conf_id?,
+/// A list record without a confId cannot be keyed: set aside.
+pub fn conference(
+    record: ConferenceRecord,
+    keep_passwords: bool,
+) -> Result<ConferenceRow, Quarantined> {
+    let Some(conf_id) = record.conf_id else {
+        let raw = (&record.raw, record.raw_original.as_deref());
+        return Err(set_aside(ep::CONFERENCE_LIST, None, raw, "no confId"));
+    };
+    Ok(ConferenceRow {
+        conf_id,
         subject: record.subject,
         conf_type: small(record.conf_type),
         status: small(record.status),
@@ -40,18 +51,23 @@ pub fn conference(record: ConferenceRecord, keep_passwords: bool) -> Option<Conf
         period_type: small(record.period_type),
         owner_id: record.owner_id,
         raw: sanitize(record.raw, keep_passwords),
+        raw_original: record.raw_original,
     })
 }
 
-/// A history record without a confId or start time cannot be keyed: skipped.
-pub fn history(record: ConferenceRecord, keep_passwords: bool) -> Option<HistoryRow> {
-    let start = epoch_utc(record.start_time)?;
+/// A history record without a confId or start time cannot be keyed: set aside.
+pub fn history(record: ConferenceRecord, keep_passwords: bool) -> Result<HistoryRow, Quarantined> {
+    let (Some(conf_id), Some(start)) = (record.conf_id, epoch_utc(record.start_time)) else {
+        let raw = (&record.raw, record.raw_original.as_deref());
+        let reason = "no confId or no startTime a time can be read from";
+        return Err(set_aside(ep::CONFERENCE_HISTORY, None, raw, reason));
+    };
     let end = epoch_utc(record.end_time);
     let duration = end
         .map(|end| (end - start).num_seconds())
         .filter(|seconds| *seconds > 0);
-    Some(HistoryRow {
-        conf_id: record.conf_id?,
+    Ok(HistoryRow {
+        conf_id,
         start_time: start,
         subject: record.subject,
         conf_type: small(record.conf_type),
@@ -61,12 +77,18 @@ pub fn history(record: ConferenceRecord, keep_passwords: bool) -> Option<History
         members: small(record.members),
         period_type: small(record.period_type),
         raw: sanitize(record.raw, keep_passwords),
+        raw_original: record.raw_original,
     })
 }
 
-pub fn recording(record: VideoRecord, conf_id: i64) -> Option<RecordingRow> {
-    Some(RecordingRow {
-        file_id: record.file_id?,
+/// A recording without a fileId cannot be keyed: set aside.
+pub fn recording(record: VideoRecord, conf_id: i64) -> Result<RecordingRow, Quarantined> {
+    let Some(file_id) = record.file_id else {
+        let raw = (&record.raw, record.raw_original.as_deref());
+        return Err(set_aside(ep::VIDEO_LIST, None, raw, "no fileId"));
+    };
+    Ok(RecordingRow {
+        file_id,
         conf_id: record.conf_id.unwrap_or(conf_id),
         title: record.title,
         created_at: epoch_utc(record.create_time),
@@ -75,7 +97,13 @@ pub fn recording(record: VideoRecord, conf_id: i64) -> Option<RecordingRow> {
         vod_url: record.vod_url,
         download_url: record.url,
         raw: record.raw,
+        raw_original: record.raw_original,
     })
+}
+
+/// A history row's key as quarantine rows name it.
+pub fn history_key(conf_id: i64, start: chrono::DateTime<chrono::Utc>) -> String {
+    format!("{conf_id}@{}", start.timestamp())
 }
 
 /// Identifies a page by its first record, to notice the server repeating page 1.
@@ -121,5 +149,6 @@ pub fn detail(conf_id: i64, detail: ConferenceDetail, keep_passwords: bool) -> D
         assistants: Value::Array(detail.assistant_infos),
         invitees,
         raw: sanitize(detail.raw, keep_passwords),
+        raw_original: detail.raw_original,
     }
 }

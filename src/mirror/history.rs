@@ -9,9 +9,13 @@ use serde::{Deserialize, Serialize};
 use super::paging::PAGE_SIZE;
 use super::paging::{Pager, Verdict};
 use super::progress::PassProgress;
+use super::quarantine::{self, PassQuarantine};
 use super::read_ahead::{FetchPage, ReadAhead};
 use super::{convert, MirrorContext, PassOptions};
+use crate::cloudroom::endpoint as ep;
 use crate::cloudroom::{ConferenceRecord, ListQuery, Page};
+use crate::store::history::HistoryRow;
+use crate::store::quarantine::Quarantined;
 use crate::store::{self, sync_runs::RunTotals};
 
 const JOB: &str = "history";
@@ -56,6 +60,8 @@ impl Pass {
 /// What a page's transaction does besides writing the page.
 struct PageWrite<'a> {
     rows: &'a [crate::store::history::HistoryRow],
+    /// Records of the page that cannot be stored.
+    aside: &'a [Quarantined],
     window_was_empty: bool,
     /// Set on the last page of a full pass's window: mark the window's
     /// meetings this pass did not list, in the same transaction.
@@ -126,14 +132,17 @@ async fn read_window(
     );
     let window_was_empty = pass.next_page == 1 && window_is_empty(ctx, window).await?;
     let mut pager = Pager::starting_at(pass.next_page);
+    let quarantine =
+        PassQuarantine::start(&ctx.pool, (ctx.tenant(), JOB), ep::CONFERENCE_HISTORY).await?;
     let fetch = window_pages(ctx, window);
     let mut page = fetch(pager.next).await?;
     let mut ahead = ReadAhead::new(fetch, pager.next + 1, page.total);
     loop {
         let page_no = pager.next;
-        let (rows, more) = rows_of(&mut pager, page, keep);
+        let (rows, aside, more) = rows_of(&mut pager, page, keep);
         let page_write = PageWrite {
             rows: &rows,
+            aside: &aside,
             window_was_empty,
             sweep: (pass.full && !more).then_some(window),
         };
@@ -146,7 +155,7 @@ async fn read_window(
         state.pass = Some(pass.clone());
         // Later pages are read while this one is written: the checkpoint
         // only ever names pages that are committed.
-        let write = write_page(ctx, state, page_write);
+        let write = write_page(ctx, state, page_write, &quarantine);
         let next = async {
             match more {
                 true => Some(ahead.page(pager.next).await),
@@ -154,7 +163,9 @@ async fn read_window(
             }
         };
         let (written, next) = tokio::join!(write, next);
-        totals.rows += written?;
+        let (rows, quarantined) = written?;
+        totals.rows += rows;
+        totals.quarantined += quarantined;
         totals.pages += 1;
         progress.show(ctx, format!("history: {} page {page_no}", show(window.1)));
         if ctx.cancel.is_cancelled() {
@@ -189,24 +200,31 @@ fn window_pages(ctx: &MirrorContext, (start, end): (i64, i64)) -> FetchPage {
     })
 }
 
-/// The page's rows, unless it is page 1 again (the API's wrap), and
-/// whether more pages follow.
+/// The page's rows and what it sets aside, unless it is page 1 again (the
+/// API's wrap), and whether more pages follow.
 fn rows_of(
     pager: &mut Pager,
     page: Page<ConferenceRecord>,
     keep_passwords: bool,
-) -> (Vec<crate::store::history::HistoryRow>, bool) {
+) -> (Vec<HistoryRow>, Vec<Quarantined>, bool) {
     let first = convert::first_key(page.records.first().map(|r| &r.raw));
     let verdict = pager.judge(page.total, page.remaining, first);
-    let rows = match verdict {
-        Verdict::Wrapped => Vec::new(),
-        Verdict::Keep { .. } => page
-            .records
+    let more = matches!(verdict, Verdict::Keep { more: true });
+    if verdict == Verdict::Wrapped {
+        return (Vec::new(), Vec::new(), more);
+    }
+    let (rows, mut aside) =
+        quarantine::convert_all(page.records, |r| convert::history(r, keep_passwords));
+    let key = |r: &HistoryRow| convert::history_key(r.conf_id, r.start_time);
+    let (rows, twice) = quarantine::first_of_each(rows, ep::CONFERENCE_HISTORY, key);
+    aside.extend(twice);
+    let endpoint = ep::CONFERENCE_HISTORY;
+    aside.extend(
+        page.rejected
             .into_iter()
-            .filter_map(|r| convert::history(r, keep_passwords))
-            .collect(),
-    };
-    (rows, matches!(verdict, Verdict::Keep { more: true }))
+            .map(|r| quarantine::rejected(endpoint, r)),
+    );
+    (rows, aside, more)
 }
 
 /// A backfill reaches windows the mirror has never seen: their pages need no
@@ -231,7 +249,8 @@ async fn write_page(
     ctx: &MirrorContext,
     state: &HistoryState,
     page: PageWrite<'_>,
-) -> anyhow::Result<crate::store::RowCounts> {
+    quarantine: &PassQuarantine,
+) -> anyhow::Result<(crate::store::RowCounts, u64)> {
     let tenant = ctx.tenant();
     let now = Utc::now();
     let touch_before = state.pass.as_ref().map_or(now, |p| p.touch_before(now));
@@ -253,11 +272,16 @@ async fn write_page(
             tracing::info!(tenant, marked, from = %show(start), to = %show(end), "meetings CloudRoom no longer lists marked removed");
         }
     }
+    let stored = page
+        .rows
+        .iter()
+        .map(|r| convert::history_key(r.conf_id, r.start_time));
+    let quarantined = quarantine.settle(&mut tx, stored, page.aside).await?;
     store::state::save(&mut *tx, tenant, JOB, state).await?;
     tx.commit()
         .await
         .context("cannot commit a page of meeting history")?;
-    Ok(counts)
+    Ok((counts, quarantined))
 }
 
 fn epoch(seconds: i64) -> DateTime<Utc> {

@@ -7,6 +7,7 @@ pub mod details;
 pub mod history;
 pub mod paging;
 pub mod progress;
+pub mod quarantine;
 pub mod ramp;
 pub mod read_ahead;
 pub mod recordings;

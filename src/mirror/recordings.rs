@@ -16,11 +16,16 @@ use tokio::task::JoinSet;
 
 use super::paging::{Pager, Verdict, PAGE_SIZE};
 use super::progress::PassProgress;
+use super::quarantine::{self, PassQuarantine};
 use super::ramp::Ramp;
 use super::{convert, MirrorContext, PassOptions};
+use crate::cloudroom::endpoint as ep;
 use crate::cloudroom::{CloudRoomError, ListQuery};
-use crate::store::recordings::ConferenceRecordings;
+use crate::store::quarantine::Quarantined;
+use crate::store::recordings::{ConferenceRecordings, RecordingRow};
 use crate::store::{self, sync_runs::RunTotals, RowCounts};
+
+const JOB: &str = "recordings";
 
 /// Conferences written per transaction.
 const WRITE_BATCH: usize = 256;
@@ -29,11 +34,12 @@ const WRITE_BATCH: usize = 256;
 /// writers never touch the same rows, and two keep both cores busy.
 const WRITERS: usize = 2;
 
-/// One conference as read: its recordings, or why it could not be read.
+/// One conference as read: its recordings and the entries set aside, or
+/// why it could not be read.
 struct Fetched {
     conf_id: i64,
     pages: u64,
-    result: anyhow::Result<ConferenceRecordings>,
+    result: anyhow::Result<(ConferenceRecordings, Vec<Quarantined>)>,
 }
 
 pub async fn run(
@@ -45,6 +51,8 @@ pub async fn run(
     let queued = targets.len();
     let progress = PassProgress::start(ctx);
     progress.show(ctx, format!("recordings: 0 of {queued} conferences"));
+    let quarantine = PassQuarantine::start(&ctx.pool, (ctx.tenant(), JOB), ep::VIDEO_LIST).await?;
+    let quarantine = std::sync::Arc::new(quarantine);
     let mut done = 0usize;
     let (sender, mut receiver) = mpsc::channel(WRITE_BATCH * 2);
     let producer = tokio::spawn(read_all(ctx.clone(), targets, sender));
@@ -60,19 +68,16 @@ pub async fn run(
         let batch = sort_out(&mut fetched, totals, &mut failures)?;
         progress.show(ctx, format!("recordings: {done} of {queued} conferences"));
         if writes.len() >= WRITERS {
-            totals.rows += joined(writes.join_next().await)?;
+            add(totals, joined(writes.join_next().await)?);
         }
-        writes.spawn(write_batch(
-            ctx.pool.clone(),
-            ctx.tenant().to_string(),
-            batch,
-        ));
+        let target = (ctx.pool.clone(), quarantine.clone());
+        writes.spawn(write_batch(target, ctx.tenant().to_string(), batch));
         if ctx.cancel.is_cancelled() {
             anyhow::bail!("cancelled; unread conferences stay queued for the next run");
         }
     }
     while let Some(done) = writes.join_next().await {
-        totals.rows += joined(Some(done))?;
+        add(totals, joined(Some(done))?);
     }
     // The readers stop forwarding on a shutdown, which ends the loop above
     // as if the queue were read: a pass cut short must not look complete.
@@ -97,12 +102,15 @@ fn sort_out(
     fetched: &mut Vec<Fetched>,
     totals: &mut RunTotals,
     failures: &mut Vec<String>,
-) -> anyhow::Result<Vec<ConferenceRecordings>> {
-    let mut batch = Vec::with_capacity(fetched.len());
+) -> anyhow::Result<Batch> {
+    let mut batch = Batch::default();
     for f in fetched.drain(..) {
         totals.pages += f.pages;
         match f.result {
-            Ok(read) => batch.push(read),
+            Ok((read, aside)) => {
+                batch.conferences.push(read);
+                batch.aside.extend(aside);
+            }
             Err(e) if is_doomed(&e) => {
                 return Err(e.context(format!(
                     "conference {}; the pass stopped, unread conferences stay queued",
@@ -122,24 +130,55 @@ fn sort_out(
     Ok(batch)
 }
 
+/// Conferences read, to be written in one transaction, and what their
+/// pages set aside.
+#[derive(Default)]
+struct Batch {
+    conferences: Vec<ConferenceRecordings>,
+    aside: Vec<Quarantined>,
+}
+
+/// What a writer did: rows, and records quarantined.
+type Written = (RowCounts, u64);
+
 async fn write_batch(
-    pool: sqlx::PgPool,
+    (pool, quarantine): (sqlx::PgPool, std::sync::Arc<PassQuarantine>),
     tenant: String,
-    batch: Vec<ConferenceRecordings>,
-) -> anyhow::Result<RowCounts> {
+    mut batch: Batch,
+) -> anyhow::Result<Written> {
+    // A fileId twice in the batch, in one conference or two: the first stays.
+    let mut seen = std::collections::HashSet::new();
+    for conference in &mut batch.conferences {
+        if let Some(rows) = conference.rows.take() {
+            let key = |r: &RecordingRow| r.file_id.clone();
+            let (kept, twice) = quarantine::first_unseen(rows, ep::VIDEO_LIST, key, &mut seen);
+            conference.rows = Some(kept);
+            batch.aside.extend(twice);
+        }
+    }
     let mut tx = store::begin(&pool).await?;
-    let counts = store::recordings::write_conferences(&mut tx, &tenant, &batch, Utc::now()).await?;
+    let counts =
+        store::recordings::write_conferences(&mut tx, &tenant, &batch.conferences, Utc::now())
+            .await?;
+    let quarantined = quarantine
+        .settle(&mut tx, seen.into_iter(), &batch.aside)
+        .await?;
     tx.commit().await.context("cannot commit recordings")?;
-    Ok(counts)
+    Ok((counts, quarantined))
 }
 
 fn joined(
-    done: Option<Result<anyhow::Result<RowCounts>, tokio::task::JoinError>>,
-) -> anyhow::Result<RowCounts> {
+    done: Option<Result<anyhow::Result<Written>, tokio::task::JoinError>>,
+) -> anyhow::Result<Written> {
     match done {
         Some(result) => result.context("a recordings writer stopped")?,
-        None => Ok(RowCounts::default()),
+        None => Ok(Written::default()),
     }
+}
+
+fn add(totals: &mut RunTotals, (rows, quarantined): Written) {
+    totals.rows += rows;
+    totals.quarantined += quarantined;
 }
 
 struct AbortOnDrop(tokio::task::AbortHandle);
@@ -221,7 +260,7 @@ async fn targets(ctx: &MirrorContext, options: &PassOptions) -> anyhow::Result<B
 /// Reads every page of one conference's recordings.
 async fn read_conference(ctx: &MirrorContext, conf_id: i64) -> Fetched {
     let mut pager = Pager::starting_at(1);
-    let mut rows = Vec::new();
+    let (mut rows, mut aside) = (Vec::new(), Vec::new());
     let mut pages = 0;
     let result = loop {
         let query = ListQuery::page(pager.next, PAGE_SIZE);
@@ -241,11 +280,12 @@ async fn read_conference(ctx: &MirrorContext, conf_id: i64) -> Fetched {
         match pager.judge(page.total, page.remaining, first) {
             Verdict::Wrapped => break Ok(Some(rows)),
             Verdict::Keep { more } => {
-                rows.extend(
-                    page.records
-                        .into_iter()
-                        .filter_map(|r| convert::recording(r, conf_id)),
-                );
+                let (read, set_aside) =
+                    quarantine::convert_all(page.records, |r| convert::recording(r, conf_id));
+                rows.extend(read);
+                aside.extend(set_aside);
+                let rejected = page.rejected.into_iter();
+                aside.extend(rejected.map(|r| quarantine::rejected(ep::VIDEO_LIST, r)));
                 if !more {
                     break Ok(Some(rows));
                 }
@@ -255,6 +295,18 @@ async fn read_conference(ctx: &MirrorContext, conf_id: i64) -> Fetched {
     Fetched {
         conf_id,
         pages,
-        result: result.map(|rows| ConferenceRecordings { conf_id, rows }),
+        result: result.map(|rows| {
+            // A listing with an entry set aside is not the whole listing:
+            // nothing of this conference is marked deleted from it.
+            let complete = aside.is_empty();
+            (
+                ConferenceRecordings {
+                    conf_id,
+                    rows,
+                    complete,
+                },
+                aside,
+            )
+        }),
     }
 }

@@ -21,6 +21,8 @@ pub struct ConferenceRow {
     pub period_type: Option<i32>,
     pub owner_id: Option<i64>,
     pub raw: serde_json::Value,
+    /// The record exactly as received, when `raw` had NUL replaced.
+    pub raw_original: Option<String>,
 }
 
 /// Writes one page: new rows inserted, changed or returning rows updated
@@ -118,16 +120,18 @@ async fn write_rows(
     sqlx::query(
         "insert into cloudroom.conferences as c
             (tenant, conf_id, subject, conf_type, status, schedule_start, schedule_end,
-             host_name, members, period_type, owner_id, content_hash, raw, first_seen_at, last_seen_at)
+             host_name, members, period_type, owner_id, content_hash, raw, raw_original,
+             first_seen_at, last_seen_at)
          select $1, * , $14, $14 from unnest($2::bigint[], $3::text[], $4::int[], $5::int[],
              $6::timestamptz[], $7::timestamptz[], $8::text[], $9::int[], $10::int[], $11::bigint[],
-             $12::bytea[], $13::jsonb[])
+             $12::bytea[], $13::jsonb[], $15::text[])
          on conflict (tenant, conf_id) do update set
              subject = excluded.subject, conf_type = excluded.conf_type, status = excluded.status,
              schedule_start = excluded.schedule_start, schedule_end = excluded.schedule_end,
              host_name = excluded.host_name, members = excluded.members,
              period_type = excluded.period_type, owner_id = excluded.owner_id,
              content_hash = excluded.content_hash, raw = excluded.raw,
+             raw_original = excluded.raw_original,
              last_seen_at = excluded.last_seen_at, removed_at = null",
     )
     .bind(tenant)
@@ -144,6 +148,7 @@ async fn write_rows(
     .bind(hash)
     .bind(column!(rows, picked, raw))
     .bind(now)
+    .bind(column!(rows, picked, raw_original))
     .execute(&mut *conn)
     .await
     .during("writing conferences")?;

@@ -31,6 +31,8 @@ pub struct DetailRow {
     pub assistants: serde_json::Value,
     pub invitees: Vec<InviteeRow>,
     pub raw: serde_json::Value,
+    /// The record exactly as received, when `raw` had NUL replaced.
+    pub raw_original: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -89,9 +91,9 @@ pub async fn write(
             (tenant, conf_id, available, subject, host_id, host_name, status, url, public_url,
              pstn_num, password, pstn_password, schedule_start, schedule_end, period_type,
              period_end, email_notice, sms_notice, attributes, permission, assistants,
-             list_hash, read_at, raw)
+             list_hash, read_at, raw, raw_original)
          values ($1, $2, true, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-                 $17, $18, $19, $20, $21, $22, $23)
+                 $17, $18, $19, $20, $21, $22, $23, $24)
          on conflict (tenant, conf_id) do update set
             available = true, subject = excluded.subject, host_id = excluded.host_id,
             host_name = excluded.host_name, status = excluded.status, url = excluded.url,
@@ -102,7 +104,7 @@ pub async fn write(
             email_notice = excluded.email_notice, sms_notice = excluded.sms_notice,
             attributes = excluded.attributes, permission = excluded.permission,
             assistants = excluded.assistants, list_hash = excluded.list_hash,
-            read_at = excluded.read_at, raw = excluded.raw
+            read_at = excluded.read_at, raw = excluded.raw, raw_original = excluded.raw_original
          returning (xmax = 0)",
     )
     .bind(tenant)
@@ -128,6 +130,7 @@ pub async fn write(
     .bind(list_hash)
     .bind(now)
     .bind(&row.raw)
+    .bind(&row.raw_original)
     .fetch_one(&mut *conn)
     .await
     .during("writing a conference detail")?;

@@ -21,6 +21,8 @@ pub struct HistoryRow {
     pub members: Option<i32>,
     pub period_type: Option<i32>,
     pub raw: serde_json::Value,
+    /// The record exactly as received, when `raw` had NUL replaced.
+    pub raw_original: Option<String>,
 }
 
 type Key = (i64, DateTime<Utc>);
@@ -200,16 +202,18 @@ async fn write_rows(
     sqlx::query_as(
         "insert into cloudroom.meeting_history
             (tenant, conf_id, start_time, subject, conf_type, end_time, duration_seconds,
-             host_name, members, period_type, content_hash, raw, first_seen_at, last_seen_at)
+             host_name, members, period_type, content_hash, raw, raw_original,
+             first_seen_at, last_seen_at)
          select $1, *, $13, $13 from unnest($2::bigint[], $3::timestamptz[], $4::text[], $5::int[],
              $6::timestamptz[], $7::bigint[], $8::text[], $9::int[], $10::int[], $11::bytea[],
-             $12::jsonb[])
+             $12::jsonb[], $14::text[])
          on conflict (tenant, conf_id, start_time) do update set
              subject = excluded.subject, conf_type = excluded.conf_type,
              end_time = excluded.end_time, duration_seconds = excluded.duration_seconds,
              host_name = excluded.host_name, members = excluded.members,
              period_type = excluded.period_type, content_hash = excluded.content_hash,
-             raw = excluded.raw, last_seen_at = excluded.last_seen_at, removed_at = null
+             raw = excluded.raw, raw_original = excluded.raw_original,
+             last_seen_at = excluded.last_seen_at, removed_at = null
          where meeting_history.content_hash is distinct from excluded.content_hash
             or meeting_history.removed_at is not null
          returning conf_id, (xmax = 0) as inserted",
@@ -227,6 +231,7 @@ async fn write_rows(
     .bind(hash)
     .bind(column!(rows, picked, raw))
     .bind(now)
+    .bind(column!(rows, picked, raw_original))
     .fetch_all(&mut *conn)
     .await
     .during("writing meeting history")

@@ -26,6 +26,7 @@ pub mod directory_uncertain;
 pub(crate) mod hashed;
 pub mod history;
 pub mod locks;
+pub mod quarantine;
 pub mod rate_budgets;
 pub mod recording_files;
 pub mod recordings;
@@ -54,6 +55,13 @@ impl<T> Context<T> for Result<T, sqlx::Error> {
     fn during(self, action: &'static str) -> Result<T, StoreError> {
         self.map_err(|source| StoreError { action, source })
     }
+}
+
+/// Text as a text column takes it: NUL replaced (`text::storable_str`).
+/// Every vendor-derived text the store writes outside the mirrored records
+/// goes through here.
+pub fn clean(text: &str) -> std::borrow::Cow<'_, str> {
+    crate::text::storable_str(text)
 }
 
 /// Whether the database answers (`/readyz`).

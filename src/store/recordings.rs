@@ -20,6 +20,8 @@ pub struct RecordingRow {
     pub vod_url: Option<String>,
     pub download_url: Option<String>,
     pub raw: serde_json::Value,
+    /// The record exactly as received, when `raw` had NUL replaced.
+    pub raw_original: Option<String>,
 }
 
 /// The recordings read for one conference; `rows` is `None` when CloudRoom
@@ -29,6 +31,9 @@ pub struct RecordingRow {
 pub struct ConferenceRecordings {
     pub conf_id: i64,
     pub rows: Option<Vec<RecordingRow>>,
+    /// Every entry of the listing became a row: only then are the
+    /// recordings it does not list marked deleted.
+    pub complete: bool,
 }
 
 /// Writes the recordings of several completely read conferences in one go:
@@ -53,12 +58,18 @@ pub async fn write_conferences(
         .collect();
     // One indexed read by conference gives both what the incoming rows are
     // compared with and what the conferences no longer list.
-    let existing = existing(conn, tenant, &read).await?;
+    let (existing, owners) = existing(conn, tenant, &read).await?;
     let mut counts = upsert_rows(conn, tenant, &rows, &existing, now).await?;
     let listed: HashSet<&str> = rows.iter().map(|r| r.file_id.as_str()).collect();
+    let complete: HashSet<i64> = batch
+        .iter()
+        .filter(|c| c.complete)
+        .map(|c| c.conf_id)
+        .collect();
     let gone: Vec<&str> = existing
         .iter()
         .filter(|(file_id, (_, tombstoned, _))| !tombstoned && !listed.contains(file_id.as_str()))
+        .filter(|(file_id, _)| owners.get(*file_id).is_some_and(|c| complete.contains(c)))
         .map(|(file_id, _)| file_id.as_str())
         .collect();
     counts.updated += mark_deleted(conn, tenant, &gone, now).await?;
@@ -136,14 +147,16 @@ impl HashedTable for Recordings {
     }
 }
 
-/// Every recording the mirror holds for these conferences.
+/// Every recording the mirror holds for these conferences, and the
+/// conference each belongs to.
 async fn existing(
     conn: &mut PgConnection,
     tenant: &str,
     conf_ids: &[i64],
-) -> Result<HashMap<String, Existing>, StoreError> {
-    let rows: Vec<(String, Vec<u8>, bool, DateTime<Utc>)> = sqlx::query_as(
-        "select file_id, content_hash, deleted_at is not null, last_seen_at
+) -> Result<(HashMap<String, Existing>, HashMap<String, i64>), StoreError> {
+    type Found = (String, i64, Vec<u8>, bool, DateTime<Utc>);
+    let rows: Vec<Found> = sqlx::query_as(
+        "select file_id, conf_id, content_hash, deleted_at is not null, last_seen_at
            from cloudroom.recordings where tenant = $1 and conf_id = any($2)",
     )
     .bind(tenant)
@@ -154,10 +167,12 @@ async fn existing(
     .fetch_all(&mut *conn)
     .await
     .during("reading existing recordings")?;
-    Ok(rows
+    let owners = rows.iter().map(|(k, c, ..)| (k.clone(), *c)).collect();
+    let existing = rows
         .into_iter()
-        .map(|(k, h, t, s)| (k, (h, t, s)))
-        .collect())
+        .map(|(k, _, h, t, s)| (k, (h, t, s)))
+        .collect();
+    Ok((existing, owners))
 }
 
 async fn write_rows(
@@ -172,14 +187,16 @@ async fn write_rows(
     sqlx::query(
         "insert into cloudroom.recordings
             (tenant, file_id, conf_id, title, created_at, duration_seconds, size_bytes,
-             vod_url, download_url, content_hash, raw, first_seen_at, last_seen_at)
+             vod_url, download_url, content_hash, raw, raw_original, first_seen_at, last_seen_at)
          select $1, *, $12, $12 from unnest($2::text[], $3::bigint[], $4::text[], $5::timestamptz[],
-             $6::bigint[], $7::bigint[], $8::text[], $9::text[], $10::bytea[], $11::jsonb[])
+             $6::bigint[], $7::bigint[], $8::text[], $9::text[], $10::bytea[], $11::jsonb[],
+             $13::text[])
          on conflict (tenant, file_id) do update set
              conf_id = excluded.conf_id, title = excluded.title, created_at = excluded.created_at,
              duration_seconds = excluded.duration_seconds, size_bytes = excluded.size_bytes,
              vod_url = excluded.vod_url, download_url = excluded.download_url,
              content_hash = excluded.content_hash, raw = excluded.raw,
+             raw_original = excluded.raw_original,
              last_seen_at = excluded.last_seen_at, deleted_at = null",
     )
     .bind(tenant)
@@ -194,6 +211,7 @@ async fn write_rows(
     .bind(hash)
     .bind(column!(rows, picked, raw))
     .bind(now)
+    .bind(column!(rows, picked, raw_original))
     .execute(&mut *conn)
     .await
     .during("writing recordings")?;

@@ -15,6 +15,8 @@ pub struct RunTotals {
     pub pages: u64,
     pub api_calls: u64,
     pub rows: RowCounts,
+    /// Records set aside in `confsync.quarantine` instead of stored.
+    pub quarantined: u64,
 }
 
 /// Records the start of the run for scheduled tick `tick`, leased to
@@ -74,7 +76,8 @@ pub async fn finish_as(
     let done = sqlx::query(
         "update confsync.sync_runs
             set finished_at = now(), status = $2, pages = $3, api_calls = $4,
-                rows_inserted = $5, rows_updated = $6, rows_unchanged = $7, error = $8
+                rows_inserted = $5, rows_updated = $6, rows_unchanged = $7, error = $8,
+                quarantined = $10
           where id = $1 and lease_owner is not distinct from $9",
     )
     .bind(run_id)
@@ -84,8 +87,9 @@ pub async fn finish_as(
     .bind(totals.rows.inserted as i64)
     .bind(totals.rows.updated as i64)
     .bind(totals.rows.unchanged as i64)
-    .bind(error)
+    .bind(error.map(|e| super::clean(e).into_owned()))
     .bind(owner)
+    .bind(totals.quarantined as i64)
     .execute(pool)
     .await
     .during("recording the end of a run")?;

@@ -20,6 +20,7 @@ fn conference(id: i64, subject: &str) -> ConferenceRow {
         period_type: Some(0),
         owner_id: Some(3_000_000_000),
         raw: json!({"confId": id, "subject": subject}),
+        raw_original: None,
     }
 }
 
@@ -82,6 +83,7 @@ async fn history_queues_conferences_and_recordings_archive_urls() {
             members: Some(5),
             period_type: Some(3),
             raw: json!({"confId": 77, "startTime": i}),
+            raw_original: None,
         })
         .collect();
     let counts = history::upsert_page(
@@ -113,11 +115,13 @@ async fn history_queues_conferences_and_recordings_archive_urls() {
         vod_url: Some("http://v/1".into()),
         download_url: Some(url.into()),
         raw: json!({"fileId": "f1", "url": url}),
+        raw_original: None,
     };
     let read = |rows: Vec<RecordingRow>| {
         [ConferenceRecordings {
             conf_id: 77,
             rows: Some(rows),
+            complete: true,
         }]
     };
     recordings::write_conferences(&mut conn, "default", &read(vec![rec("http://d/1")]), now)
@@ -199,6 +203,7 @@ async fn a_backfill_page_counts_what_it_wrote_without_a_lookup() {
         members: None,
         period_type: None,
         raw: json!({"confId": 900 + i, "subject": subject}),
+        raw_original: None,
     };
     let end = start + chrono::Duration::days(1);
     assert!(history::window_is_empty(&mut conn, "default", start, end)

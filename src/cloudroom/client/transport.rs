@@ -288,7 +288,8 @@ pub(super) fn interpret(
     let parsed = if body.trim().is_empty() {
         Ok(Value::Object(serde_json::Map::new()))
     } else {
-        serde_json::from_str::<Value>(body)
+        // A lone surrogate escape would fail the whole answer: read it as U+FFFD.
+        serde_json::from_str::<Value>(&crate::text::without_lone_surrogates(body))
     };
     if (200..300).contains(&status) {
         return parsed.map_err(|e| CloudRoomError::decode(endpoint, status, e, body));
@@ -302,7 +303,7 @@ pub(super) fn interpret(
             endpoint,
             status,
             v.code,
-            v.msg.unwrap_or_default(),
+            crate::text::one_line(&v.msg.unwrap_or_default()).into_owned(),
             retry_after,
         )),
         None if status == 429 => Err(CloudRoomError::from_vendor(

@@ -27,13 +27,37 @@ pub struct Page<T> {
     /// end is; never page by it alone (page 1 comes back past the end).
     pub remaining: bool,
     pub records: Vec<T>,
+    /// Entries that are no record: `null`, not an object, or a shape no
+    /// documented field can hold. The mirror quarantines them.
+    pub rejected: Vec<Rejected>,
+}
+
+/// A list entry that did not decode, as received (made storable) and why.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Rejected {
+    pub raw: Value,
+    /// The entry as received, as JSON text, when storing it changed it.
+    pub raw_original: Option<String>,
+    pub reason: String,
+}
+
+/// `value` made storable (`text::make_storable`), and the original as JSON
+/// text when that changed it.
+pub fn storable(mut value: Value) -> (Value, Option<String>) {
+    if !crate::text::has_nul(&value) {
+        return (value, None);
+    }
+    let original = value.to_string();
+    crate::text::make_storable(&mut value);
+    (value, Some(original))
 }
 
 /// A list record that keeps the JSON it was decoded from, because the
 /// mirror stores the record as received.
 pub trait RawRecord: Sized {
-    /// Decodes the typed view of `raw` and keeps `raw` alongside.
-    fn from_raw(raw: Value) -> Result<Self, serde_json::Error>;
+    /// Decodes the typed view of `raw` and keeps `raw` alongside, with the
+    /// record as received when `raw` had to be made storable.
+    fn from_raw(raw: Value, raw_original: Option<String>) -> Result<Self, serde_json::Error>;
 }
 
 #[derive(Deserialize)]
@@ -47,28 +71,63 @@ pub(super) struct WirePage {
 }
 
 impl<T: RawRecord> Page<T> {
-    /// Decodes a list answer; a missing `total` counts the records received.
+    /// Decodes a list answer; a missing `total` counts the entries
+    /// received. Each entry is made storable; one that does not decode is
+    /// set aside in `rejected`, and the rest of the page stands.
     pub fn from_value(body: Value) -> Result<Self, serde_json::Error> {
         let wire = WirePage::deserialize(body)?;
-        let records = wire
-            .records
-            .into_iter()
-            .map(T::from_raw)
-            .collect::<Result<Vec<_>, _>>()?;
+        let received = wire.records.len() as u64;
+        let (mut records, mut rejected) = (Vec::new(), Vec::new());
+        for entry in wire.records {
+            let (raw, raw_original) = storable(entry);
+            if !raw.is_object() {
+                let reason = format!("not a record: {}", kind_of(&raw));
+                rejected.push(Rejected {
+                    raw,
+                    raw_original,
+                    reason,
+                });
+                continue;
+            }
+            match T::from_raw(raw.clone(), raw_original.clone()) {
+                Ok(record) => records.push(record),
+                Err(e) => rejected.push(Rejected {
+                    raw,
+                    raw_original,
+                    reason: format!("undecodable: {e}"),
+                }),
+            }
+        }
         Ok(Page {
-            total: wire.total.unwrap_or(records.len() as u64),
+            total: wire.total.unwrap_or(received),
             remaining: wire.remaining.unwrap_or(true),
             records,
+            rejected,
         })
+    }
+}
+
+fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
     }
 }
 
 macro_rules! raw_record {
     ($ty:ty) => {
         impl RawRecord for $ty {
-            fn from_raw(raw: Value) -> Result<Self, serde_json::Error> {
+            fn from_raw(
+                raw: Value,
+                raw_original: Option<String>,
+            ) -> Result<Self, serde_json::Error> {
                 let mut record = <$ty>::deserialize(&raw)?;
                 record.raw = raw;
+                record.raw_original = raw_original;
                 Ok(record)
             }
         }
@@ -111,9 +170,12 @@ pub struct ConferenceRecord {
     pub owner_id: Option<i64>,
     #[serde(default, deserialize_with = "lenient::opt_string")]
     pub conf_code: Option<String>,
-    /// The record exactly as received.
+    /// The record as received (NUL replaced: `text::make_storable`).
     #[serde(skip)]
     pub raw: Value,
+    /// The record exactly as received, as JSON text, when `raw` differs.
+    #[serde(skip)]
+    pub raw_original: Option<String>,
 }
 raw_record!(ConferenceRecord);
 
@@ -158,6 +220,9 @@ pub struct VideoRecord {
     pub url: Option<String>,
     #[serde(skip)]
     pub raw: Value,
+    /// The record exactly as received, as JSON text, when `raw` differs.
+    #[serde(skip)]
+    pub raw_original: Option<String>,
 }
 raw_record!(VideoRecord);
 
@@ -215,8 +280,10 @@ pub struct ConferenceDetail {
     pub order_config: Option<OrderConfigDetail>,
     pub attributes: Option<Attributes>,
     pub permission: Option<Permission>,
-    /// The `confDetail` object as received.
+    /// The `confDetail` object as received (NUL replaced).
     pub raw: Value,
+    /// The object exactly as received, as JSON text, when `raw` differs.
+    pub raw_original: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -281,6 +348,7 @@ impl ConferenceDetail {
             }
             other => other,
         };
+        let (raw, raw_original) = storable(raw);
         let w = WireDetail::deserialize(&raw)?;
         Ok(ConferenceDetail {
             conf_id: w.conf_id,
@@ -301,6 +369,7 @@ impl ConferenceDetail {
             attributes: w.attributes,
             permission: w.permission,
             raw,
+            raw_original,
         })
     }
 }
