@@ -123,6 +123,11 @@ pub struct SimConfig {
     /// download server, so each is a plausible reading.
     #[arg(long, value_enum, default_value_t = files::FileValidators::Etag)]
     pub file_validators: files::FileValidators,
+    /// Hostile records in the list answers (NUL and control characters,
+    /// lone surrogates, 1 MB strings, numbers out of range, unknown enum
+    /// values, duplicates, null entries, missing keys): docs/simulator.md.
+    #[arg(long)]
+    pub hostile_data: bool,
     /// Epoch seconds the generated data is anchored at ("now" for the data);
     /// defaults to the start of the current UTC day, so a seed is stable for a day.
     #[arg(long)]
@@ -155,6 +160,7 @@ impl Default for SimConfig {
             aliyun_absent_user: aliyun::AbsentUser::Error,
             undocumented_errors: cloudroom::UndocumentedErrors::Generic,
             file_validators: files::FileValidators::Etag,
+            hostile_data: false,
             anchor: None,
         }
     }

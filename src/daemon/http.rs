@@ -50,6 +50,10 @@ struct Health {
     reason: Option<String>,
     failing_tenants: Vec<String>,
     stuck_runs: Vec<sync_runs::StuckRun>,
+    /// Records waiting in `confsync.quarantine`, per tenant (the runs
+    /// that set them aside succeeded; a person may look at them).
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    quarantined: std::collections::BTreeMap<String, i64>,
     jobs: Vec<JobHealth>,
 }
 
@@ -180,6 +184,7 @@ async fn check(state: &HealthState) -> Health {
         reason: (!reasons.is_empty()).then(|| reasons.join("; ")),
         failing_tenants,
         stuck_runs: stuck,
+        quarantined: quarantined(state).await,
         jobs: records.into_iter().map(job_health).collect(),
     }
 }
@@ -188,6 +193,13 @@ async fn stuck_runs(
     state: &HealthState,
 ) -> Result<Vec<sync_runs::StuckRun>, crate::store::StoreError> {
     sync_runs::stuck_runs(&state.pool, &state.jobs, state.stuck_after, STUCK_FACTOR).await
+}
+
+async fn quarantined(state: &HealthState) -> std::collections::BTreeMap<String, i64> {
+    let mut tenants: Vec<String> = state.jobs.iter().map(|(t, _)| t.clone()).collect();
+    tenants.dedup();
+    let counts = crate::store::quarantine::open_counts(&state.pool, &tenants).await;
+    counts.unwrap_or_default().into_iter().collect()
 }
 
 fn record_stuck(stuck: &[sync_runs::StuckRun]) {
@@ -217,6 +229,7 @@ fn unreachable_db(reason: String) -> Health {
         reason: Some(reason),
         failing_tenants: Vec::new(),
         stuck_runs: Vec::new(),
+        quarantined: Default::default(),
         jobs: Vec::new(),
     }
 }

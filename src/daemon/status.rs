@@ -24,6 +24,8 @@ pub struct JobStatus {
     pub rows_inserted: Option<i64>,
     pub rows_updated: Option<i64>,
     pub rows_unchanged: Option<i64>,
+    /// Records the last run set aside in `confsync.quarantine`.
+    pub quarantined: Option<i64>,
     pub consecutive_failures: i64,
     pub next_run: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
@@ -75,6 +77,7 @@ fn job_status(
         rows_inserted: record.last_rows_inserted,
         rows_updated: record.last_rows_updated,
         rows_unchanged: record.last_rows_unchanged,
+        quarantined: record.last_quarantined,
         consecutive_failures: record.consecutive_failures,
         next_run,
         last_error: record.last_error,
@@ -159,8 +162,14 @@ fn row(s: &JobStatus, tz: Tz) -> [String; 7] {
             },
         )
     };
-    let rows = match (s.rows_inserted, s.rows_updated, s.rows_unchanged) {
-        (Some(i), Some(u), Some(n)) => format!("{i}/{u}/{n}"),
+    let rows = match (
+        s.rows_inserted,
+        s.rows_updated,
+        s.rows_unchanged,
+        s.quarantined,
+    ) {
+        (Some(i), Some(u), Some(n), Some(q)) if q > 0 => format!("{i}/{u}/{n} ({q} quarantined)"),
+        (Some(i), Some(u), Some(n), _) => format!("{i}/{u}/{n}"),
         _ => "-".into(),
     };
     let next = if s.schedule.trim().eq_ignore_ascii_case("off") {

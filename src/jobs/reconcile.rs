@@ -57,6 +57,7 @@ fn sum_passes(summaries: &[JobSummary]) -> (RunTotals, Option<String>) {
         totals.rows.inserted += s.rows_inserted;
         totals.rows.updated += s.rows_updated;
         totals.rows.unchanged += s.rows_unchanged;
+        totals.quarantined += s.quarantined;
         if let Some(e) = &s.error {
             errors.push(format!("{}: {e}", s.job));
         }
@@ -83,6 +84,7 @@ mod tests {
             rows_inserted: 4,
             rows_updated: 5,
             rows_unchanged: 6,
+            quarantined: 0,
             seconds: 0.1,
             peak_rss_kib: None,
             cancelled: false,

@@ -39,6 +39,8 @@ pub struct JobSummary {
     pub rows_inserted: u64,
     pub rows_updated: u64,
     pub rows_unchanged: u64,
+    /// Records set aside in `confsync.quarantine` instead of stored.
+    pub quarantined: u64,
     pub seconds: f64,
     /// The process's peak resident memory so far (Linux), for benchmarks.
     pub peak_rss_kib: Option<u64>,
@@ -85,6 +87,9 @@ impl std::fmt::Display for JobSummary {
             self.rows_unchanged,
             self.seconds
         )?;
+        if self.quarantined > 0 {
+            write!(f, "; {} record(s) quarantined", self.quarantined)?;
+        }
         match (&self.error, self.cancelled) {
             (Some(e), true) => write!(f, ": CANCELLED: {e}")?,
             (Some(e), false) => write!(f, ": FAILED: {e}")?,

@@ -137,6 +137,7 @@ impl PassQuarantine {
         }
         if !aside.is_empty() {
             self.open.store(true, Ordering::Release);
+            crate::metrics::record_quarantined(&self.tenant, self.endpoint, aside.len() as u64);
             for q in aside {
                 tracing::warn!(tenant = %self.tenant, endpoint = q.endpoint, key = %q.key, reason = %q.reason, "a record was quarantined instead of stored");
             }

@@ -191,7 +191,7 @@ pub async fn record_failure(
     )
     .bind(tenant)
     .bind(uuid)
-    .bind(error)
+    .bind(super::clean(error))
     .bind(now)
     .bind(finished)
     .execute(pool)

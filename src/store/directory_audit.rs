@@ -50,7 +50,12 @@ pub async fn record_changes(
     .bind(col(|c| c.request_id.as_deref()))
     .bind(col(|c| Some(c.outcome)))
     .bind(col(|c| c.vendor_code.as_deref()))
-    .bind(col(|c| c.message.as_deref()))
+    .bind(
+        changes
+            .iter()
+            .map(|c| c.message.as_deref().map(|m| super::clean(m).into_owned()))
+            .collect::<Vec<_>>(),
+    )
     .execute(&mut *conn)
     .await
     .during("recording directory changes")?;

@@ -145,7 +145,7 @@ pub async fn record_failure(
     .bind(&file.file_id)
     .bind(file.conf_id)
     .bind(now)
-    .bind(error)
+    .bind(super::clean(error))
     .execute(pool)
     .await
     .during("recording a failed archive attempt")?;
@@ -215,7 +215,7 @@ pub async fn mark_drift(
     )
     .bind(tenant)
     .bind(file_id)
-    .bind(problem)
+    .bind(super::clean(problem))
     .execute(pool)
     .await
     .during("recording archive drift")?;
@@ -242,7 +242,7 @@ pub async fn record_deletion(
     .bind(file_id)
     .bind(request_id)
     .bind(outcome.0)
-    .bind(outcome.1)
+    .bind(super::clean(outcome.1))
     .execute(&mut *tx)
     .await
     .during("auditing a deletion from CloudRoom")?;

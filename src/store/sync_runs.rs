@@ -96,6 +96,26 @@ pub async fn finish_as(
     Ok(done.rows_affected() == 1)
 }
 
+/// Fails run `run_id` with `reason`, touching nothing else: the last
+/// resort when its end, as the run saw it, could not be recorded.
+pub async fn fail_unrecorded(
+    pool: &PgPool,
+    (run_id, owner): (i64, &str),
+    reason: &str,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "update confsync.sync_runs set status = 'failed', finished_at = now(), error = $3
+          where id = $1 and status = 'running' and lease_owner is not distinct from $2",
+    )
+    .bind(run_id)
+    .bind(owner)
+    .bind(super::clean(reason))
+    .execute(pool)
+    .await
+    .during("failing a run whose end could not be recorded")?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// What `confsync status` and `/healthz` know about one job.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct JobRecord {
@@ -107,6 +127,8 @@ pub struct JobRecord {
     pub last_rows_inserted: Option<i64>,
     pub last_rows_updated: Option<i64>,
     pub last_rows_unchanged: Option<i64>,
+    /// Records the last run set aside in `confsync.quarantine`.
+    pub last_quarantined: Option<i64>,
     pub last_error: Option<String>,
     /// Failed runs since the last success (abandoned runs neither count nor break the streak).
     pub consecutive_failures: i64,
@@ -126,6 +148,7 @@ pub async fn job_records(
                 last.started_at as last_started_at, last.finished_at as last_finished_at,
                 last.status as last_status, last.rows_inserted as last_rows_inserted,
                 last.rows_updated as last_rows_updated, last.rows_unchanged as last_rows_unchanged,
+                last.quarantined as last_quarantined,
                 last.error as last_error,
                 (select count(*) from confsync.sync_runs f
                   where f.tenant = j.tenant and f.job = j.job and f.status = 'failed'
@@ -199,6 +222,12 @@ pub async fn stuck_runs(
 /// taken over but abandoned: the next tick does their work.
 pub const TAKEOVER_WINDOW_LEASES: u32 = 10;
 
+/// Attempts of one run (its start and its takeovers): a run still not
+/// finished after them is failed, not taken over again, so a run whose
+/// every attempt dies (or whose end cannot be recorded) cannot circle
+/// between daemons forever.
+pub const MAX_ATTEMPTS: i32 = 3;
+
 /// A `running` run whose heartbeat is older than the lease.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct StaleRun {
@@ -237,7 +266,7 @@ pub async fn stale_runs(
 ) -> Result<Vec<StaleRun>, StoreError> {
     sqlx::query_as(
         "select id, tenant, job, scheduled_for,
-                scheduled_for is not null
+                scheduled_for is not null and attempts < $4
                   and heartbeat_at > now() - make_interval(secs => $2 * $3) as resumable
            from confsync.sync_runs
           where status = 'running' and tenant = any($1)
@@ -247,6 +276,7 @@ pub async fn stale_runs(
     .bind(tenants)
     .bind(seconds(lease))
     .bind(f64::from(TAKEOVER_WINDOW_LEASES))
+    .bind(MAX_ATTEMPTS)
     .fetch_all(pool)
     .await
     .during("looking for runs whose lease expired")
@@ -305,12 +335,15 @@ pub async fn mark_abandoned(
     };
     let done = sqlx::query(
         "update confsync.sync_runs
-            set status = 'abandoned', finished_at = now(),
-                error = coalesce(error, 'left running by a process that stopped; marked when the job lock was next taken')
+            set status = case when attempts >= $7 then 'failed' else 'abandoned' end,
+                finished_at = now(),
+                error = case when attempts >= $7
+                             then 'not finished after ' || attempts || ' attempts (its start and takeovers); failed rather than taken over again'
+                             else coalesce(error, 'left running by a process that stopped; marked when the job lock was next taken') end
           where tenant = $1 and job = $2 and status = 'running' and id is distinct from $4
             and (scheduled_for is null or heartbeat_at is null
                  or heartbeat_at < now() - make_interval(secs => $3))
-            and not ($5 and scheduled_for is not null
+            and not ($5 and scheduled_for is not null and attempts < $7
                      and heartbeat_at > now() - make_interval(secs => $3 * $6))",
     )
     .bind(tenant)
@@ -319,6 +352,7 @@ pub async fn mark_abandoned(
     .bind(keep)
     .bind(leave == LeaveRunning::Resumable)
     .bind(f64::from(TAKEOVER_WINDOW_LEASES))
+    .bind(MAX_ATTEMPTS)
     .execute(pool)
     .await
     .during("marking abandoned runs")?;

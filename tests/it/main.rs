@@ -26,6 +26,7 @@ mod directory_faults;
 mod directory_identity;
 mod directory_secrets;
 mod faults;
+mod hostile;
 mod lifecycle;
 mod metrics;
 mod mirror;

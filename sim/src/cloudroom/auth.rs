@@ -178,13 +178,29 @@ pub(crate) fn reply<T: Serialize>(value: &T) -> ApiResult<Vec<u8>> {
 /// A list answer, without `remaining` when the world reads the document's
 /// examples that way.
 pub(crate) fn list_reply<T: Serialize>(world: &World, list: &T) -> ApiResult<Vec<u8>> {
+    list_reply_with(world, list, None)
+}
+
+/// [`list_reply`], with `other` (a record of another conference) for
+/// `--hostile-data` to slip into a recordings listing.
+pub(crate) fn list_reply_with<T: Serialize>(
+    world: &World,
+    list: &T,
+    other: Option<Value>,
+) -> ApiResult<Vec<u8>> {
     let mut value = serde_json::to_value(list).map_err(|_| ApiError::business(500))?;
     if world.omit_remaining {
         if let Some(object) = value.as_object_mut() {
             object.remove("remaining");
         }
     }
-    reply(&value)
+    match world.hostile {
+        Some(seed) => {
+            super::hostile::corrupt(&mut value, seed, other);
+            reply(&value).map(super::hostile::with_lone_surrogates)
+        }
+        None => reply(&value),
+    }
 }
 
 pub(crate) fn empty_reply() -> ApiResult<Vec<u8>> {

@@ -28,6 +28,7 @@ mod accounts;
 mod auth;
 mod conference_fields;
 mod conferences;
+mod hostile;
 mod request;
 mod routes;
 mod world;

@@ -211,7 +211,12 @@ pub(crate) async fn list_videos(
         |world, _| {
             let conf_id = parse_id(&conf_id)?;
             let query = ListQuery::parse(query.as_deref(), false)?;
-            list_reply(world, &world.video_list(conf_id, &query)?)
+            let other = world
+                .recordings()
+                .iter()
+                .find(|r| r.conf_id != conf_id)
+                .and_then(|r| serde_json::to_value(r).ok());
+            list_reply_with(world, &world.video_list(conf_id, &query)?, other)
         },
     )
     .await

@@ -23,6 +23,8 @@ pub struct World {
     pub(crate) rate_windows: crate::rate::RateWindows,
     /// List answers leave out `remaining`, as the document's examples do.
     pub(crate) omit_remaining: bool,
+    /// `--hostile-data`: list answers carry hostile records, by this seed.
+    pub(crate) hostile: Option<u64>,
     /// The detail of a conference known only from the history is 22201.
     pub(crate) ended_detail_not_found: bool,
     /// Recordings deleted since start: their files answer 410.
@@ -77,6 +79,7 @@ impl World {
             rng: StdRng::seed_from_u64(config.seed ^ 0x5EED_C10D_0000_0001),
             rate_windows: crate::rate::RateWindows::default(),
             omit_remaining: config.omit_remaining,
+            hostile: config.hostile_data.then_some(config.seed),
             ended_detail_not_found: config.ended_detail_not_found,
             gone_files: Default::default(),
             files: None,

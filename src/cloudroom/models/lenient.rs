@@ -10,19 +10,25 @@ pub fn value_i64(v: &Value) -> Option<i64> {
         Value::Number(n) => n
             .as_i64()
             .or_else(|| n.as_u64().and_then(|u| i64::try_from(u).ok()))
-            .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64)),
+            .or_else(|| n.as_f64().filter(|f| whole_in_range(*f)).map(|f| f as i64)),
         Value::String(s) => {
             let s = s.trim();
             s.parse::<i64>().ok().or_else(|| {
                 s.parse::<f64>()
                     .ok()
-                    .filter(|f| f.is_finite() && f.fract() == 0.0)
+                    .filter(|f| whole_in_range(*f))
                     .map(|f| f as i64)
             })
         }
         Value::Bool(b) => Some(i64::from(*b)),
         _ => None,
     }
+}
+
+/// A whole number an i64 holds: 1e30 is no size, it is out of range, and
+/// `as` would saturate it to i64::MAX.
+fn whole_in_range(f: f64) -> bool {
+    f.is_finite() && f.fract() == 0.0 && f >= i64::MIN as f64 && f < i64::MAX as f64
 }
 
 fn value_u64(v: &Value) -> Option<u64> {

@@ -50,6 +50,7 @@ pub(super) fn summarize(job: &dyn Job, run: &mut Run<'_>, ended: Ended) -> JobSu
         rows_inserted: totals.rows.inserted,
         rows_updated: totals.rows.updated,
         rows_unchanged: totals.rows.unchanged,
+        quarantined: totals.quarantined,
         seconds: started.elapsed().as_secs_f64(),
         peak_rss_kib: crate::rss::peak_rss_kib(),
         cancelled,
@@ -68,15 +69,9 @@ pub(super) async fn record_end(
     started: Instant,
 ) -> anyhow::Result<()> {
     let (totals, end) = (&run.totals, summary.end());
-    let recorded = sync_runs::finish_as(
-        &run.ctx.pool,
-        (run.run_id, instance()),
-        totals,
-        end,
-        summary.error.as_deref(),
-    )
-    .await
-    .context("cannot record the end of the run in confsync.sync_runs")?;
+    let recorded = write_end(run, summary)
+        .await
+        .context("cannot record the end of the run in confsync.sync_runs")?;
     if !recorded {
         tracing::warn!(parent: span, "another instance took this run over; its end is recorded by that instance");
     }
@@ -97,6 +92,33 @@ pub(super) async fn record_end(
     );
     log_end(span, summary);
     Ok(())
+}
+
+/// Times the end of a run is written before the run is failed instead.
+const END_ATTEMPTS: u32 = 3;
+
+/// The run's end as the run saw it, tried [`END_ATTEMPTS`] times; if it
+/// still cannot be written, the run is failed with why, touching nothing
+/// else, so that no row stays `running` to be taken over forever.
+async fn write_end(run: &Run<'_>, summary: &JobSummary) -> anyhow::Result<bool> {
+    let (pool, owner) = (&run.ctx.pool, (run.run_id, instance()));
+    let mut last = None;
+    for attempt in 1..=END_ATTEMPTS {
+        let error = summary.error.as_deref();
+        match sync_runs::finish_as(pool, owner, &run.totals, summary.end(), error).await {
+            Ok(recorded) => return Ok(recorded),
+            Err(e) => {
+                tracing::warn!(run_id = run.run_id, attempt, error = %crate::causes::Chain(&e), "cannot record the end of the run; trying again");
+                last = Some(e);
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200 * u64::from(attempt))).await;
+    }
+    let why = last.map_or_else(String::new, |e| crate::causes::Chain(&e).to_string());
+    let reason = format!(
+        "the end of the run could not be recorded after {END_ATTEMPTS} attempts ({why}); failed instead"
+    );
+    Ok(sync_runs::fail_unrecorded(pool, owner, &reason).await?)
 }
 
 fn log_end(span: &tracing::Span, summary: &JobSummary) {

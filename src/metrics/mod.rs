@@ -76,17 +76,16 @@ struct Metrics {
     run_duration: HistogramVec,
     last_success: GaugeVec,
     stuck: GaugeVec,
-    archive: ArchiveMetrics,
-}
-
-/// The archive's bytes, failed files and backlog.
-struct ArchiveMetrics {
-    bytes: IntCounterVec,
-    failed: IntCounterVec,
-    backlog: prometheus::IntGaugeVec,
+    archive: data::DataMetrics,
 }
 
 /// Creates a metric and registers it in `registry`.
+mod data;
+
+pub use data::{
+    record_archive_backlog, record_archive_bytes, record_archive_failures, record_quarantined,
+};
+
 fn registered<M>(registry: &Registry, metric: prometheus::Result<M>) -> prometheus::Result<M>
 where
     M: prometheus::core::Collector + Clone + 'static,
@@ -107,7 +106,7 @@ impl Metrics {
         };
         let (run_duration, api_latency) = histograms(&registry)?;
         let (directory_objects, staged_deletes) = directory_metrics(&registry)?;
-        let archive = archive_metrics(&registry)?;
+        let archive = data::data_metrics(&registry)?;
         register_process_and_build(&registry)?;
         Ok(Metrics {
             runs: counter(
@@ -164,7 +163,7 @@ impl Metrics {
     /// Every family name confsync exports (with or without samples yet).
     fn family_names(&self) -> Vec<String> {
         use prometheus::core::Collector;
-        let own: [&dyn Collector; 15] = [
+        let own: [&dyn Collector; 16] = [
             &self.runs,
             &self.rows,
             &self.directory_objects,
@@ -180,6 +179,7 @@ impl Metrics {
             &self.archive.bytes,
             &self.archive.failed,
             &self.archive.backlog,
+            &self.archive.quarantined,
         ];
         let process = prometheus::process_collector::ProcessCollector::for_self();
         own.into_iter()
@@ -210,60 +210,6 @@ fn directory_metrics(registry: &Registry) -> prometheus::Result<(IntCounterVec, 
         )?,
         registered(registry, GaugeVec::new(staged, &["tenant", "section"]))?,
     ))
-}
-
-fn archive_metrics(registry: &Registry) -> prometheus::Result<ArchiveMetrics> {
-    Ok(ArchiveMetrics {
-        bytes: registered(
-            registry,
-            IntCounterVec::new(
-                Opts::new(
-                    "confsync_archive_bytes_total",
-                    "Bytes of recordings archived.",
-                ),
-                &["tenant"],
-            ),
-        )?,
-        failed: registered(
-            registry,
-            IntCounterVec::new(
-                Opts::new(
-                    "confsync_archive_files_failed_total",
-                    "Recording files that could not be archived (retried next run).",
-                ),
-                &["tenant"],
-            ),
-        )?,
-        backlog: registered(
-            registry,
-            prometheus::IntGaugeVec::new(
-                Opts::new(
-                    "confsync_archive_backlog_files",
-                    "Recordings waiting to be archived, as of the last archive run's start.",
-                ),
-                &["tenant"],
-            ),
-        )?,
-    })
-}
-
-/// One archived file of `bytes`.
-pub fn record_archive_bytes(tenant: &str, bytes: u64) {
-    let Some(m) = metrics() else { return };
-    m.archive.bytes.with_label_values(&[tenant]).inc_by(bytes);
-}
-
-pub fn record_archive_failures(tenant: &str, files: u64) {
-    let Some(m) = metrics() else { return };
-    m.archive.failed.with_label_values(&[tenant]).inc_by(files);
-}
-
-pub fn record_archive_backlog(tenant: &str, files: usize) {
-    let Some(m) = metrics() else { return };
-    m.archive
-        .backlog
-        .with_label_values(&[tenant])
-        .set(i64::try_from(files).unwrap_or(i64::MAX));
 }
 
 /// A run that has run far longer than its job usually does.

@@ -1,0 +1,87 @@
+//! The archive's and the mirrored records' own metrics: bytes archived,
+//! files failed, the backlog, and records quarantined.
+
+use prometheus::{IntCounterVec, Opts, Registry};
+
+use super::{metrics, registered};
+
+/// The archive's bytes, failed files and backlog; quarantined records.
+pub(super) struct DataMetrics {
+    pub(super) bytes: IntCounterVec,
+    pub(super) failed: IntCounterVec,
+    pub(super) backlog: prometheus::IntGaugeVec,
+    pub(super) quarantined: IntCounterVec,
+}
+
+pub(super) fn data_metrics(registry: &Registry) -> prometheus::Result<DataMetrics> {
+    Ok(DataMetrics {
+        bytes: registered(
+            registry,
+            IntCounterVec::new(
+                Opts::new(
+                    "confsync_archive_bytes_total",
+                    "Bytes of recordings archived.",
+                ),
+                &["tenant"],
+            ),
+        )?,
+        failed: registered(
+            registry,
+            IntCounterVec::new(
+                Opts::new(
+                    "confsync_archive_files_failed_total",
+                    "Recording files that could not be archived (retried next run).",
+                ),
+                &["tenant"],
+            ),
+        )?,
+        backlog: registered(
+            registry,
+            prometheus::IntGaugeVec::new(
+                Opts::new(
+                    "confsync_archive_backlog_files",
+                    "Recordings waiting to be archived, as of the last archive run's start.",
+                ),
+                &["tenant"],
+            ),
+        )?,
+        quarantined: registered(
+            registry,
+            IntCounterVec::new(
+                Opts::new(
+                    "confsync_records_quarantined_total",
+                    "Vendor records set aside in confsync.quarantine instead of stored, by endpoint.",
+                ),
+                &["tenant", "endpoint"],
+            ),
+        )?,
+    })
+}
+
+/// One archived file of `bytes`.
+pub fn record_archive_bytes(tenant: &str, bytes: u64) {
+    let Some(m) = metrics() else { return };
+    m.archive.bytes.with_label_values(&[tenant]).inc_by(bytes);
+}
+
+pub fn record_archive_failures(tenant: &str, files: u64) {
+    let Some(m) = metrics() else { return };
+    m.archive.failed.with_label_values(&[tenant]).inc_by(files);
+}
+
+pub fn record_archive_backlog(tenant: &str, files: usize) {
+    let Some(m) = metrics() else { return };
+    m.archive
+        .backlog
+        .with_label_values(&[tenant])
+        .set(i64::try_from(files).unwrap_or(i64::MAX));
+}
+
+/// Records set aside in `confsync.quarantine` by one write.
+pub fn record_quarantined(tenant: &str, endpoint: &str, records: u64) {
+    let Some(m) = metrics() else { return };
+    m.archive
+        .quarantined
+        .with_label_values(&[tenant, endpoint])
+        .inc_by(records);
+}
