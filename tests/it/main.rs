@@ -27,6 +27,7 @@ mod directory_identity;
 mod directory_secrets;
 mod faults;
 mod hostile;
+mod hostile_property;
 mod lifecycle;
 mod metrics;
 mod mirror;
