@@ -56,8 +56,12 @@ pub fn storable(mut value: Value) -> (Value, Option<String>) {
 /// mirror stores the record as received.
 pub trait RawRecord: Sized {
     /// Decodes the typed view of `raw` and keeps `raw` alongside, with the
-    /// record as received when `raw` had to be made storable.
-    fn from_raw(raw: Value, raw_original: Option<String>) -> Result<Self, serde_json::Error>;
+    /// record as received when `raw` had to be made storable; on failure,
+    /// `raw` comes back with the error.
+    fn from_raw(
+        raw: Value,
+        raw_original: Option<String>,
+    ) -> Result<Self, (serde_json::Error, Value, Option<String>)>;
 }
 
 #[derive(Deserialize)]
@@ -89,9 +93,9 @@ impl<T: RawRecord> Page<T> {
                 });
                 continue;
             }
-            match T::from_raw(raw.clone(), raw_original.clone()) {
+            match T::from_raw(raw, raw_original) {
                 Ok(record) => records.push(record),
-                Err(e) => rejected.push(Rejected {
+                Err((e, raw, raw_original)) => rejected.push(Rejected {
                     raw,
                     raw_original,
                     reason: format!("undecodable: {e}"),
@@ -124,11 +128,15 @@ macro_rules! raw_record {
             fn from_raw(
                 raw: Value,
                 raw_original: Option<String>,
-            ) -> Result<Self, serde_json::Error> {
-                let mut record = <$ty>::deserialize(&raw)?;
-                record.raw = raw;
-                record.raw_original = raw_original;
-                Ok(record)
+            ) -> Result<Self, (serde_json::Error, Value, Option<String>)> {
+                match <$ty>::deserialize(&raw) {
+                    Ok(mut record) => {
+                        record.raw = raw;
+                        record.raw_original = raw_original;
+                        Ok(record)
+                    }
+                    Err(e) => Err((e, raw, raw_original)),
+                }
             }
         }
     };
