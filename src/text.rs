@@ -92,6 +92,18 @@ fn needs_escape(c: char) -> bool {
     c.is_control() || c == '\u{2028}' || c == '\u{2029}'
 }
 
+/// `text` padded with spaces to `width` terminal columns: CJK characters
+/// take two columns each, which `{:<width$}` (counting `char`s) gets wrong.
+pub fn pad(text: &str, width: usize) -> String {
+    let used = unicode_width::UnicodeWidthStr::width(text);
+    format!("{text}{}", " ".repeat(width.saturating_sub(used)))
+}
+
+/// The terminal columns `text` takes.
+pub fn columns(text: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(text)
+}
+
 /// JSON text whose lone surrogate escapes (`\ud800` without its pair, or
 /// a low one alone) are rewritten as `\ufffd`, so that the text parses.
 pub fn without_lone_surrogates(json: &str) -> Cow<'_, str> {
@@ -169,6 +181,13 @@ mod tests {
         assert_eq!(shown, "bad\\nline\\0\\u{1b}[31m");
         assert_eq!(one_line(&shown), shown);
         assert_eq!(one_line("周会 ok \\n"), "周会 ok \\n");
+    }
+
+    #[test]
+    fn padding_counts_columns_not_chars() {
+        assert_eq!(pad("张三", 6), "张三  ");
+        assert_eq!(pad("ab", 6), "ab    ");
+        assert_eq!(columns(&pad("会议主持人", 12)), 12);
     }
 
     #[test]

@@ -135,7 +135,8 @@ async fn show_attendance(
 report.attendance_per_department (Aliyun ListMembers joined with the HR directory):"
     );
     for (department, people, joins, minutes) in rows {
-        println!("  {department:<24} {people} people, {joins} joins, {minutes:.0} minutes");
+        let department = crate::text::pad(&department, 24);
+        println!("  {department} {people} people, {joins} joins, {minutes:.0} minutes");
     }
     println!(
         "
@@ -178,10 +179,8 @@ async fn show_reports(pool: &PgPool) -> anyhow::Result<()> {
     println!("\nreport.meeting_minutes_per_host (top 5):");
     println!("  {:<12} {:>8} {:>8}", "host", "meetings", "minutes");
     for (host, meetings, minutes) in hosts {
-        println!(
-            "  {:<12} {meetings:>8} {minutes:>8}",
-            host.unwrap_or_default()
-        );
+        let host = crate::text::pad(&host.unwrap_or_default(), 12);
+        println!("  {host} {meetings:>8} {minutes:>8}");
     }
     Ok(())
 }

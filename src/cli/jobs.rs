@@ -346,7 +346,13 @@ pub async fn status(settings: &Settings, json: bool, target: &super::TenantArg) 
         let pool = crate::store::db::connect_current(&settings.database).await?;
         let statuses = daemon::status::collect(&pool, &tenants, chrono::Utc::now()).await?;
         if json {
-            return Ok(format!("{}\n", serde_json::to_string(&statuses)?));
+            // JSON Lines, like every other --json: one job per line.
+            let mut lines = String::new();
+            for status in &statuses {
+                lines.push_str(&serde_json::to_string(status)?);
+                lines.push('\n');
+            }
+            return Ok(lines);
         }
         Ok::<_, anyhow::Error>(daemon::status::tables(&statuses, &tenants))
     }

@@ -202,11 +202,20 @@ fn figment(sources: &ConfigSources) -> Result<Figment, ConfigError> {
 
 pub(super) fn source_of(figment: &Figment, key: &str) -> String {
     match figment.find_metadata(key) {
-        Some(meta) => match &meta.source {
-            Some(source) => format!("{} {}", meta.name, source),
-            None => meta.name.to_string(),
-        },
+        Some(meta) => describe(meta),
         None => "built-in default".into(),
+    }
+}
+
+/// Where a value came from, as a user can act on it: a file's path, or
+/// the environment. A value from confsync's own defaults is "built-in
+/// default", never the code location figment records for it.
+fn describe(meta: &figment::Metadata) -> String {
+    match &meta.source {
+        Some(figment::Source::File(path)) => format!("{} {}", meta.name, path.display()),
+        Some(figment::Source::Code(_)) => "built-in default".into(),
+        Some(other) => format!("{} {other}", meta.name),
+        None => meta.name.to_string(),
     }
 }
 
@@ -222,10 +231,7 @@ fn extract_problems(figment: &Figment, error: figment::Error) -> ConfigError {
             let source = e
                 .metadata
                 .as_ref()
-                .map(|m| match &m.source {
-                    Some(s) => format!("{} {}", m.name, s),
-                    None => m.name.to_string(),
-                })
+                .map(describe)
                 .unwrap_or_else(|| source_of(figment, &key));
             ConfigProblem {
                 key,

@@ -124,7 +124,7 @@ pub fn table(statuses: &[JobStatus], tz: Tz) -> String {
     let mut widths = [0usize; 7];
     for row in &rows {
         for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
+            *width = (*width).max(crate::text::columns(cell));
         }
     }
     let mut out = String::new();
@@ -132,7 +132,7 @@ pub fn table(statuses: &[JobStatus], tz: Tz) -> String {
         let cells: Vec<String> = row
             .iter()
             .zip(widths)
-            .map(|(cell, width)| format!("{cell:<width$}"))
+            .map(|(cell, width)| crate::text::pad(cell, width))
             .collect();
         out.push_str(cells.join("  ").trim_end());
         out.push('\n');

@@ -36,14 +36,19 @@ impl Default for DatabaseSettings {
 }
 
 impl DatabaseSettings {
-    /// Moves a password written into `url` to `password`; an error when the
-    /// password is also set elsewhere. A URL that does not parse is left for
-    /// validation to name.
+    /// Moves a password written into `url`, as user info or as a
+    /// `?password=` parameter, to `password`; an error when the password is
+    /// also set elsewhere. A URL that does not parse is left for validation
+    /// to name.
     pub fn take_password_from_url(&mut self) -> Result<(), String> {
         let Ok(mut url) = url::Url::parse(&self.url) else {
             return Ok(());
         };
-        let Some(password) = url.password().map(percent_decoded) else {
+        let in_query = url
+            .query_pairs()
+            .find(|(k, _)| k == "password")
+            .map(|(_, v)| v.into_owned());
+        let Some(password) = url.password().map(percent_decoded).or(in_query) else {
             return Ok(());
         };
         if self.password.is_some() || self.password_file.is_some() {
@@ -55,6 +60,17 @@ impl DatabaseSettings {
         }
         // Only a URL that cannot carry a password refuses this, and it has one.
         let _ = url.set_password(None);
+        let kept: Vec<(String, String)> = url
+            .query_pairs()
+            .filter(|(k, _)| k != "password")
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        match kept.is_empty() {
+            true => url.set_query(None),
+            false => {
+                url.query_pairs_mut().clear().extend_pairs(kept);
+            }
+        }
         self.url = url.to_string();
         self.password = Some(SecretString::from(password));
         Ok(())

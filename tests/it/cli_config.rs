@@ -179,3 +179,41 @@ fn a_duration_out_of_range_is_a_configuration_error_not_a_panic() {
     }
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+#[test]
+fn config_show_never_prints_a_password_in_the_url_query_an_sse_c_key_or_proxy_credentials() {
+    let out = confsync()
+        .args(["config", "show"])
+        .env(
+            "CONFSYNC_DATABASE__URL",
+            "postgres://app@db.example.com/confsync?sslmode=require&password=hunter2",
+        )
+        .env("CONFSYNC_ARCHIVE__OPTIONS__AWS_SSE_CUSTOMER_KEY_BASE64", "c3NlLWMta2V5")
+        .env("CONFSYNC_ARCHIVE__OPTIONS__PROXY_URL", "http://proxyuser:proxypass@proxy:3128")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for secret in ["hunter2", "c3NlLWMta2V5", "proxypass"] {
+        assert!(!stdout.contains(secret), "{secret} in {stdout}");
+    }
+    assert!(stdout.contains("sslmode=require"), "{stdout}");
+    assert!(stdout.contains("proxy:3128"), "{stdout}");
+}
+
+#[test]
+fn a_problem_with_a_default_value_names_no_code_location() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("empty.toml");
+    std::fs::write(&path, "").unwrap();
+    let out = confsync()
+        .args(["--config", path.to_str().unwrap(), "config", "check"])
+        .env("CONFSYNC_DATABASE__MAX_CONNECTIONS", "3")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(78));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("daemon.max_concurrent_runs"), "{stderr}");
+    assert!(stderr.contains("built-in default"), "{stderr}");
+    assert!(!stderr.contains(".rs:") && !stderr.contains("confsync::"), "{stderr}");
+}

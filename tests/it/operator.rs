@@ -147,13 +147,12 @@ async fn every_reporting_command_prints_one_json_value() {
     let db = common::migrated_db().await;
     let (_dir, source) = dh::write_source("hr.csv", dh::sample_text().as_bytes());
     let env = dh::child_env(&sim, &db, &source);
-    let commands: [&[&str]; 6] = [
+    let commands: [&[&str]; 5] = [
         &["config", "check", "--json"],
         &["directory", "plan", "--json"],
         &["directory", "apply", "--json"],
         &["directory", "verify", "--json"],
         &["sync", "conferences", "--json"],
-        &["status", "--json"],
     ];
     for args in commands {
         let out = confsync(&env, args).await;
@@ -170,6 +169,15 @@ async fn every_reporting_command_prints_one_json_value() {
             ["sync", _] => assert_eq!(value["job"], "conferences", "{text}"),
             _ => assert!(value.as_array().is_some_and(|a| !a.is_empty()), "{text}"),
         }
+    }
+    // status: JSON Lines, one job per line, like the rest.
+    let out = confsync(&env, &["status", "--json"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert_eq!(text.lines().count(), confsync::jobs::JOBS.len(), "{text}");
+    for line in text.lines() {
+        let value: Value = serde_json::from_str(line).unwrap();
+        assert!(value["job"].is_string(), "{line}");
     }
     // An invalid configuration is reported in the same style, and exits 78.
     let mut bad = env.clone();

@@ -76,7 +76,13 @@ async fn status_prints_every_job_with_its_last_run_failures_and_next_time() {
         .await
         .unwrap();
     assert!(out.status.success());
-    let jobs: Value = serde_json::from_slice(&out.stdout).unwrap();
+    // JSON Lines: one job per line.
+    let text = String::from_utf8_lossy(&out.stdout);
+    let jobs = Value::Array(
+        text.lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect(),
+    );
     assert_eq!(jobs.as_array().unwrap().len(), confsync::jobs::JOBS.len());
     assert_eq!(jobs[0]["job"], "conferences");
     assert_eq!(jobs[0]["outcome"], "succeeded");

@@ -271,14 +271,12 @@ async fn tenant_commands_name_their_tenant_and_status_groups_by_it() {
         "{stdout}"
     );
     let one = run(&["status", "--json", "--tenant", "t002"]).await;
-    let rows: serde_json::Value = serde_json::from_slice(&one.stdout).unwrap();
-    assert!(
-        rows.as_array()
-            .unwrap()
-            .iter()
-            .all(|r| r["tenant"] == "t002"),
-        "{rows}"
-    );
+    let text = String::from_utf8_lossy(&one.stdout);
+    let rows: Vec<serde_json::Value> = text
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert!(!rows.is_empty() && rows.iter().all(|r| r["tenant"] == "t002"), "{text}");
 }
 
 #[tokio::test]
