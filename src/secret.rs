@@ -77,7 +77,10 @@ mod tests {
     #[test]
     fn secrets_in_urls_and_options_are_redacted() {
         let shown = redact_url("postgres://u:pw@db/x?sslmode=require&password=hunter2");
-        assert!(!shown.contains("pw@") && !shown.contains("hunter2"), "{shown}");
+        assert!(
+            !shown.contains("pw@") && !shown.contains("hunter2"),
+            "{shown}"
+        );
         assert!(shown.contains("sslmode=require"), "{shown}");
         let options: std::collections::BTreeMap<String, String> = [
             ("aws_sse_customer_key_base64", "c2VjcmV0"),
@@ -90,7 +93,10 @@ mod tests {
         let mut out = Vec::new();
         redact_secret_options(&options, &mut serde_json::Serializer::new(&mut out)).unwrap();
         let text = String::from_utf8(out).unwrap();
-        assert!(!text.contains("c2VjcmV0") && !text.contains("proxypass"), "{text}");
+        assert!(
+            !text.contains("c2VjcmV0") && !text.contains("proxypass"),
+            "{text}"
+        );
         assert!(text.contains("cn-hangzhou"), "{text}");
     }
 }

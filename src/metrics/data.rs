@@ -11,6 +11,7 @@ pub(super) struct DataMetrics {
     pub(super) failed: IntCounterVec,
     pub(super) backlog: prometheus::IntGaugeVec,
     pub(super) quarantined: IntCounterVec,
+    pub(super) ticks_skipped: IntCounterVec,
 }
 
 pub(super) fn data_metrics(registry: &Registry) -> prometheus::Result<DataMetrics> {
@@ -55,7 +56,23 @@ pub(super) fn data_metrics(registry: &Registry) -> prometheus::Result<DataMetric
                 &["tenant", "endpoint"],
             ),
         )?,
+        ticks_skipped: registered(
+            registry,
+            IntCounterVec::new(
+                Opts::new(
+                    "confsync_ticks_skipped_total",
+                    "Ticks and runs that did not start, by reason: lock_held, tick_taken, still_running, waiting_for_slot.",
+                ),
+                &["reason"],
+            ),
+        )?,
     })
+}
+
+/// One tick or run that did not start, for `reason`.
+pub fn record_skipped_tick(reason: &str) {
+    let Some(m) = metrics() else { return };
+    m.archive.ticks_skipped.with_label_values(&[reason]).inc();
 }
 
 /// One archived file of `bytes`.

@@ -84,6 +84,7 @@ mod data;
 
 pub use data::{
     record_archive_backlog, record_archive_bytes, record_archive_failures, record_quarantined,
+    record_skipped_tick,
 };
 
 fn registered<M>(registry: &Registry, metric: prometheus::Result<M>) -> prometheus::Result<M>
@@ -163,7 +164,7 @@ impl Metrics {
     /// Every family name confsync exports (with or without samples yet).
     fn family_names(&self) -> Vec<String> {
         use prometheus::core::Collector;
-        let own: [&dyn Collector; 16] = [
+        let own: [&dyn Collector; 17] = [
             &self.runs,
             &self.rows,
             &self.directory_objects,
@@ -180,6 +181,7 @@ impl Metrics {
             &self.archive.failed,
             &self.archive.backlog,
             &self.archive.quarantined,
+            &self.archive.ticks_skipped,
         ];
         let process = prometheus::process_collector::ProcessCollector::for_self();
         own.into_iter()

@@ -188,12 +188,22 @@ fn config_show_never_prints_a_password_in_the_url_query_an_sse_c_key_or_proxy_cr
             "CONFSYNC_DATABASE__URL",
             "postgres://app@db.example.com/confsync?sslmode=require&password=hunter2",
         )
-        .env("CONFSYNC_ARCHIVE__OPTIONS__AWS_SSE_CUSTOMER_KEY_BASE64", "c3NlLWMta2V5")
-        .env("CONFSYNC_ARCHIVE__OPTIONS__PROXY_URL", "http://proxyuser:proxypass@proxy:3128")
+        .env(
+            "CONFSYNC_ARCHIVE__OPTIONS__AWS_SSE_CUSTOMER_KEY_BASE64",
+            "c3NlLWMta2V5",
+        )
+        .env(
+            "CONFSYNC_ARCHIVE__OPTIONS__PROXY_URL",
+            "http://proxyuser:proxypass@proxy:3128",
+        )
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     for secret in ["hunter2", "c3NlLWMta2V5", "proxypass"] {
         assert!(!stdout.contains(secret), "{secret} in {stdout}");
     }
@@ -215,5 +225,8 @@ fn a_problem_with_a_default_value_names_no_code_location() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("daemon.max_concurrent_runs"), "{stderr}");
     assert!(stderr.contains("built-in default"), "{stderr}");
-    assert!(!stderr.contains(".rs:") && !stderr.contains("confsync::"), "{stderr}");
+    assert!(
+        !stderr.contains(".rs:") && !stderr.contains("confsync::"),
+        "{stderr}"
+    );
 }

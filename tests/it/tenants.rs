@@ -276,7 +276,10 @@ async fn tenant_commands_name_their_tenant_and_status_groups_by_it() {
         .lines()
         .map(|line| serde_json::from_str(line).unwrap())
         .collect();
-    assert!(!rows.is_empty() && rows.iter().all(|r| r["tenant"] == "t002"), "{text}");
+    assert!(
+        !rows.is_empty() && rows.iter().all(|r| r["tenant"] == "t002"),
+        "{text}"
+    );
 }
 
 #[tokio::test]

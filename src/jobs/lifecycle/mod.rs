@@ -19,6 +19,7 @@
 
 mod end;
 mod lease;
+pub mod skips;
 
 use std::time::{Duration, Instant};
 
@@ -112,8 +113,48 @@ pub async fn run_claimed(
     outcome
 }
 
-/// Logs and counts a run that did not start.
+impl Skip {
+    /// The `reason` label of `confsync_ticks_skipped_total`.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Skip::LockHeld => "lock_held",
+            Skip::TickTaken => "tick_taken",
+            Skip::StillRunning => "still_running",
+            Skip::WaitingForSlot(_) => "waiting_for_slot",
+        }
+    }
+}
+
+/// Logs and counts a run that did not start: every one counted, the first
+/// of each reason in a minute logged, the rest summed into one line
+/// ([`skips`]), so that thousands of tenants do not flood the journal.
 pub fn record_skip(tenant: &str, job: &str, tick: Option<DateTime<Utc>>, skip: Skip) {
+    metrics::record_run(tenant, job, Outcome::Skipped, None);
+    metrics::record_skipped_tick(skip.reason());
+    for line in skips::note(skip.reason(), tenant, job) {
+        match line {
+            skips::Line::First => log_skip(tenant, job, tick, skip),
+            skips::Line::Summary {
+                reason,
+                skipped,
+                samples,
+                seconds,
+            } => tracing::warn!(
+                reason,
+                skipped,
+                "{skipped} ticks skipped in the last {seconds} s ({reason}), e.g. {}{}",
+                samples.join(", "),
+                if skipped > samples.len() as u64 {
+                    ", …"
+                } else {
+                    ""
+                }
+            ),
+        }
+    }
+}
+
+fn log_skip(tenant: &str, job: &str, tick: Option<DateTime<Utc>>, skip: Skip) {
     match skip {
         Skip::LockHeld => {
             tracing::info!(tenant, job, ?tick, "skipped: another run holds the job lock")
@@ -121,10 +162,9 @@ pub fn record_skip(tenant: &str, job: &str, tick: Option<DateTime<Utc>>, skip: S
         Skip::TickTaken => {
             tracing::info!(tenant, job, ?tick, "skipped: another instance already ran this tick")
         }
-        Skip::StillRunning => tracing::warn!(tenant, job, ?tick, "tick skipped: the previous run of this job is still going"),
+        Skip::StillRunning => tracing::warn!(tenant, job, ?tick, "tick skipped: the previous run of this job is still going (more such skips within a minute are summed into one line)"),
         Skip::WaitingForSlot(key) => tracing::warn!(tenant, job, ?tick, "tick skipped: the previous tick of this job is still waiting for a run slot ({key} are all taken)"),
     }
-    metrics::record_run(tenant, job, Outcome::Skipped, None);
 }
 
 /// Marks the runs of (tenant, job) a stopped process left `running`

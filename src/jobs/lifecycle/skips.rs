@@ -1,0 +1,123 @@
+//! Skipped ticks, logged in aggregate. A daemon with 2,000 tenants skips
+//! thousands of ticks a minute when its slots are busy; one line each
+//! floods journald, which then rate-limits and drops lines, the ones that
+//! matter too. The first skip of each reason in a window is logged as it
+//! happens; the rest are summed into one line per reason when the window
+//! ends (at the next skip after it). `confsync_ticks_skipped_total{reason}`
+//! counts every one.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// How long skips are summed before their summary line.
+pub const WINDOW: Duration = Duration::from_secs(60);
+
+/// Tenants and jobs a summary names, at most.
+const SAMPLES: usize = 5;
+
+/// What to log for one skip.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Line {
+    /// The first of its reason in this window: log the skip itself.
+    First,
+    /// The window ended: one summary per reason of the window before.
+    Summary {
+        reason: &'static str,
+        skipped: u64,
+        samples: Vec<String>,
+        seconds: u64,
+    },
+}
+
+#[derive(Debug)]
+pub struct Window {
+    started: Instant,
+    counts: BTreeMap<&'static str, (u64, Vec<String>)>,
+}
+
+impl Window {
+    pub fn new(now: Instant) -> Self {
+        Window {
+            started: now,
+            counts: BTreeMap::new(),
+        }
+    }
+
+    /// Counts one skip of (tenant, job) for `reason`; returns what to log.
+    pub fn note(
+        &mut self,
+        now: Instant,
+        reason: &'static str,
+        tenant: &str,
+        job: &str,
+    ) -> Vec<Line> {
+        let mut lines = Vec::new();
+        if now.duration_since(self.started) >= WINDOW {
+            let seconds = now.duration_since(self.started).as_secs();
+            for (reason, (skipped, samples)) in std::mem::take(&mut self.counts) {
+                if skipped > 1 {
+                    lines.push(Line::Summary {
+                        reason,
+                        skipped,
+                        samples,
+                        seconds,
+                    });
+                }
+            }
+            self.started = now;
+        }
+        let (count, samples) = self.counts.entry(reason).or_default();
+        *count += 1;
+        if samples.len() < SAMPLES {
+            samples.push(format!("{tenant}/{job}"));
+        }
+        if *count == 1 {
+            lines.push(Line::First);
+        }
+        lines
+    }
+}
+
+static WINDOW_STATE: Mutex<Option<Window>> = Mutex::new(None);
+
+/// The process's window: what to log for this skip.
+pub fn note(reason: &'static str, tenant: &str, job: &str) -> Vec<Line> {
+    let now = Instant::now();
+    let mut state = WINDOW_STATE.lock().unwrap_or_else(|p| p.into_inner());
+    state
+        .get_or_insert_with(|| Window::new(now))
+        .note(now, reason, tenant, job)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_flood_of_skips_is_one_line_then_one_summary() {
+        let start = Instant::now();
+        let mut window = Window::new(start);
+        let mut lines = Vec::new();
+        for i in 0..2_000 {
+            let tenant = format!("t{i:04}");
+            lines.extend(window.note(start, "still_running", &tenant, "history"));
+        }
+        assert_eq!(lines, [Line::First]);
+        let after = window.note(start + WINDOW, "still_running", "t0000", "history");
+        assert_eq!(after.len(), 2, "{after:?}");
+        match &after[0] {
+            Line::Summary {
+                skipped,
+                samples,
+                reason,
+                ..
+            } => {
+                assert_eq!((*skipped, *reason), (2_000, "still_running"));
+                assert_eq!(samples.len(), SAMPLES);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(after[1], Line::First);
+    }
+}
