@@ -40,11 +40,58 @@ pub fn init(settings: &LoggingSettings, level: Option<&str>) {
         .with_writer(std::io::stderr);
     let result = match (settings.format.as_str(), under_journald) {
         ("json", _) => builder.json().flatten_event(true).try_init(),
+        (_, true) if stderr_is_journal_stream() => {
+            let format = tracing_subscriber::fmt::format()
+                .without_time()
+                .with_ansi(false);
+            builder.event_format(Prioritized(format)).try_init()
+        }
         (_, true) => builder.without_time().with_ansi(false).try_init(),
         _ => builder.try_init(),
     };
     // Already installed (tests, or a second init): keep the first.
     drop(result);
+}
+
+/// Whether stderr is the journal's stream: `JOURNAL_STREAM` holds its
+/// `device:inode` (systemd.exec(5)), which a redirect would change.
+fn stderr_is_journal_stream() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Some(stream) = std::env::var("JOURNAL_STREAM").ok() else {
+        return false;
+    };
+    let Ok(stderr) = std::fs::metadata("/proc/self/fd/2") else {
+        return false;
+    };
+    stream == format!("{}:{}", stderr.dev(), stderr.ino())
+}
+
+/// Each line starts with its sd-daemon(3) priority, `<3>` error to `<7>`
+/// debug, which journald strips and keeps as the entry's priority, so that
+/// `journalctl -p warning` finds the warnings.
+struct Prioritized<F>(F);
+
+impl<S, N, F> tracing_subscriber::fmt::FormatEvent<S, N> for Prioritized<F>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    N: for<'a> tracing_subscriber::fmt::FormatFields<'a> + 'static,
+    F: tracing_subscriber::fmt::FormatEvent<S, N>,
+{
+    fn format_event(
+        &self,
+        ctx: &tracing_subscriber::fmt::FmtContext<'_, S, N>,
+        mut writer: tracing_subscriber::fmt::format::Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        let priority = match *event.metadata().level() {
+            tracing::Level::ERROR => 3,
+            tracing::Level::WARN => 4,
+            tracing::Level::INFO => 6,
+            _ => 7,
+        };
+        write!(writer, "<{priority}>")?;
+        self.0.format_event(ctx, writer, event)
+    }
 }
 
 /// <https://no-color.org>: any non-empty NO_COLOR turns colour off.

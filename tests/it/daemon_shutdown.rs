@@ -165,3 +165,54 @@ async fn logs_json_when_asked_and_plain_without_timestamps_under_journald() {
         );
     }
 }
+
+/// With stderr on the journal's stream (JOURNAL_STREAM names its
+/// device:inode, as systemd sets it), each line carries its priority.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lines_on_the_journal_stream_carry_their_priority() {
+    use std::io::{BufRead, BufReader};
+    use std::os::unix::fs::MetadataExt;
+
+    let sim = common::simulator(common::small_sim()).await;
+    let db = common::migrated_db().await;
+    let (reader, writer) = std::io::pipe().unwrap();
+    let stream = {
+        let file = std::fs::File::from(std::os::fd::OwnedFd::from(writer.try_clone().unwrap()));
+        let meta = file.metadata().unwrap();
+        format!("{}:{}", meta.dev(), meta.ino())
+    };
+    let mut env = child_env(&sim, &db);
+    env.push(("JOURNAL_STREAM".into(), stream));
+    // A schedule that cannot fire, so the one warning is about it.
+    env.push(("CONFSYNC_SCHEDULE__HISTORY".into(), "0 0 0 30 2 *".into()));
+    let child = confsync(&env)
+        .arg("run")
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(writer))
+        .spawn()
+        .unwrap();
+    // Read to the end: a closed pipe would make the daemon's last lines fail.
+    let (started_tx, started_rx) = std::sync::mpsc::channel();
+    let all = std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        for line in BufReader::new(reader).lines() {
+            let line = line.unwrap();
+            if line.contains("confsync daemon started") {
+                let _ = started_tx.send(());
+            }
+            seen.push(line);
+        }
+        seen
+    });
+    tokio::task::spawn_blocking(move || started_rx.recv_timeout(Duration::from_secs(30)))
+        .await
+        .unwrap()
+        .expect("the daemon starts");
+    sigterm(&child);
+    let mut child = child;
+    assert_eq!(child.wait().await.unwrap().code(), Some(0));
+    let lines = all.join().unwrap();
+    assert!(lines.iter().all(|l| l.starts_with('<')), "{lines:?}");
+    assert!(lines.iter().any(|l| l.starts_with("<6>")), "{lines:?}");
+    assert!(lines.iter().any(|l| l.starts_with("<4>")), "{lines:?}");
+}
