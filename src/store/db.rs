@@ -89,6 +89,16 @@ fn percent_decoded(text: &str) -> String {
 pub enum DbError {
     #[error("database.url is not a PostgreSQL URL")]
     BadUrl(#[source] sqlx::Error),
+    #[error(
+        "cannot connect to PostgreSQL at {target} over TLS: its certificate was refused; \
+         the host name in database.url must be one the certificate names, and sslrootcert \
+         the CA that signed it (sslmode=verify-ca checks the CA only)"
+    )]
+    Tls {
+        target: String,
+        #[source]
+        source: sqlx::Error,
+    },
     #[error("cannot connect to PostgreSQL at {target} (database.url)")]
     Connect {
         target: String,
@@ -142,10 +152,7 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<PgPool, DbError> {
     // real cause (refused, unknown host, authentication) at once.
     let probe = PgConnection::connect_with(&options)
         .await
-        .map_err(|source| DbError::Connect {
-            target: target.clone(),
-            source,
-        })?;
+        .map_err(|source| connect_error(target.clone(), source))?;
     let _ = probe.close().await;
     PgPoolOptions::new()
         .max_connections(settings.max_connections)
@@ -153,6 +160,27 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<PgPool, DbError> {
         .connect_with(options)
         .await
         .map_err(|source| DbError::Connect { target, source })
+}
+
+/// A refused certificate is its own sentence; anything else names the URL.
+fn connect_error(target: String, source: sqlx::Error) -> DbError {
+    match is_certificate_refused(&source) {
+        true => DbError::Tls { target, source },
+        false => DbError::Connect { target, source },
+    }
+}
+
+/// sqlx reports a refused certificate as its TLS error, or as an I/O error
+/// carrying rustls's.
+fn is_certificate_refused(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Tls(_) => true,
+        sqlx::Error::Io(io) => io
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+            .is_some_and(|e| matches!(e, rustls::Error::InvalidCertificate(_))),
+        _ => false,
+    }
 }
 
 /// Connects and checks that every migration is applied, without applying

@@ -20,6 +20,7 @@ mod daemon_http;
 mod daemon_schedule;
 mod daemon_shutdown;
 mod database_helper;
+mod database_tls;
 mod details;
 mod directory;
 mod directory_faults;
