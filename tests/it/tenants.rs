@@ -384,7 +384,9 @@ async fn a_tenant_whose_server_never_answers_does_not_hold_the_others_up() {
     // t001's jobs share the third and still mirror everything.
     wait_until_mirrored(&db, &["t001"], Duration::from_secs(60)).await;
     let stuck: i64 = sqlx::query_scalar(
-        "select count(*) from confsync.sync_runs where tenant = 'slow' and status = 'running'",
+        // Its recordings pass may be between starting and ending right now.
+        "select count(*) from confsync.sync_runs
+          where tenant = 'slow' and status = 'running' and job in ('conferences', 'history')",
     )
     .fetch_one(&db.pool)
     .await
