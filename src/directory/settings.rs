@@ -13,6 +13,10 @@ use super::source::{Field, SourceSpec};
 pub struct DirectorySettings {
     /// A CSV or JSON Lines file, or `postgres:` followed by a SQL query.
     pub source: Option<String>,
+    /// How the source and departments files are encoded: `auto` (UTF-8,
+    /// with or without a BOM, else GB18030; the log says which), `utf-8`
+    /// or `gb18030`.
+    pub encoding: super::source::Encoding,
     /// The department tree as a CSV file with `id`, `parent_id` and `name`
     /// columns, so that every department has its HR id (see docs/directory.md).
     pub departments_source: Option<String>,
@@ -48,6 +52,7 @@ impl Default for DirectorySettings {
     fn default() -> Self {
         DirectorySettings {
             source: None,
+            encoding: super::source::Encoding::Auto,
             min_rows: 1,
             departments_source: None,
             max_deletes: None,

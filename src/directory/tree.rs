@@ -26,11 +26,15 @@ pub struct DepartmentTree {
 
 impl DepartmentTree {
     /// Reads and checks the CSV at `path`.
-    pub fn read(path: &Path) -> Result<DepartmentTree, SourceError> {
-        let body = std::fs::read(path).map_err(|source| SourceError::Io {
+    pub fn read(
+        path: &Path,
+        encoding: super::source::Encoding,
+    ) -> Result<DepartmentTree, SourceError> {
+        let bytes = std::fs::read(path).map_err(|source| SourceError::Io {
             path: path.to_path_buf(),
             source,
         })?;
+        let body = super::source::encoding::decode(path, &bytes, encoding)?;
         let nodes = parse(path, &body)?;
         build(path, nodes)
     }

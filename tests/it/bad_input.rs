@@ -668,8 +668,17 @@ fn file_cases() -> Vec<FileCase> {
         .collect();
     let whole = csv_of(&with_new);
     let truncated = whole[..whole.len() - 25].to_vec();
-    let mut gbk = csv_of(&people);
-    gbk.extend(b"F5,f5,\xd5\xc5\xc8\xfd,f5@example.com,,,,,,,active,\n");
+    // The whole export with F5, as Excel on a Chinese Windows saves it.
+    let gbk = encoding_rs::GB18030
+        .encode(&String::from_utf8_lossy(&whole))
+        .0
+        .into_owned();
+    assert!(
+        std::str::from_utf8(&gbk).is_err(),
+        "the fixture holds GBK bytes"
+    );
+    let mut neither = csv_of(&people);
+    neither.extend(b"F5,f5,\xff\xfe\xfd,f5@example.com,,,,,,,active,\n");
     let mut utf16 = vec![0xFF, 0xFE];
     for unit in String::from_utf8_lossy(&whole).encode_utf16() {
         utf16.extend(unit.to_le_bytes());
@@ -716,7 +725,8 @@ fn file_cases() -> Vec<FileCase> {
         file_case("empty file (0 bytes)", "hr.csv", Vec::new(), Some("the source has no rows; nothing was changed")),
         file_case("file of blank lines", "hr.csv", b"\n\r\n  \n".to_vec(), Some("the source has no rows; nothing was changed")),
         file_case("header-only file", "hr.csv", csv_of(&[]), Some("the source has no rows; nothing was changed")),
-        file_case("not UTF-8 (GBK from Excel)", "hr.csv", gbk, Some("line 6: not UTF-8 text; re-export the file as UTF-8")),
+        file_case("GBK from Excel (directory.encoding = auto)", "hr.csv", gbk, None),
+        file_case("neither UTF-8 nor GB18030", "hr.csv", neither, Some("line 6: not UTF-8 or GB18030 text (directory.encoding); re-export the file as UTF-8")),
         file_case("UTF-16 (Excel's Unicode Text)", "hr.csv", utf16, Some("is UTF-16 text (Excel's \"Unicode Text\"); save it as \"CSV UTF-8\" instead")),
         file_case("row with an extra column", "hr.csv", csv_of(&extra), Some("line 4: 13 fields where the header has 12; the file is truncated or malformed")),
         file_case("row with a missing column", "hr.csv", csv_of(&short), Some("line 4: 11 fields where the header has 12; the file is truncated or malformed")),

@@ -1049,3 +1049,32 @@ E2,a2,乙,研发中心 / 后端部,D13
     let text = format!("{e:#}");
     assert!(text.contains("line 3") && text.contains("D9"), "{text}");
 }
+
+/// The sample export saved as GB18030 (Excel on a Chinese Windows) gives
+/// exactly the plan the UTF-8 file gives, with `directory.encoding` auto
+/// or named.
+#[tokio::test]
+async fn a_gb18030_export_plans_exactly_like_the_utf8_one() {
+    let sim = common::simulator(common::small_sim()).await;
+    let db = common::migrated_db().await;
+    let utf8 = dh::sample_text();
+    let (gbk, _, lossy) = encoding_rs::GB18030.encode(&utf8);
+    assert!(!lossy);
+    let (_dir, gbk_path) = dh::write_source("hr-gbk.csv", &gbk);
+    let plan_of = |settings: confsync::configuration::Settings| {
+        let pool = db.pool.clone();
+        async move {
+            let tenant = settings.top_tenant();
+            let plan = directory::prepare(tenant.directory_config(), &pool, false)
+                .await
+                .unwrap();
+            format!("{:?}", plan.changes)
+        }
+    };
+    let expected = plan_of(dh::settings(&sim, &db, &dh::sample_path())).await;
+    let auto = plan_of(dh::settings(&sim, &db, &gbk_path)).await;
+    assert_eq!(auto, expected);
+    let mut named = dh::settings(&sim, &db, &gbk_path);
+    named.directory.encoding = confsync::directory::source::Encoding::Gb18030;
+    assert_eq!(plan_of(named).await, expected);
+}

@@ -5,7 +5,7 @@ use super::*;
 pub(super) fn read_file(
     path: &Path,
     headers: &[(Field, String)],
-    parse: Parser,
+    (parse, encoding): (Parser, Encoding),
 ) -> Result<Vec<RawRow>, SourceError> {
     let bytes = std::fs::read(path).map_err(|source| SourceError::Io {
         path: path.to_path_buf(),
@@ -16,9 +16,10 @@ pub(super) fn read_file(
             path: path.to_path_buf(),
         });
     }
-    // Excel and many HR tools write a UTF-8 byte order mark.
-    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
-    parse(path, body, headers)
+    // Excel and many HR tools write a UTF-8 byte order mark; Excel on a
+    // Chinese Windows writes GBK (see `encoding`).
+    let body = encoding::decode(path, &bytes, encoding)?;
+    parse(path, &body, headers)
 }
 
 /// CSV with a header row; CRLF or LF line ends, RFC 4180 quoting.

@@ -14,9 +14,11 @@ use serde_json::{Map, Value};
 use sqlx::PgPool;
 
 mod csv_file;
+pub mod encoding;
 mod json_lines;
 
 pub use csv_file::*;
+pub use encoding::Encoding;
 pub use json_lines::*;
 
 /// The fields of a person, as named in the source (unless remapped by `directory.columns`).
@@ -149,6 +151,14 @@ pub enum SourceError {
     },
     #[error("{path} line {line}: not UTF-8 text; re-export the file as UTF-8")]
     NotUtf8 { path: PathBuf, line: u64 },
+    #[error(
+        "{path} line {line}: not {tried} text (directory.encoding); re-export the file as UTF-8"
+    )]
+    NotEncoded {
+        path: PathBuf,
+        line: u64,
+        tried: &'static str,
+    },
     #[error("{path} is UTF-16 text (Excel's \"Unicode Text\"); save it as \"CSV UTF-8\" instead")]
     Utf16 { path: PathBuf },
     #[error("{path}: the header is separated by {separator:?}, not commas; export it as comma-separated CSV")]
@@ -231,7 +241,7 @@ pub fn header_names(columns: &BTreeMap<String, String>) -> Vec<(Field, String)> 
 /// Reads the whole source or fails.
 pub async fn read(
     source: Option<&str>,
-    columns: &BTreeMap<String, String>,
+    (columns, encoding): (&BTreeMap<String, String>, Encoding),
     pool: &PgPool,
 ) -> Result<Vec<RawRow>, SourceError> {
     let spec = SourceSpec::parse(source.ok_or(SourceError::NotConfigured)?)?;
@@ -257,15 +267,15 @@ pub async fn read(
                 .collect()
         }
         SourceSpec::Csv(path) => {
-            tokio::task::spawn_blocking(move || read_file(&path, &headers, parse_csv))
+            tokio::task::spawn_blocking(move || read_file(&path, &headers, (parse_csv, encoding)))
                 .await
                 .map_err(|e| SourceError::BadSpec(format!("reader stopped: {e}")))?
         }
-        SourceSpec::JsonLines(path) => {
-            tokio::task::spawn_blocking(move || read_file(&path, &headers, parse_json_lines))
-                .await
-                .map_err(|e| SourceError::BadSpec(format!("reader stopped: {e}")))?
-        }
+        SourceSpec::JsonLines(path) => tokio::task::spawn_blocking(move || {
+            read_file(&path, &headers, (parse_json_lines, encoding))
+        })
+        .await
+        .map_err(|e| SourceError::BadSpec(format!("reader stopped: {e}")))?,
     }
 }
 
