@@ -3,7 +3,6 @@
 //! ends with. The daemon, every command and the tests build their contexts
 //! here, and nowhere else.
 
-use anyhow::Context as _;
 use indicatif::ProgressBar;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
@@ -52,9 +51,18 @@ pub fn context(
     progress: ProgressBar,
 ) -> anyhow::Result<JobContext> {
     let name = tenant.name().to_string();
-    let cloudroom = CloudRoomClient::new(&tenant.cloudroom)
-        .with_context(|| format!("cannot build the CloudRoom client of tenant {name}"))?
-        .with_cancel(shutdown.clone());
+    // Only the clients a scheduled job needs must build; the others are
+    // built whenever their keys are set, for commands run by hand.
+    let needed = tenant.vendors_needed();
+    let cloudroom = match CloudRoomClient::new(&tenant.cloudroom) {
+        Ok(client) => Some(client.with_cancel(shutdown.clone())),
+        Err(_) if !needed.cloudroom && tenant.cloudroom.credentials().is_err() => None,
+        Err(e) => {
+            return Err(anyhow::Error::new(e).context(format!(
+                "cannot build the CloudRoom client of tenant {name}"
+            )))
+        }
+    };
     // Wherever its keys are set: the directory push and the attendance job
     // use it (the directory only with directory.aliyun on).
     let aliyun = AliyunClient::new(&tenant.aliyun)

@@ -69,6 +69,11 @@ impl Default for CloudRoomSettings {
 }
 
 impl CloudRoomSettings {
+    /// `timezone` as a zone; `validate` has vouched for it.
+    pub fn tz(&self) -> chrono_tz::Tz {
+        self.timezone.parse().unwrap_or(chrono_tz::Asia::Shanghai)
+    }
+
     /// Credentials, or a problem naming the missing key.
     pub fn credentials(&self) -> Result<(String, SecretString), ConfigProblem> {
         let id = self.secret_id.clone().filter(|s| !s.is_empty());

@@ -268,7 +268,7 @@ impl Targets {
     /// that is on without a client is a configuration problem.
     pub fn for_settings(
         config: DirectoryConfig<'_>,
-        cloudroom: &CloudRoomClient,
+        cloudroom: Option<&CloudRoomClient>,
         aliyun: Option<&AliyunClient>,
     ) -> Result<Targets, DirectoryError> {
         let aliyun = match (config.directory.aliyun, aliyun) {
@@ -282,7 +282,15 @@ impl Targets {
                 )));
             }
         };
-        let cloudroom = config.directory.cloudroom.then(|| cloudroom.clone());
+        let cloudroom = match (config.directory.cloudroom, cloudroom) {
+            (false, _) => None,
+            (true, Some(client)) => Some(client.clone()),
+            (true, None) => {
+                return Err(DirectoryError::Config(
+                    "directory.cloudroom is on but cloudroom.secret_id and cloudroom.secret_key are not set".into(),
+                ))
+            }
+        };
         Ok(Targets { cloudroom, aliyun })
     }
 }

@@ -54,7 +54,10 @@ pub fn context(
         settings,
         http: archive::http_client(ctx.settings.archive.idle_timeout())
             .context("cannot build the HTTP client for the download URLs")?,
-        cloudroom: ctx.cloudroom.clone().for_run(cancel.clone(), calls.clone()),
+        cloudroom: ctx
+            .cloudroom()?
+            .clone()
+            .for_run(cancel.clone(), calls.clone()),
         cancel,
         progress: ctx.progress.clone(),
         retry_failed: false,

@@ -44,7 +44,7 @@ impl Job for Attendance {
                     .map_err(anyhow::Error::msg)?
                     .map(str::to_string),
                 window: settings.aliyun.attendance_window(),
-                timezone: run.ctx.cloudroom.timezone(),
+                timezone: settings.cloudroom.tz(),
                 cancel: run.cancel.clone(),
             };
             attendance::run(&ctx, &mut run.totals).await

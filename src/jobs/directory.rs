@@ -40,7 +40,7 @@ impl Job for Directory {
             let ctx = run.ctx;
             let targets = Targets::for_settings(
                 ctx.settings.directory_config(),
-                &ctx.cloudroom,
+                ctx.cloudroom.as_ref(),
                 ctx.aliyun.as_ref(),
             )?;
             let targets = Targets {

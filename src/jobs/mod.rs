@@ -183,13 +183,13 @@ impl<'a> Run<'a> {
     }
 
     /// The mirror's view of this run: its clients count into this run alone.
-    pub fn mirror(&self) -> crate::mirror::MirrorContext {
+    pub fn mirror(&self) -> anyhow::Result<crate::mirror::MirrorContext> {
         self.ctx.mirror(self.cancel.clone(), &self.calls)
     }
 
     /// Runs one mirror pass as this run, adding to its totals.
     pub async fn mirror_pass(&mut self, pass: crate::mirror::Pass) -> anyhow::Result<()> {
-        let (ctx, options) = (self.mirror(), self.options.pass());
+        let (ctx, options) = (self.mirror()?, self.options.pass());
         crate::mirror::run_pass(&ctx, pass, &options, &mut self.totals).await
     }
 }

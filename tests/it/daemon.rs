@@ -250,3 +250,36 @@ async fn the_directory_job_applies_the_hr_export_on_its_schedule() {
         .unwrap();
     assert!(users > 0);
 }
+
+/// A company that runs only the Aliyun side (the attendance job) needs no
+/// CloudRoom credentials: the daemon builds only the clients its enabled
+/// jobs need, and `config check` asks for only those.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_aliyun_only_tenant_starts_without_cloudroom_credentials() {
+    let sim = common::simulator(common::small_sim()).await;
+    let db = common::migrated_db().await;
+    let mut settings = daemon_settings(&sim, &db);
+    settings.cloudroom.secret_id = None;
+    settings.cloudroom.secret_key = None;
+    settings.schedule.attendance = "0 */5 * * * *".into();
+    assert!(
+        confsync::configuration::missing_credentials(&settings).is_empty(),
+        "{:?}",
+        confsync::configuration::missing_credentials(&settings)
+    );
+    let running = confsync::app::start_daemon(settings.clone()).await.unwrap();
+    assert!(running.shutdown(SHUTDOWN).await);
+
+    // A CloudRoom job switched on needs them, and says so.
+    settings.schedule.conferences = "0 */10 * * * *".into();
+    let missing = confsync::configuration::missing_credentials(&settings);
+    assert!(
+        missing.iter().any(|p| p.key == "cloudroom.secret_id"),
+        "{missing:?}"
+    );
+    let refused = confsync::app::start_daemon(settings).await.err().unwrap();
+    assert!(
+        confsync::causes::of(&refused).contains("CloudRoom client of tenant default"),
+        "{refused:#}"
+    );
+}

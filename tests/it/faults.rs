@@ -117,14 +117,16 @@ async fn ten_percent_errors_and_429_bursts_converge_with_bounded_retries() {
     let db = common::migrated_db().await;
     let mut ctx = common::mirror_context(&sim, &db);
     common::reconfigure(&mut ctx, |cr| cr.max_retries = 6);
-    ctx.cloudroom = ctx
-        .cloudroom
-        .clone()
-        .with_backoff(confsync::retry::Backoff {
-            base: Duration::from_millis(5),
-            max: Duration::from_millis(50),
-            max_retries: 6,
-        });
+    ctx.cloudroom = Some(
+        ctx.cloudroom()
+            .unwrap()
+            .clone()
+            .with_backoff(confsync::retry::Backoff {
+                base: Duration::from_millis(5),
+                max: Duration::from_millis(50),
+                max_retries: 6,
+            }),
+    );
     sim.state.faults().fail_rate = Some(0.10);
     sim.state.faults().cloudroom_429_next = 5;
     let summaries = common::run_mirror(&ctx, &INCREMENTAL).await.unwrap();
@@ -134,7 +136,7 @@ async fn ten_percent_errors_and_429_bursts_converge_with_bounded_retries() {
     assert_eq!(common::snapshot(&db.pool).await, clean);
     let failed = sim.state.requests("cloudroom", None, Some(500))
         + sim.state.requests("cloudroom", None, Some(429));
-    let retries = ctx.cloudroom.stats().retries();
+    let retries = ctx.cloudroom().unwrap().stats().retries();
     assert_eq!(
         retries, failed,
         "every failed answer was retried once, nothing more"

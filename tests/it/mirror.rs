@@ -373,7 +373,8 @@ async fn the_page_one_wrap_is_recognised_against_the_simulator() {
     let ctx = common::mirror_context(&sim, &db);
     let mut pager = Pager::starting_at(1);
     let first = ctx
-        .cloudroom
+        .cloudroom()
+        .unwrap()
         .list_history(&ListQuery::page(1, PAGE_SIZE))
         .await
         .unwrap();
@@ -402,7 +403,8 @@ async fn the_page_one_wrap_is_recognised_against_the_simulator() {
         .await;
     }
     let second = ctx
-        .cloudroom
+        .cloudroom()
+        .unwrap()
         .list_history(&ListQuery::page(2, PAGE_SIZE))
         .await
         .unwrap();

@@ -207,9 +207,11 @@ pub fn reconfigure(
 ) {
     let mut settings = (*ctx.settings).clone();
     change(&mut settings.cloudroom);
-    ctx.cloudroom = confsync::cloudroom::CloudRoomClient::new(&settings.cloudroom)
-        .expect("client")
-        .with_cancel(ctx.shutdown.clone());
+    ctx.cloudroom = Some(
+        confsync::cloudroom::CloudRoomClient::new(&settings.cloudroom)
+            .expect("client")
+            .with_cancel(ctx.shutdown.clone()),
+    );
     ctx.settings = std::sync::Arc::new(settings);
 }
 
