@@ -43,6 +43,7 @@ pub(super) const STRING_KEYS: &[&str] = &[
     "directory.departments_source",
     "directory.default_role",
     "directory.employee_id_case",
+    "directory.encoding",
     "schedule.timezone",
     "schedule.conferences",
     "schedule.history",
