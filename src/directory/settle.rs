@@ -43,6 +43,25 @@ pub async fn settle(
         }
         Settlement::Exists(id) => id,
     };
+    let write = prove(pool, tenant, client, &row, id).await?;
+    store::save_departments(&mut tx, tenant, &[write], chrono::Utc::now()).await?;
+    uncertain::settle(&mut tx, tenant, key).await?;
+    tx.commit().await.context("cannot commit the settlement")?;
+    Ok(format!(
+        "department {} [{}]: recorded as departmentId {id}",
+        row.path, row.key
+    ))
+}
+
+/// Proof that departmentId `id` is the department of `row`: a PUT of its
+/// name and parent must succeed and answer that name. Returns its record.
+async fn prove(
+    pool: &PgPool,
+    tenant: &str,
+    client: &CloudRoomClient,
+    row: &uncertain::UncertainDepartment,
+    id: i64,
+) -> anyhow::Result<DepartmentWrite> {
     let parents = store::departments(pool, tenant).await?;
     let parent_id = match &row.parent_key {
         None => CLOUDROOM_ROOT_ID,
@@ -52,8 +71,6 @@ pub async fn settle(
             .map(|d| d.cloudroom_id)
             .with_context(|| format!("the parent department {parent:?} is not recorded yet"))?,
     };
-    // Proof that departmentId `id` is this department: a PUT of its name
-    // and parent must succeed and answer that name.
     let body = DepartmentRequest {
         name: row.name.clone(),
         parent_id,
@@ -78,19 +95,12 @@ pub async fn settle(
         path: row.path.clone(),
         depth: 0,
     };
-    let write = DepartmentWrite {
+    Ok(DepartmentWrite {
         key: row.key.clone(),
         cloudroom_id: id,
         name: row.name.clone(),
         parent_key: row.parent_key.clone(),
         path: row.path.clone(),
         content_hash: model::hash(&dept.cloudroom_fields()),
-    };
-    store::save_departments(&mut tx, tenant, &[write], chrono::Utc::now()).await?;
-    uncertain::settle(&mut tx, tenant, key).await?;
-    tx.commit().await.context("cannot commit the settlement")?;
-    Ok(format!(
-        "department {} [{}]: recorded as departmentId {id}",
-        row.path, row.key
-    ))
+    })
 }

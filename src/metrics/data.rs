@@ -1,5 +1,6 @@
-//! The archive's and the mirrored records' own metrics: bytes archived,
-//! files failed, the backlog, and records quarantined.
+//! The archive's, the mirrored records' and the runs' watch metrics: bytes
+//! archived, files failed, the backlog, records quarantined, ticks
+//! skipped and stuck runs.
 
 use prometheus::{IntCounterVec, Opts, Registry};
 
@@ -12,29 +13,23 @@ pub(super) struct DataMetrics {
     pub(super) backlog: prometheus::IntGaugeVec,
     pub(super) quarantined: IntCounterVec,
     pub(super) ticks_skipped: IntCounterVec,
+    pub(super) stuck: prometheus::GaugeVec,
 }
 
 pub(super) fn data_metrics(registry: &Registry) -> prometheus::Result<DataMetrics> {
+    let counter = |name: &str, help: &str, labels: &[&str]| {
+        registered(registry, IntCounterVec::new(Opts::new(name, help), labels))
+    };
     Ok(DataMetrics {
-        bytes: registered(
-            registry,
-            IntCounterVec::new(
-                Opts::new(
-                    "confsync_archive_bytes_total",
-                    "Bytes of recordings archived.",
-                ),
-                &["tenant"],
-            ),
+        bytes: counter(
+            "confsync_archive_bytes_total",
+            "Bytes of recordings archived.",
+            &["tenant"],
         )?,
-        failed: registered(
-            registry,
-            IntCounterVec::new(
-                Opts::new(
-                    "confsync_archive_files_failed_total",
-                    "Recording files that could not be archived (retried next run).",
-                ),
-                &["tenant"],
-            ),
+        failed: counter(
+            "confsync_archive_files_failed_total",
+            "Recording files that could not be archived (retried next run).",
+            &["tenant"],
         )?,
         backlog: registered(
             registry,
@@ -46,24 +41,24 @@ pub(super) fn data_metrics(registry: &Registry) -> prometheus::Result<DataMetric
                 &["tenant"],
             ),
         )?,
-        quarantined: registered(
-            registry,
-            IntCounterVec::new(
-                Opts::new(
-                    "confsync_records_quarantined_total",
-                    "Vendor records set aside in confsync.quarantine instead of stored, by endpoint.",
-                ),
-                &["tenant", "endpoint"],
-            ),
+        quarantined: counter(
+            "confsync_records_quarantined_total",
+            "Vendor records set aside in confsync.quarantine instead of stored, by endpoint.",
+            &["tenant", "endpoint"],
         )?,
-        ticks_skipped: registered(
+        ticks_skipped: counter(
+            "confsync_ticks_skipped_total",
+            "Ticks and runs that did not start, by reason: lock_held, tick_taken, still_running, waiting_for_slot.",
+            &["reason"],
+        )?,
+        stuck: registered(
             registry,
-            IntCounterVec::new(
+            prometheus::GaugeVec::new(
                 Opts::new(
-                    "confsync_ticks_skipped_total",
-                    "Ticks and runs that did not start, by reason: lock_held, tick_taken, still_running, waiting_for_slot.",
+                    "confsync_run_stuck_seconds",
+                    "Seconds a stuck run has been running (see /healthz for the rule); no series when none is stuck.",
                 ),
-                &["reason"],
+                &["tenant", "confsync_job", "run_id"],
             ),
         )?,
     })

@@ -75,7 +75,6 @@ struct Metrics {
     rate_budget: GaugeVec,
     run_duration: HistogramVec,
     last_success: GaugeVec,
-    stuck: GaugeVec,
     archive: data::DataMetrics,
 }
 
@@ -149,11 +148,7 @@ impl Metrics {
                 "When each job last finished successfully (Unix time).",
                 &["tenant", "confsync_job"],
                 )?,
-            stuck: gauge(
-                "confsync_run_stuck_seconds",
-                "Seconds a stuck run has been running (see /healthz for the rule); no series when none is stuck.",
-                &["tenant", "confsync_job", "run_id"],
-            )?,
+
             archive,
             registry,
         })
@@ -176,7 +171,7 @@ impl Metrics {
             &self.rate_budget,
             &self.run_duration,
             &self.last_success,
-            &self.stuck,
+            &self.archive.stuck,
             &self.archive.bytes,
             &self.archive.failed,
             &self.archive.backlog,
@@ -225,10 +220,11 @@ pub struct StuckRun<'a> {
 /// The runs that are stuck now; the series of runs no longer stuck go.
 pub fn record_stuck_runs<'a>(stuck: impl IntoIterator<Item = StuckRun<'a>>) {
     let Some(m) = metrics() else { return };
-    m.stuck.reset();
+    m.archive.stuck.reset();
     for run in stuck {
         let id = run.run_id.to_string();
-        m.stuck
+        m.archive
+            .stuck
             .with_label_values(&[run.tenant, run.job, id.as_str()])
             .set(run.running_seconds);
     }

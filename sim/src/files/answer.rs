@@ -84,19 +84,8 @@ impl Served<'_> {
             None => StatusCode::OK,
         };
         let mut response = (status, body).into_response();
-        let h = response.headers_mut();
-        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("video/mp4"));
-        h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-        h.insert(header::CONTENT_LENGTH, (end - start).into());
-        if let Some((name, value)) = validator {
-            h.insert(name, value);
-        }
-        if range.is_some() {
-            let span = format!("bytes {start}-{}/{size}", end.saturating_sub(1));
-            if let Ok(value) = HeaderValue::from_str(&span) {
-                h.insert(header::CONTENT_RANGE, value);
-            }
-        }
+        let partial = range.is_some().then_some((start, end, size));
+        set_headers(response.headers_mut(), end - start, validator, partial);
         response
     }
 
@@ -117,6 +106,28 @@ impl Served<'_> {
                     .ok()
                     .map(|v| (header::LAST_MODIFIED, v))
             }
+        }
+    }
+}
+
+/// A file answer's headers: its type, length, validator and, for a range
+/// `(start, end, size)`, its `Content-Range`.
+fn set_headers(
+    h: &mut HeaderMap,
+    length: u64,
+    validator: Option<(header::HeaderName, HeaderValue)>,
+    partial: Option<(u64, u64, u64)>,
+) {
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("video/mp4"));
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    h.insert(header::CONTENT_LENGTH, length.into());
+    if let Some((name, value)) = validator {
+        h.insert(name, value);
+    }
+    if let Some((start, end, size)) = partial {
+        let span = format!("bytes {start}-{}/{size}", end.saturating_sub(1));
+        if let Ok(value) = HeaderValue::from_str(&span) {
+            h.insert(header::CONTENT_RANGE, value);
         }
     }
 }

@@ -84,25 +84,7 @@ impl Executor<'_> {
             .stored_departments
             .get(&dept.key)
             .map(|d| d.cloudroom_id);
-        let (answer, mut request_ids) = with_request_ids(async {
-            // The error says whether it answered a POST (which may then
-            // have made the department).
-            let create = || async { client.create_department(&body).await.map_err(|e| (e, true)) };
-            let Some(id) = stored_id else {
-                return create().await.map(|d| (d, false));
-            };
-            match client.update_department(id, &body).await {
-                Ok(mut d) => {
-                    d.department_id = Some(id);
-                    Ok((d, false))
-                }
-                // Refused, with the parent known to exist: the department
-                // was deleted in CloudRoom's console. Create it again.
-                Err(e) if e.is_refused_request() => create().await.map(|d| (d, true)),
-                Err(e) => Err((e, false)),
-            }
-        })
-        .await;
+        let (answer, mut request_ids) = with_request_ids(send(client, stored_id, &body)).await;
         done.request_id = request_ids.pop();
         done.result = match answer {
             Ok((created, recreated)) => {
@@ -115,14 +97,7 @@ impl Executor<'_> {
             // The POST may have made the department: never sent again
             // until a person settles it (`confsync directory settle`).
             Err((e, true)) if e.may_have_taken_effect() => {
-                Ok(Applied::Uncertain(UncertainDepartment {
-                    key: dept.key.clone(),
-                    name: dept.name.clone(),
-                    parent_key: dept.parent_key.clone(),
-                    path: dept.path.clone(),
-                    request_id: done.request_id.clone(),
-                    at: Utc::now(),
-                }))
+                Ok(uncertain(dept, done.request_id.clone()))
             }
             Err((e, _)) => Err(e.into()),
         };
@@ -231,4 +206,41 @@ pub(super) fn department_write(dept: &Department, cloudroom_id: i64) -> Departme
         path: dept.path.clone(),
         content_hash: model::hash(&dept.cloudroom_fields()),
     }
+}
+
+/// A PUT of a recorded department (a POST when it was deleted in the
+/// console), or a POST of a new one: the department and whether it was
+/// created. The error says whether it answered a POST, which may then
+/// have made the department.
+async fn send(
+    client: &CloudRoomClient,
+    stored_id: Option<i64>,
+    body: &DepartmentRequest,
+) -> Result<(crate::cloudroom::Department, bool), (CloudRoomError, bool)> {
+    let create = || async { client.create_department(body).await.map_err(|e| (e, true)) };
+    let Some(id) = stored_id else {
+        return create().await.map(|d| (d, false));
+    };
+    match client.update_department(id, body).await {
+        Ok(mut d) => {
+            d.department_id = Some(id);
+            Ok((d, false))
+        }
+        // Refused, with the parent known to exist: the department was
+        // deleted in CloudRoom's console. Create it again.
+        Err(e) if e.is_refused_request() => create().await.map(|d| (d, true)),
+        Err(e) => Err((e, false)),
+    }
+}
+
+/// A department whose create may have happened, for a person to settle.
+fn uncertain(dept: &Department, request_id: Option<String>) -> Applied {
+    Applied::Uncertain(UncertainDepartment {
+        key: dept.key.clone(),
+        name: dept.name.clone(),
+        parent_key: dept.parent_key.clone(),
+        path: dept.path.clone(),
+        request_id,
+        at: Utc::now(),
+    })
 }
