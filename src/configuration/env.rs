@@ -44,6 +44,7 @@ pub(super) const STRING_KEYS: &[&str] = &[
     "directory.default_role",
     "directory.employee_id_case",
     "directory.encoding",
+    "directory.sheet",
     "schedule.timezone",
     "schedule.conferences",
     "schedule.history",

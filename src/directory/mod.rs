@@ -207,7 +207,7 @@ pub async fn prepare(
 ) -> Result<Plan, DirectoryError> {
     let dir = &config.directory;
     let group = aliyun_group(config)?;
-    let mut rows = source::read(dir.source.as_deref(), (&dir.columns, dir.encoding), pool)
+    let mut rows = source::read(dir.source.as_deref(), (&dir.columns, dir.reading()), pool)
         .await
         .map_err(DirectoryError::Source)?;
     if rows.is_empty() {
@@ -215,7 +215,7 @@ pub async fn prepare(
     }
     let tree = match dir.departments_source.as_deref() {
         Some(path) => {
-            let read = tree::DepartmentTree::read(path.as_ref(), dir.encoding);
+            let read = tree::DepartmentTree::read(path.as_ref(), &dir.reading());
             Some(read.map_err(DirectoryError::Source)?)
         }
         None => None,

@@ -17,6 +17,8 @@ pub struct DirectorySettings {
     /// with or without a BOM, else GB18030; the log says which), `utf-8`
     /// or `gb18030`.
     pub encoding: super::source::Encoding,
+    /// The sheet of an Excel source (`.xlsx`, `.xls`); the first when unset.
+    pub sheet: Option<String>,
     /// The department tree as a CSV file with `id`, `parent_id` and `name`
     /// columns, so that every department has its HR id (see docs/directory.md).
     pub departments_source: Option<String>,
@@ -53,6 +55,7 @@ impl Default for DirectorySettings {
         DirectorySettings {
             source: None,
             encoding: super::source::Encoding::Auto,
+            sheet: None,
             min_rows: 1,
             departments_source: None,
             max_deletes: None,
@@ -70,6 +73,14 @@ impl Default for DirectorySettings {
 }
 
 impl DirectorySettings {
+    /// How the source and departments files are read.
+    pub fn reading(&self) -> super::source::Reading {
+        super::source::Reading {
+            encoding: self.encoding,
+            sheet: self.sheet.clone(),
+        }
+    }
+
     /// The role of people whose `role` is empty: CloudRoom's own default
     /// (meeting scheduler) unless configured.
     pub fn default_role(&self) -> Role {

@@ -28,13 +28,13 @@ impl DepartmentTree {
     /// Reads and checks the CSV at `path`.
     pub fn read(
         path: &Path,
-        encoding: super::source::Encoding,
+        reading: &super::source::Reading,
     ) -> Result<DepartmentTree, SourceError> {
         let bytes = std::fs::read(path).map_err(|source| SourceError::Io {
             path: path.to_path_buf(),
             source,
         })?;
-        let body = super::source::encoding::decode(path, &bytes, encoding)?;
+        let body = super::source::encoding::read_text(path, &bytes, reading)?;
         let nodes = parse(path, &body)?;
         build(path, nodes)
     }

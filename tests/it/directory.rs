@@ -1078,3 +1078,61 @@ async fn a_gb18030_export_plans_exactly_like_the_utf8_one() {
     named.directory.encoding = confsync::directory::source::Encoding::Gb18030;
     assert_eq!(plan_of(named).await, expected);
 }
+
+/// The sample export saved as `.xlsx` by a real spreadsheet writer
+/// (rust_xlsxwriter; numeric-looking cells written as numbers, as Excel
+/// keeps them) gives exactly the CSV's plan, from the first sheet or from
+/// the sheet `directory.sheet` names.
+#[tokio::test]
+async fn an_xlsx_export_plans_exactly_like_the_csv_one() {
+    let sim = common::simulator(common::small_sim()).await;
+    let db = common::migrated_db().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hr.xlsx");
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_path(dh::sample_path())
+        .unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    for name in ["员工", "copy"] {
+        let sheet = book.add_worksheet();
+        sheet.set_name(name).unwrap();
+        for (r, row) in rows.iter().enumerate() {
+            for (c, cell) in row.iter().enumerate() {
+                let (r, c) = (r as u32, c as u16);
+                match cell.parse::<i64>() {
+                    Ok(n) if !cell.starts_with('0') => sheet.write_number(r, c, n as f64).unwrap(),
+                    _ => sheet.write_string(r, c, cell).unwrap(),
+                };
+            }
+        }
+    }
+    book.save(&path).unwrap();
+    let plan_of = |settings: confsync::configuration::Settings| {
+        let pool = db.pool.clone();
+        async move {
+            let tenant = settings.top_tenant();
+            let plan = directory::prepare(tenant.directory_config(), &pool, false)
+                .await
+                .unwrap();
+            format!("{:?}", plan.changes)
+        }
+    };
+    let expected = plan_of(dh::settings(&sim, &db, &dh::sample_path())).await;
+    assert_eq!(plan_of(dh::settings(&sim, &db, &path)).await, expected);
+    let mut named = dh::settings(&sim, &db, &path);
+    named.directory.sheet = Some("copy".into());
+    assert_eq!(plan_of(named).await, expected);
+    let mut missing = dh::settings(&sim, &db, &path);
+    missing.directory.sheet = Some("nope".into());
+    let tenant = missing.top_tenant();
+    let e = directory::prepare(tenant.directory_config(), &db.pool, false)
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("no sheet named \"nope\" (directory.sheet)"),
+        "{e}"
+    );
+}

@@ -5,7 +5,7 @@ use super::*;
 pub(super) fn read_file(
     path: &Path,
     headers: &[(Field, String)],
-    (parse, encoding): (Parser, Encoding),
+    (parse, reading): (Parser, &Reading),
 ) -> Result<Vec<RawRow>, SourceError> {
     let bytes = std::fs::read(path).map_err(|source| SourceError::Io {
         path: path.to_path_buf(),
@@ -18,7 +18,7 @@ pub(super) fn read_file(
     }
     // Excel and many HR tools write a UTF-8 byte order mark; Excel on a
     // Chinese Windows writes GBK (see `encoding`).
-    let body = encoding::decode(path, &bytes, encoding)?;
+    let body = encoding::read_text(path, &bytes, reading)?;
     parse(path, &body, headers)
 }
 

@@ -21,6 +21,30 @@ pub enum Encoding {
     Gb18030,
 }
 
+/// How a source file is read: its encoding, and for a spreadsheet the sheet.
+#[derive(Debug, Clone, Default)]
+pub struct Reading {
+    pub encoding: Encoding,
+    /// `directory.sheet`; the first sheet when unset.
+    pub sheet: Option<String>,
+}
+
+/// The file's text as CSV or JSON Lines in UTF-8: a spreadsheet's sheet as
+/// CSV, any other file decoded by `reading.encoding`.
+pub fn read_text<'a>(
+    path: &Path,
+    bytes: &'a [u8],
+    reading: &Reading,
+) -> Result<Cow<'a, [u8]>, SourceError> {
+    match super::spreadsheet::is_spreadsheet(path) {
+        true => Ok(Cow::Owned(super::spreadsheet::as_csv(
+            path,
+            reading.sheet.as_deref(),
+        )?)),
+        false => decode(path, bytes, reading.encoding),
+    }
+}
+
 /// The file's text as UTF-8 bytes, its byte order mark left out.
 pub fn decode<'a>(
     path: &Path,

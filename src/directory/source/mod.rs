@@ -16,9 +16,10 @@ use sqlx::PgPool;
 mod csv_file;
 pub mod encoding;
 mod json_lines;
+pub mod spreadsheet;
 
 pub use csv_file::*;
-pub use encoding::Encoding;
+pub use encoding::{Encoding, Reading};
 pub use json_lines::*;
 
 /// The fields of a person, as named in the source (unless remapped by `directory.columns`).
@@ -151,6 +152,8 @@ pub enum SourceError {
     },
     #[error("{path} line {line}: not UTF-8 text; re-export the file as UTF-8")]
     NotUtf8 { path: PathBuf, line: u64 },
+    #[error("{path}: {message}")]
+    Spreadsheet { path: PathBuf, message: String },
     #[error(
         "{path} line {line}: not {tried} text (directory.encoding); re-export the file as UTF-8"
     )]
@@ -241,7 +244,7 @@ pub fn header_names(columns: &BTreeMap<String, String>) -> Vec<(Field, String)> 
 /// Reads the whole source or fails.
 pub async fn read(
     source: Option<&str>,
-    (columns, encoding): (&BTreeMap<String, String>, Encoding),
+    (columns, reading): (&BTreeMap<String, String>, Reading),
     pool: &PgPool,
 ) -> Result<Vec<RawRow>, SourceError> {
     let spec = SourceSpec::parse(source.ok_or(SourceError::NotConfigured)?)?;
@@ -267,12 +270,12 @@ pub async fn read(
                 .collect()
         }
         SourceSpec::Csv(path) => {
-            tokio::task::spawn_blocking(move || read_file(&path, &headers, (parse_csv, encoding)))
+            tokio::task::spawn_blocking(move || read_file(&path, &headers, (parse_csv, &reading)))
                 .await
                 .map_err(|e| SourceError::BadSpec(format!("reader stopped: {e}")))?
         }
         SourceSpec::JsonLines(path) => tokio::task::spawn_blocking(move || {
-            read_file(&path, &headers, (parse_json_lines, encoding))
+            read_file(&path, &headers, (parse_json_lines, &reading))
         })
         .await
         .map_err(|e| SourceError::BadSpec(format!("reader stopped: {e}")))?,
