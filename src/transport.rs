@@ -110,8 +110,10 @@ pub fn without_query(url: &url::Url) -> String {
 }
 
 /// [`without_query`] of a URL given as text; text that is no URL is not
-/// shown at all (it could be anything).
-pub fn redact_url(url: &str) -> String {
+/// shown at all (it could be anything). Unlike `secret::redact_url`, which
+/// keeps the settings' query but hides its secrets, a vendor URL's whole
+/// query goes: its signature parameters have no telling names.
+pub fn shown_url(url: &str) -> String {
     match url::Url::parse(url) {
         Ok(parsed) => without_query(&parsed),
         Err(_) => "(not a URL)".into(),
@@ -170,6 +172,6 @@ mod tests {
         let url =
             url::Url::parse("https://u:p@cdn.example.com/a/b.mp4?sig=SECRET&exp=1#x").unwrap();
         assert_eq!(without_query(&url), "https://cdn.example.com/a/b.mp4");
-        assert_eq!(redact_url("not a url ?sig=SECRET"), "(not a URL)");
+        assert_eq!(shown_url("not a url ?sig=SECRET"), "(not a URL)");
     }
 }

@@ -166,7 +166,7 @@ async fn archive_one(
         Err(transfer::TransferError::Cancelled) => anyhow::bail!("stopped by a shutdown"),
         Err(e) => {
             let message = crate::causes::Chain(&e).to_string();
-            let url = crate::transport::redact_url(&file.download_url);
+            let url = crate::transport::shown_url(&file.download_url);
             tracing::warn!(file_id = %file.file_id, %url, error = %message, "a recording could not be archived");
             store::record_failure(&ctx.pool, &ctx.tenant, &file, &message, now).await?;
             Ok(Err(format!("{}: {message}", file.file_id)))

@@ -105,7 +105,7 @@ impl Transfer<'_> {
         }
         match url::Url::parse(url) {
             Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => {}
-            _ => return Err(TransferError::NotHttp(crate::transport::redact_url(url))),
+            _ => return Err(TransferError::NotHttp(crate::transport::shown_url(url))),
         }
         let mut restarts = 0;
         loop {
@@ -285,7 +285,7 @@ fn check_status(response: &reqwest::Response, resuming: bool) -> Result<(), Tran
                 .headers()
                 .get(reqwest::header::LOCATION)
                 .and_then(|v| v.to_str().ok())
-                .map_or_else(|| "(no Location)".into(), crate::transport::redact_url);
+                .map_or_else(|| "(no Location)".into(), crate::transport::shown_url);
             Err(TransferError::Redirect(location))
         }
         StatusCode::PARTIAL_CONTENT if resuming => Ok(()),

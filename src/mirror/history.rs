@@ -82,8 +82,17 @@ pub async fn run(
         _ => new_pass(ctx, options, &state, now),
     };
     let progress = PassProgress::start(ctx);
+    // Once per pass: whether quarantine rows may need closing.
+    let quarantine =
+        PassQuarantine::start(&ctx.pool, (tenant, JOB), ep::CONFERENCE_HISTORY).await?;
     while pass.window_start <= pass.until {
-        read_window(ctx, &mut state, &mut pass, totals, &progress).await?;
+        read_window(
+            ctx,
+            (&mut state, &mut pass),
+            totals,
+            (&progress, &quarantine),
+        )
+        .await?;
     }
     state.watermark = Some(pass.until);
     state.pass = None;
@@ -120,10 +129,9 @@ fn new_pass(
 /// checkpoint, and leaves `pass` pointing at the next window.
 async fn read_window(
     ctx: &MirrorContext,
-    state: &mut HistoryState,
-    pass: &mut Pass,
+    (state, pass): (&mut HistoryState, &mut Pass),
     totals: &mut RunTotals,
-    progress: &PassProgress,
+    (progress, quarantine): (&PassProgress, &PassQuarantine),
 ) -> anyhow::Result<()> {
     let keep = ctx.settings.keep_meeting_passwords;
     let window = (
@@ -132,8 +140,6 @@ async fn read_window(
     );
     let window_was_empty = pass.next_page == 1 && window_is_empty(ctx, window).await?;
     let mut pager = Pager::starting_at(pass.next_page);
-    let quarantine =
-        PassQuarantine::start(&ctx.pool, (ctx.tenant(), JOB), ep::CONFERENCE_HISTORY).await?;
     let fetch = window_pages(ctx, window);
     let mut page = fetch(pager.next).await?;
     let mut ahead = ReadAhead::new(fetch, pager.next + 1, page.total);
@@ -155,7 +161,7 @@ async fn read_window(
         state.pass = Some(pass.clone());
         // Later pages are read while this one is written: the checkpoint
         // only ever names pages that are committed.
-        let write = write_page(ctx, state, page_write, &quarantine);
+        let write = write_page(ctx, state, page_write, quarantine);
         let next = async {
             match more {
                 true => Some(ahead.page(pager.next).await),
