@@ -249,7 +249,9 @@ pub(super) fn resolve_secret_files(
     figment: &Figment,
     problems: &mut Vec<ConfigProblem>,
 ) {
-    if let Err(message) = settings.database.take_password_from_url() {
+    let from_url = settings.database.take_password_from_url();
+    let tls_files = settings.database.resolve_tls_files(credentials_dir);
+    for message in [from_url, tls_files].into_iter().filter_map(Result::err) {
         problems.push(ConfigProblem {
             key: "database.url".into(),
             source: source_of(figment, "database.url"),

@@ -17,11 +17,13 @@ pub async fn recreate_database(options: PgConnectOptions) -> Result<PgPool, Stor
     let admin = PgPool::connect_with(options.clone().database("postgres"))
         .await
         .during("connecting to the postgres database")?;
-    sqlx::query(&format!(r#"drop database if exists "{name}" with (force)"#))
-        .execute(&admin)
-        .await
-        .during("dropping the benchmark database")?;
-    sqlx::query(&format!(r#"create database "{name}""#))
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        r#"drop database if exists "{name}" with (force)"#
+    )))
+    .execute(&admin)
+    .await
+    .during("dropping the benchmark database")?;
+    sqlx::query(sqlx::AssertSqlSafe(format!(r#"create database "{name}""#)))
         .execute(&admin)
         .await
         .during("creating the benchmark database")?;
@@ -151,9 +153,9 @@ pub async fn rows_written_since(pool: &PgPool, xid: i64) -> Result<u64, StoreErr
         "recordings",
         "recording_urls",
     ] {
-        let n: i64 = sqlx::query_scalar(&format!(
+        let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
             "select count(*) from cloudroom.{table} where xmin::text::bigint > ($1 % 4294967296)"
-        ))
+        )))
         .bind(xid)
         .fetch_one(pool)
         .await

@@ -1,6 +1,6 @@
 //! The database: one static migrator embedded in the binary, and pool setup.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
@@ -77,6 +77,68 @@ impl DatabaseSettings {
     }
 }
 
+impl DatabaseSettings {
+    /// Makes a relative `sslkey` in `url` a path in `$CREDENTIALS_DIRECTORY`
+    /// (the client key is a credential, like the password file), and checks
+    /// that every TLS file the URL names can be read, so that a missing one
+    /// is a configuration problem naming its parameter rather than a failed
+    /// handshake.
+    pub fn resolve_tls_files(&mut self, credentials_dir: Option<&Path>) -> Result<(), String> {
+        let Ok(mut url) = url::Url::parse(&self.url) else {
+            return Ok(());
+        };
+        let mut pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+        let mut problems = Vec::new();
+        for (key, value) in &mut pairs {
+            if !matches!(key.as_str(), "sslkey" | "sslcert" | "sslrootcert") {
+                continue;
+            }
+            let path = match (key.as_str(), credentials_dir) {
+                ("sslkey", Some(dir)) if Path::new(value).is_relative() => dir.join(&*value),
+                _ => PathBuf::from(&*value),
+            };
+            if let Err(e) = std::fs::File::open(&path) {
+                problems.push(format!("{key}: cannot read {}: {e}", path.display()));
+            }
+            *value = path.display().to_string();
+        }
+        if !problems.is_empty() {
+            return Err(problems.join("; "));
+        }
+        if !pairs.is_empty() {
+            url.set_query(Some(&query_keeping_paths(&pairs)));
+            self.url = url.to_string();
+        }
+        Ok(())
+    }
+}
+
+/// A query string that leaves `/` in file paths as it is, so the URL that
+/// `config show` prints reads as the paths were written.
+fn query_keeping_paths(pairs: &[(String, String)]) -> String {
+    use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
+    const VALUE: &AsciiSet = &CONTROLS
+        .add(b' ')
+        .add(b'"')
+        .add(b'#')
+        .add(b'%')
+        .add(b'&')
+        .add(b'+')
+        .add(b'=')
+        .add(b'?');
+    pairs
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "{}={}",
+                utf8_percent_encode(k, VALUE),
+                utf8_percent_encode(v, VALUE)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
 fn percent_decoded(text: &str) -> String {
     percent_encoding::percent_decode_str(text)
         .decode_utf8_lossy()
@@ -105,6 +167,14 @@ pub enum DbError {
         #[source]
         source: sqlx::Error,
     },
+    #[error(
+        "database.url reaches PostgreSQL at {target} through a connection pooler in \
+         transaction or statement pooling mode (one connection's statements ran in different \
+         server sessions), where confsync's job locks, which are session advisory locks, do not \
+         hold; connect to PostgreSQL directly or through the pooler in session mode \
+         (PgBouncer: pool_mode = session); see docs/database.md"
+    )]
+    SharedSessions { target: String },
     #[error("cannot create database {name}")]
     Create {
         name: String,
@@ -145,6 +215,11 @@ fn describe(options: &PgConnectOptions) -> String {
 }
 
 pub async fn connect(settings: &DatabaseSettings) -> Result<PgPool, DbError> {
+    // sqlx's verify-ca asks rustls for the process's provider, which rustls
+    // cannot choose when a build links two (the tests' testcontainers links
+    // ring beside aws-lc-rs): name the one confsync uses. An error means one
+    // is installed already.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let options = options(settings)?;
     let target = describe(&options);
     // The pool retries a refused connection until its acquire timeout and
@@ -154,12 +229,30 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<PgPool, DbError> {
         .await
         .map_err(|source| connect_error(target.clone(), source))?;
     let _ = probe.close().await;
+    refuse_shared_sessions(&options, &target).await?;
     PgPoolOptions::new()
         .max_connections(settings.max_connections)
         .acquire_timeout(std::time::Duration::from_secs(10))
         .connect_with(options)
         .await
         .map_err(|source| DbError::Connect { target, source })
+}
+
+/// Refuses a pooler that shares server sessions between clients: the job
+/// locks would not hold (see [`super::pooler`]).
+async fn refuse_shared_sessions(options: &PgConnectOptions, target: &str) -> Result<(), DbError> {
+    let sessions = super::pooler::sessions(options)
+        .await
+        .map_err(|source| DbError::Connect {
+            target: target.to_string(),
+            source,
+        })?;
+    match sessions {
+        super::pooler::Sessions::Kept => Ok(()),
+        super::pooler::Sessions::Shared => Err(DbError::SharedSessions {
+            target: target.to_string(),
+        }),
+    }
 }
 
 /// A refused certificate is its own sentence; anything else names the URL.
@@ -240,10 +333,12 @@ pub async fn create_database_if_missing(settings: &DatabaseSettings) -> Result<(
         })?;
     if exists.is_none() {
         let quoted = name.replace('"', "\"\"");
-        sqlx::query(&format!(r#"create database "{quoted}""#))
-            .execute(&mut conn)
-            .await
-            .map_err(|source| DbError::Create { name, source })?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            r#"create database "{quoted}""#
+        )))
+        .execute(&mut conn)
+        .await
+        .map_err(|source| DbError::Create { name, source })?;
     }
     Ok(())
 }

@@ -26,7 +26,11 @@ pub struct JobLock {
     job: String,
 }
 
-const KEY: &str = "hashtextextended('confsync/' || $1 || '/' || $2, 0)";
+/// The lock's key is a hash of "confsync/{tenant}/{job}".
+const LOCK: &str =
+    "select pg_try_advisory_lock(hashtextextended('confsync/' || $1 || '/' || $2, 0))";
+const UNLOCK: &str =
+    "select pg_advisory_unlock(hashtextextended('confsync/' || $1 || '/' || $2, 0))";
 
 impl JobLock {
     /// The lock, or `None` when another session holds it.
@@ -39,8 +43,7 @@ impl JobLock {
             .acquire()
             .await
             .during("taking a connection for the job lock")?;
-        let sql = format!("select pg_try_advisory_lock({KEY})");
-        let locked: bool = sqlx::query_scalar(&sql)
+        let locked: bool = sqlx::query_scalar(LOCK)
             .bind(tenant)
             .bind(job)
             .fetch_one(&mut *conn)
@@ -160,8 +163,7 @@ async fn unlock(
     tenant: &str,
     job: &str,
 ) -> Result<(), StoreError> {
-    let sql = format!("select pg_advisory_unlock({KEY})");
-    sqlx::query(&sql)
+    sqlx::query(UNLOCK)
         .bind(tenant)
         .bind(job)
         .execute(&mut **conn)

@@ -26,6 +26,7 @@ pub mod directory_uncertain;
 pub(crate) mod hashed;
 pub mod history;
 pub mod locks;
+pub mod pooler;
 pub mod quarantine;
 pub mod rate_budgets;
 pub mod recording_files;

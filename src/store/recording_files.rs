@@ -37,7 +37,7 @@ pub async fn due(
     max_attempts: u32,
     retry_failed: bool,
 ) -> Result<Vec<DueFile>, StoreError> {
-    sqlx::query_as(&format!(
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "select r.file_id, r.conf_id, r.download_url, r.size_bytes,
                 coalesce(f.attempts, 0) as attempts, coalesce(f.version, 0) as version
            from cloudroom.recordings r
@@ -48,7 +48,7 @@ pub async fn due(
             and {CHANGED_SINCE_ARCHIVED}
             and ($3 or coalesce(f.attempts, 0) < $2)
           order by r.created_at nulls last, r.file_id"
-    ))
+    )))
     .bind(tenant)
     .bind(i32::try_from(max_attempts).unwrap_or(i32::MAX))
     .bind(retry_failed)

@@ -52,7 +52,10 @@ pub(crate) async fn archive(ctx: &JobContext) -> jobs::JobSummary {
 }
 
 pub(crate) async fn scalar(db: &common::TestDb, sql: &str) -> i64 {
-    sqlx::query_scalar(sql).fetch_one(&db.pool).await.unwrap()
+    sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
+        .fetch_one(&db.pool)
+        .await
+        .unwrap()
 }
 
 pub(crate) fn file_requests(sim: &RunningSimulator) -> u64 {

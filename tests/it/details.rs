@@ -20,7 +20,10 @@ async fn run(ctx: &JobContext, job: &dyn jobs::Job) {
 }
 
 async fn count(db: &common::TestDb, sql: &str) -> i64 {
-    sqlx::query_scalar(sql).fetch_one(&db.pool).await.unwrap()
+    sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
+        .fetch_one(&db.pool)
+        .await
+        .unwrap()
 }
 
 #[tokio::test]

@@ -11,7 +11,10 @@ use confsync_sim::SimConfig;
 use serde_json::json;
 
 async fn scalar(db: &common::TestDb, sql: &str) -> i64 {
-    sqlx::query_scalar(sql).fetch_one(&db.pool).await.unwrap()
+    sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
+        .fetch_one(&db.pool)
+        .await
+        .unwrap()
 }
 
 /// Every run of the mirror's three passes: none failed, none running.

@@ -33,6 +33,7 @@ mod lifecycle;
 mod metrics;
 mod mirror;
 mod operator;
+mod pooler;
 mod rate_budget;
 mod reports;
 mod secrets;

@@ -30,7 +30,10 @@ async fn mirror_all(ctx: &jobs::JobContext, options: &RunOptions) -> Vec<JobSumm
 }
 
 async fn count(pool: &sqlx::PgPool, sql: &str) -> i64 {
-    sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
+    sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
+        .fetch_one(pool)
+        .await
+        .unwrap()
 }
 
 #[tokio::test]

@@ -22,7 +22,10 @@ async fn meeting(pool: &PgPool, tenant: &str, conf_id: i64, start: &str, minutes
 }
 
 async fn rows(pool: &PgPool, sql: &str) -> Vec<(String, String, i64, i64)> {
-    sqlx::query_as(sql).fetch_all(pool).await.unwrap()
+    sqlx::query_as(sqlx::AssertSqlSafe(sql.to_string()))
+        .fetch_all(pool)
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -128,7 +131,7 @@ async fn cross_fixture(pool: &PgPool) {
         "insert into cloudroom.conference_invitees (conf_id, invitee_id, invitee_name) values
             (7, 1, 'a'), (7, 2, 'b'), (7, 3, 'c'), (8, 1, 'a')",
     ] {
-        sqlx::query(sql).execute(pool).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(sql.to_string())).execute(pool).await.unwrap();
     }
     meeting(pool, "default", 7, "2026-03-02T01:00:00Z", 30).await;
     meeting(pool, "default", 7, "2026-03-09T01:00:00Z", 40).await;

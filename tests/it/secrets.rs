@@ -102,7 +102,7 @@ async fn assert_database_clean(pool: &sqlx::PgPool) {
         let sql = format!(
             r#"select count(*) from "{schema}"."{table}" t where to_jsonb(t)::text like '%' || $1 || '%'"#
         );
-        let hits: i64 = sqlx::query_scalar(&sql)
+        let hits: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone()))
             .bind(MARKER)
             .fetch_one(pool)
             .await

@@ -126,11 +126,13 @@ pub fn load(path: &Path) -> Settings {
 }
 
 async fn count(pool: &sqlx::PgPool, table: &str, tenant: &str) -> i64 {
-    sqlx::query_scalar(&format!("select count(*) from {table} where tenant = $1"))
-        .bind(tenant)
-        .fetch_one(pool)
-        .await
-        .unwrap()
+    sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "select count(*) from {table} where tenant = $1"
+    )))
+    .bind(tenant)
+    .fetch_one(pool)
+    .await
+    .unwrap()
 }
 
 /// Every good tenant has all 30 conferences, its whole history and its

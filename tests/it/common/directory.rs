@@ -201,7 +201,7 @@ pub fn sample_active() -> usize {
 }
 
 pub async fn count(db: &TestDb, sql: &str) -> i64 {
-    sqlx::query_scalar(sql)
+    sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
         .fetch_one(&db.pool)
         .await
         .expect(sql)

@@ -80,9 +80,11 @@ async fn drop_stale_databases(conn: &mut PgConnection) {
         .unwrap_or_default();
         for name in stale {
             // Another binary may have dropped it first: that is fine.
-            let _ = sqlx::query(&format!(r#"drop database if exists "{name}""#))
-                .execute(&mut *conn)
-                .await;
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                r#"drop database if exists "{name}""#
+            )))
+            .execute(&mut *conn)
+            .await;
         }
     })
     .await;
@@ -107,7 +109,7 @@ pub async fn test_db() -> TestDb {
         .await
         .expect("connect to the test server");
     drop_stale_databases(&mut conn).await;
-    sqlx::query(&format!(r#"CREATE DATABASE "{name}""#))
+    sqlx::query(sqlx::AssertSqlSafe(format!(r#"CREATE DATABASE "{name}""#)))
         .execute(&mut conn)
         .await
         .expect("create the test database");
@@ -254,7 +256,10 @@ pub async fn snapshot(
         );
         out.insert(
             table,
-            sqlx::query_scalar(&sql).fetch_one(pool).await.unwrap(),
+            sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone()))
+                .fetch_one(pool)
+                .await
+                .unwrap(),
         );
     }
     out
