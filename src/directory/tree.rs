@@ -34,7 +34,7 @@ impl DepartmentTree {
             path: path.to_path_buf(),
             source,
         })?;
-        let body = super::source::encoding::read_text(path, &bytes, reading)?;
+        let body = super::source::encoding::read_text(path, &bytes, reading, Some("id"))?.body;
         let nodes = parse(path, &body)?;
         build(path, nodes)
     }

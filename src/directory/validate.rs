@@ -24,15 +24,18 @@ pub struct RowProblem {
     pub line: u64,
     pub field: &'static str,
     pub reason: String,
+    /// In a spreadsheet: the sheet, row and column (`line` is the row).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cell: Option<String>,
 }
 
 impl std::fmt::Display for RowProblem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "line {}, field {}: {}",
-            self.line, self.field, self.reason
-        )
+        let (line, field, reason) = (self.line, self.field, &self.reason);
+        match &self.cell {
+            Some(cell) => write!(f, "{cell}, field {field}: {reason}"),
+            None => write!(f, "line {line}, field {field}: {reason}"),
+        }
     }
 }
 
@@ -135,6 +138,7 @@ fn problem(row: &RawRow, field: Field, reason: impl Into<String>) -> RowProblem 
         line: row.line,
         field: field.name(),
         reason: reason.into(),
+        cell: row.cell(field),
     }
 }
 

@@ -1136,3 +1136,48 @@ async fn an_xlsx_export_plans_exactly_like_the_csv_one() {
         "{e}"
     );
 }
+
+/// A sheet laid out as HR lays it out (a title row, a blank row, the table
+/// from column B) and one bad cell: the problem names the sheet, the row
+/// and the column a spreadsheet user sees.
+#[tokio::test]
+async fn a_problem_in_a_spreadsheet_names_its_sheet_row_and_column() {
+    let sim = common::simulator(common::small_sim()).await;
+    let db = common::migrated_db().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hr.xlsx");
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.set_name("人员").unwrap();
+    sheet.write_string(0, 1, "2026年12月 人员名单").unwrap();
+    let table = [
+        ["employee_id", "account", "name", "mobile"],
+        ["E1", "a1", "甲", "13800000001"],
+        ["E2", "a2", "乙", "not a number"],
+    ];
+    for (r, row) in table.iter().enumerate() {
+        for (c, cell) in row.iter().enumerate() {
+            sheet
+                .write_string(r as u32 + 2, c as u16 + 1, *cell)
+                .unwrap();
+        }
+    }
+    book.save(&path).unwrap();
+
+    let settings = dh::settings(&sim, &db, &path);
+    let plan = directory::prepare(settings.top_tenant().directory_config(), &db.pool, false)
+        .await
+        .expect("plan");
+    let problems: Vec<String> = plan
+        .report()
+        .problems
+        .iter()
+        .map(|p| p.to_string())
+        .collect();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        problems[0].starts_with("sheet \"人员\" row 5, column E, field mobile:"),
+        "{problems:?}"
+    );
+    assert_eq!(plan.report().valid_rows, 1);
+}

@@ -18,8 +18,38 @@ pub(super) fn read_file(
     }
     // Excel and many HR tools write a UTF-8 byte order mark; Excel on a
     // Chinese Windows writes GBK (see `encoding`).
-    let body = encoding::read_text(path, &bytes, reading)?;
-    parse(path, &body, headers)
+    // A sheet's table starts at its employee_id header: HR puts titles above it.
+    let key_header = headers
+        .iter()
+        .find(|(field, _)| *field == Field::EmployeeId)
+        .map(|(_, header)| header.as_str());
+    let text = encoding::read_text(path, &bytes, reading, key_header)?;
+    let mut rows = parse(path, &text.body, headers)?;
+    if let Some(sheet) = text.sheet {
+        let cells = Arc::new(SheetCells::new(
+            sheet,
+            &sheet_columns(path, &text.body, headers)?,
+        ));
+        for row in &mut rows {
+            row.cells = Some(cells.clone());
+        }
+    }
+    Ok(rows)
+}
+
+/// Each field's column in a sheet's CSV (which has the sheet's layout).
+fn sheet_columns(
+    path: &Path,
+    body: &[u8],
+    headers: &[(Field, String)],
+) -> Result<Vec<(Field, usize)>, SourceError> {
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(body);
+    let header = reader.byte_headers().map_err(|e| SourceError::Malformed {
+        path: path.to_path_buf(),
+        line: e.position().map_or(0, |p| p.line()),
+        message: e.to_string(),
+    })?;
+    column_index(path, &header_names_of(path, header)?, headers)
 }
 
 /// CSV with a header row; CRLF or LF line ends, RFC 4180 quoting.

@@ -29,19 +29,33 @@ pub struct Reading {
     pub sheet: Option<String>,
 }
 
+/// A source file's text, and for a spreadsheet the sheet it came from.
+pub struct Text<'a> {
+    pub body: Cow<'a, [u8]>,
+    pub sheet: Option<String>,
+}
+
 /// The file's text as CSV or JSON Lines in UTF-8: a spreadsheet's sheet as
-/// CSV, any other file decoded by `reading.encoding`.
+/// CSV from its header row (the first row with a cell `header_cell`, or
+/// the first row), any other file decoded by `reading.encoding`.
 pub fn read_text<'a>(
     path: &Path,
     bytes: &'a [u8],
     reading: &Reading,
-) -> Result<Cow<'a, [u8]>, SourceError> {
+    header_cell: Option<&str>,
+) -> Result<Text<'a>, SourceError> {
     match super::spreadsheet::is_spreadsheet(path) {
-        true => Ok(Cow::Owned(super::spreadsheet::as_csv(
-            path,
-            reading.sheet.as_deref(),
-        )?)),
-        false => decode(path, bytes, reading.encoding),
+        true => {
+            let sheet = super::spreadsheet::as_csv(path, reading.sheet.as_deref(), header_cell)?;
+            Ok(Text {
+                body: Cow::Owned(sheet.csv),
+                sheet: Some(sheet.name),
+            })
+        }
+        false => Ok(Text {
+            body: decode(path, bytes, reading.encoding)?,
+            sheet: None,
+        }),
     }
 }
 

@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 use sqlx::PgPool;
@@ -89,6 +90,26 @@ impl Field {
 pub struct RawRow {
     pub line: u64,
     values: [Option<String>; 12],
+    /// A spreadsheet's row: its sheet and each field's column.
+    pub cells: Option<Arc<SheetCells>>,
+}
+
+/// Where a spreadsheet row's fields are: the sheet, and each field's column
+/// letters.
+#[derive(Debug)]
+pub struct SheetCells {
+    sheet: String,
+    columns: Vec<(Field, String)>,
+}
+
+impl SheetCells {
+    pub fn new(sheet: String, index: &[(Field, usize)]) -> Self {
+        let columns = index
+            .iter()
+            .map(|&(field, column)| (field, spreadsheet::column_letters(column)))
+            .collect();
+        SheetCells { sheet, columns }
+    }
 }
 
 impl RawRow {
@@ -96,7 +117,19 @@ impl RawRow {
         RawRow {
             line,
             values: Default::default(),
+            cells: None,
         }
+    }
+
+    /// For a spreadsheet row, the cell of `field` as a spreadsheet user
+    /// finds it: `sheet "人员" row 5, column C`.
+    pub fn cell(&self, field: Field) -> Option<String> {
+        let cells = self.cells.as_ref()?;
+        let at = format!("sheet {:?} row {}", cells.sheet, self.line);
+        Some(match cells.columns.iter().find(|(f, _)| *f == field) {
+            Some((_, letters)) => format!("{at}, column {letters}"),
+            None => at,
+        })
     }
 
     pub fn get(&self, field: Field) -> Option<&str> {

@@ -1,8 +1,10 @@
 //! Excel exports (`.xlsx`, `.xlsm`, `.xls`, and `.ods`), read with calamine:
 //! the first sheet, or `directory.sheet`, becomes the CSV text the CSV
-//! reader takes, one line per row, so that every problem names its row as
-//! a line. A whole number in a cell (an employee id typed as a number) is
-//! written without a decimal point.
+//! reader takes. Line N of that text is the sheet's row N and its field N
+//! the sheet's column N (rows and columns before the data are left empty),
+//! so that every problem can name the sheet's own row and column. A whole
+//! number in a cell (an employee id typed as a number) is written without a
+//! decimal point.
 
 use std::path::Path;
 
@@ -22,8 +24,34 @@ pub fn is_spreadsheet(path: &Path) -> bool {
     )
 }
 
-/// The sheet as CSV bytes.
-pub fn as_csv(path: &Path, sheet: Option<&str>) -> Result<Vec<u8>, SourceError> {
+/// One sheet as CSV, laid out as the sheet is.
+pub struct Sheet {
+    pub name: String,
+    pub csv: Vec<u8>,
+}
+
+/// The column's letters as a spreadsheet shows them: 0 is A, 26 is AA.
+pub fn column_letters(mut index: usize) -> String {
+    let mut letters = Vec::new();
+    loop {
+        letters.push(b'A' + (index % 26) as u8);
+        match index / 26 {
+            0 => break,
+            next => index = next - 1,
+        }
+    }
+    letters.reverse();
+    String::from_utf8(letters).unwrap_or_default()
+}
+
+/// The sheet as CSV bytes, from the first row with a cell `header_cell`
+/// (any case, trimmed), or else from its first row: the rows above the
+/// table (a title, a date) are left blank.
+pub fn as_csv(
+    path: &Path,
+    sheet: Option<&str>,
+    header_cell: Option<&str>,
+) -> Result<Sheet, SourceError> {
     let failed = |message: String| SourceError::Spreadsheet {
         path: path.to_path_buf(),
         message,
@@ -48,14 +76,31 @@ pub fn as_csv(path: &Path, sheet: Option<&str>) -> Result<Vec<u8>, SourceError> 
     let range = workbook
         .worksheet_range(&name)
         .map_err(|e| failed(format!("sheet {name:?}: {e}")))?;
-    let mut out = csv::Writer::from_writer(Vec::new());
-    for row in range.rows() {
-        let cells: Vec<String> = row.iter().map(cell_text).collect();
+    let (first_row, first_column) = range.start().unwrap_or((0, 0));
+    let wanted = header_cell.map(|h| h.trim().to_lowercase());
+    let is_header = |row: &[Data]| {
+        wanted
+            .as_ref()
+            .is_none_or(|w| row.iter().any(|c| cell_text(c).trim().to_lowercase() == *w))
+    };
+    let above = range.rows().position(is_header).unwrap_or(0);
+    // Blank lines, which the CSV reader skips, keep line N on row N.
+    let blank = first_row as usize + above;
+    let mut out = csv::Writer::from_writer(vec![b'\n'; blank]);
+    let padding = vec![String::new(); first_column as usize];
+    for row in range.rows().skip(above) {
+        let cells: Vec<String> = padding
+            .iter()
+            .cloned()
+            .chain(row.iter().map(cell_text))
+            .collect();
         out.write_record(&cells)
             .map_err(|e| failed(format!("sheet {name:?}: {e}")))?;
     }
-    out.into_inner()
-        .map_err(|e| failed(format!("sheet {name:?}: {e}")))
+    let csv = out
+        .into_inner()
+        .map_err(|e| failed(format!("sheet {name:?}: {e}")))?;
+    Ok(Sheet { name, csv })
 }
 
 fn cell_text(cell: &Data) -> String {
@@ -69,5 +114,17 @@ fn cell_text(cell: &Data) -> String {
         Data::DateTime(d) => d.to_string(),
         Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
         Data::Error(e) => format!("#{e:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn columns_are_lettered_as_spreadsheets_letter_them() {
+        let letters: Vec<String> = [0, 2, 25, 26, 27, 701, 702]
+            .into_iter()
+            .map(super::column_letters)
+            .collect();
+        assert_eq!(letters, ["A", "C", "Z", "AA", "AB", "ZZ", "AAA"]);
     }
 }
