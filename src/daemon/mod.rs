@@ -137,14 +137,28 @@ fn schedules(
     Ok(scheduled)
 }
 
+/// One line per job (its tenants and the soonest tick); each tenant's at
+/// debug, so that 2,000 tenants do not start with 6,000 lines.
 fn log_next_ticks(scheduled: &[Scheduled]) {
     let now = chrono::Utc::now();
+    type Soonest = Option<(chrono::DateTime<chrono::Utc>, String)>;
+    let mut by_job: std::collections::BTreeMap<&str, (usize, Soonest)> = Default::default();
     for s in scheduled {
-        if let Some(next) = s.schedule.next_after(now) {
-            let local = next.with_timezone(&s.schedule.timezone());
-            let (tenant, job) = (s.runner.tenant(), s.runner.job().name());
-            tracing::info!(tenant, job, next = %local, "scheduled");
+        let Some(next) = s.schedule.next_after(now) else {
+            continue;
+        };
+        let local = next.with_timezone(&s.schedule.timezone()).to_string();
+        let (tenant, job) = (s.runner.tenant(), s.runner.job().name());
+        tracing::debug!(tenant, job, next = %local, "scheduled");
+        let (tenants, soonest) = by_job.entry(job).or_default();
+        *tenants += 1;
+        if soonest.as_ref().is_none_or(|(at, _)| next < *at) {
+            *soonest = Some((next, local));
         }
+    }
+    for (job, (tenants, soonest)) in by_job {
+        let next = soonest.map(|(_, local)| local).unwrap_or_default();
+        tracing::info!(job, tenants, next = %next, "scheduled");
     }
 }
 

@@ -121,11 +121,38 @@ async fn write_end(run: &Run<'_>, summary: &JobSummary) -> anyhow::Result<bool> 
     Ok(sync_runs::fail_unrecorded(pool, owner, &reason).await?)
 }
 
+/// The first success of each job in a minute, then one summary a minute
+/// (see [`super::skips`]); each run's own line stays at debug.
+fn log_success(span: &tracing::Span, summary: &JobSummary) {
+    let (pages, api_calls) = (summary.pages, summary.api_calls);
+    let mut logged = false;
+    for line in super::skips::SUCCESSES.note(summary.job, &summary.tenant, summary.job) {
+        match line {
+            super::skips::Line::First => {
+                logged = true;
+                tracing::info!(parent: span, pages, api_calls, "run succeeded")
+            }
+            super::skips::Line::Summary {
+                reason: job,
+                skipped: runs,
+                samples,
+                seconds,
+            } => tracing::info!(
+                job,
+                runs,
+                "{runs} runs of {job} succeeded in the last {seconds} s, e.g. {} (each run's line is at debug)",
+                super::skips::samples_text(&samples, runs)
+            ),
+        }
+    }
+    if !logged {
+        tracing::debug!(parent: span, pages, api_calls, "run succeeded");
+    }
+}
+
 fn log_end(span: &tracing::Span, summary: &JobSummary) {
     match (&summary.error, summary.cancelled) {
-        (None, _) => {
-            tracing::info!(parent: span, pages = summary.pages, api_calls = summary.api_calls, "run succeeded")
-        }
+        (None, _) => log_success(span, summary),
         (Some(e), true) => {
             tracing::warn!(parent: span, error = %e, "run cancelled; the next run resumes")
         }

@@ -131,7 +131,7 @@ impl Skip {
 pub fn record_skip(tenant: &str, job: &str, tick: Option<DateTime<Utc>>, skip: Skip) {
     metrics::record_run(tenant, job, Outcome::Skipped, None);
     metrics::record_skipped_tick(skip.reason());
-    for line in skips::note(skip.reason(), tenant, job) {
+    for line in skips::SKIPS.note(skip.reason(), tenant, job) {
         match line {
             skips::Line::First => log_skip(tenant, job, tick, skip),
             skips::Line::Summary {
@@ -142,13 +142,8 @@ pub fn record_skip(tenant: &str, job: &str, tick: Option<DateTime<Utc>>, skip: S
             } => tracing::warn!(
                 reason,
                 skipped,
-                "{skipped} ticks skipped in the last {seconds} s ({reason}), e.g. {}{}",
-                samples.join(", "),
-                if skipped > samples.len() as u64 {
-                    ", …"
-                } else {
-                    ""
-                }
+                "{skipped} ticks skipped in the last {seconds} s ({reason}), e.g. {}",
+                skips::samples_text(&samples, skipped)
             ),
         }
     }

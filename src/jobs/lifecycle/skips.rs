@@ -1,10 +1,12 @@
-//! Skipped ticks, logged in aggregate. A daemon with 2,000 tenants skips
-//! thousands of ticks a minute when its slots are busy; one line each
+//! Routine events logged in aggregate: skipped ticks, and runs that
+//! succeeded. A daemon with 2,000 tenants skips thousands of ticks a minute
+//! when its slots are busy, and ends thousands of runs; one line each
 //! floods journald, which then rate-limits and drops lines, the ones that
-//! matter too. The first skip of each reason in a window is logged as it
-//! happens; the rest are summed into one line per reason when the window
-//! ends (at the next skip after it). `confsync_ticks_skipped_total{reason}`
-//! counts every one.
+//! matter too. The first event of each kind in a window is logged as it
+//! happens; the rest are summed into one line per kind when the window
+//! ends (at the next event after it), and logged one by one at debug.
+//! `confsync_ticks_skipped_total{reason}` and the run metrics count every
+//! one. Failures are never summed: each is logged.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -79,15 +81,44 @@ impl Window {
     }
 }
 
-static WINDOW_STATE: Mutex<Option<Window>> = Mutex::new(None);
+/// One process-wide window of one sort of event.
+pub struct Aggregated(Mutex<Option<Window>>);
 
-/// The process's window: what to log for this skip.
-pub fn note(reason: &'static str, tenant: &str, job: &str) -> Vec<Line> {
-    let now = Instant::now();
-    let mut state = WINDOW_STATE.lock().unwrap_or_else(|p| p.into_inner());
-    state
-        .get_or_insert_with(|| Window::new(now))
-        .note(now, reason, tenant, job)
+impl Aggregated {
+    pub const fn new() -> Self {
+        Aggregated(Mutex::new(None))
+    }
+
+    /// Counts one event of (tenant, job) of kind `kind`; returns what to log.
+    pub fn note(&self, kind: &'static str, tenant: &str, job: &str) -> Vec<Line> {
+        let now = Instant::now();
+        let mut state = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        state
+            .get_or_insert_with(|| Window::new(now))
+            .note(now, kind, tenant, job)
+    }
+}
+
+impl Default for Aggregated {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Skipped ticks, by reason.
+pub static SKIPS: Aggregated = Aggregated::new();
+
+/// Runs that succeeded, by job.
+pub static SUCCESSES: Aggregated = Aggregated::new();
+
+/// "t1/history, t2/history, …": the samples of a summary.
+pub fn samples_text(samples: &[String], count: u64) -> String {
+    let more = if count > samples.len() as u64 {
+        ", …"
+    } else {
+        ""
+    };
+    format!("{}{more}", samples.join(", "))
 }
 
 #[cfg(test)]
