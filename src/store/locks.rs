@@ -7,6 +7,7 @@
 //! [`JobLock::watch`] checks the session every few seconds and cancels a
 //! token the moment it cannot vouch for the lock any more.
 
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use sqlx::pool::PoolConnection;
@@ -22,13 +23,17 @@ use super::{Context, StoreError};
 /// cancelled task).
 pub struct JobLock {
     conn: Option<PoolConnection<Postgres>>,
+    /// The server session (`pg_backend_pid()`) that took the lock.
+    backend: i32,
     tenant: String,
     job: String,
 }
 
 /// The lock's key is a hash of "confsync/{tenant}/{job}".
+/// Also names the server session that took it (see [`watch`]).
 const LOCK: &str =
-    "select pg_try_advisory_lock(hashtextextended('confsync/' || $1 || '/' || $2, 0))";
+    "select pg_try_advisory_lock(hashtextextended('confsync/' || $1 || '/' || $2, 0)),
+                           pg_backend_pid()";
 const UNLOCK: &str =
     "select pg_advisory_unlock(hashtextextended('confsync/' || $1 || '/' || $2, 0))";
 
@@ -43,7 +48,7 @@ impl JobLock {
             .acquire()
             .await
             .during("taking a connection for the job lock")?;
-        let locked: bool = sqlx::query_scalar(LOCK)
+        let (locked, backend): (bool, i32) = sqlx::query_as(LOCK)
             .bind(tenant)
             .bind(job)
             .fetch_one(&mut *conn)
@@ -51,6 +56,7 @@ impl JobLock {
             .during("taking the job lock")?;
         Ok(locked.then(|| JobLock {
             conn: Some(conn),
+            backend,
             tenant: tenant.to_string(),
             job: job.to_string(),
         }))
@@ -70,9 +76,25 @@ impl JobLock {
         let lost = CancellationToken::new();
         let (stop, stopped) = oneshot::channel();
         let conn = self.conn.take();
-        let (tenant, job) = (self.tenant.clone(), self.job.clone());
-        let task = tokio::spawn(watch(conn, tenant, job, every, lost.clone(), stopped));
-        WatchedLock { lost, stop, task }
+        let held = Held {
+            tenant: self.tenant.clone(),
+            job: self.job.clone(),
+            backend: self.backend,
+        };
+        let why = Arc::new(OnceLock::new());
+        let task = tokio::spawn(watch(
+            conn,
+            held,
+            every,
+            (lost.clone(), why.clone()),
+            stopped,
+        ));
+        WatchedLock {
+            lost,
+            why,
+            stop,
+            task,
+        }
     }
 }
 
@@ -88,6 +110,7 @@ impl Drop for JobLock {
 /// A lock whose session is being checked; see [`JobLock::watch`].
 pub struct WatchedLock {
     lost: CancellationToken,
+    why: Arc<OnceLock<String>>,
     stop: oneshot::Sender<()>,
     task: JoinHandle<Result<(), StoreError>>,
 }
@@ -96,6 +119,11 @@ impl WatchedLock {
     /// Cancelled once the lock can no longer be vouched for.
     pub fn lost(&self) -> &CancellationToken {
         &self.lost
+    }
+
+    /// Why the lock could no longer be vouched for, once it could not.
+    pub fn why_lost(&self) -> Option<&str> {
+        self.why.get().map(String::as_str)
     }
 
     /// Stops the checks and unlocks (when the session still holds the lock).
@@ -110,51 +138,67 @@ impl WatchedLock {
     }
 }
 
-async fn watch(
-    conn: Option<PoolConnection<Postgres>>,
+/// The lock a watcher vouches for.
+struct Held {
     tenant: String,
     job: String,
+    backend: i32,
+}
+
+async fn watch(
+    conn: Option<PoolConnection<Postgres>>,
+    held: Held,
     every: Duration,
-    lost: CancellationToken,
+    (lost, why): (CancellationToken, Arc<OnceLock<String>>),
     mut stopped: oneshot::Receiver<()>,
 ) -> Result<(), StoreError> {
     let Some(mut conn) = conn else {
         return Ok(());
     };
+    let (tenant, job) = (held.tenant.as_str(), held.job.as_str());
     let mut ticks = tokio::time::interval(every);
     ticks.tick().await;
     loop {
         tokio::select! {
-            _ = &mut stopped => return unlock(&mut conn, &tenant, &job).await,
+            _ = &mut stopped => return unlock(&mut conn, tenant, job).await,
             _ = ticks.tick() => {}
         }
         let holds = still_held(&mut conn).await;
-        if !matches!(holds, Ok(true)) {
-            let reason = match holds {
-                Ok(_) => "its session no longer holds it".to_string(),
-                Err(e) => crate::causes::Chain(&e).to_string(),
-            };
-            tracing::error!(tenant, job, reason, "the job lock is lost; the run stops");
-            lost.cancel();
-            // Closing the connection drops whatever the session still held.
-            drop(conn.detach());
-            return Ok(());
-        }
+        let reason = match holds {
+            Ok(Some((backend, true))) if backend == held.backend => continue,
+            Ok(Some((backend, _))) if backend != held.backend => format!(
+                "the connection reached server session {backend}, not {} that took the lock: \
+                 a connection pooler in transaction mode? (docs/database.md)",
+                held.backend
+            ),
+            Ok(Some(_)) => "its session no longer holds it".to_string(),
+            Ok(None) => "its session did not answer within 5 s".to_string(),
+            Err(e) => crate::causes::Chain(&e).to_string(),
+        };
+        tracing::error!(tenant, job, reason, "the job lock is lost; the run stops");
+        let _ = why.set(reason);
+        lost.cancel();
+        // Closing the connection drops whatever the session still held.
+        drop(conn.detach());
+        return Ok(());
     }
 }
 
-/// Whether this session still holds the lock (asked with a deadline, so a
-/// dead network answers within the check interval rather than at a TCP timeout).
-async fn still_held(conn: &mut PoolConnection<Postgres>) -> Result<bool, StoreError> {
+/// The connection's server session, and whether it still holds the lock
+/// (asked with a deadline, so a dead network answers within the check
+/// interval rather than at a TCP timeout); `None` when none came.
+async fn still_held(
+    conn: &mut PoolConnection<Postgres>,
+) -> Result<Option<(i32, bool)>, StoreError> {
     // The lock's connection holds this one lock and nothing else.
-    let query = sqlx::query_scalar(
-        "select exists (select 1 from pg_locks
+    let query = sqlx::query_as(
+        "select pg_backend_pid(), exists (select 1 from pg_locks
           where locktype = 'advisory' and pid = pg_backend_pid() and granted)",
     )
     .fetch_one(&mut **conn);
     match tokio::time::timeout(Duration::from_secs(5), query).await {
-        Ok(result) => result.during("checking the job lock"),
-        Err(_) => Ok(false),
+        Ok(result) => result.map(Some).during("checking the job lock"),
+        Err(_) => Ok(None),
     }
 }
 

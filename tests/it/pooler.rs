@@ -79,3 +79,45 @@ async fn transaction_pooling_is_refused_in_one_sentence_naming_the_mode() {
             .unwrap();
     assert_eq!(migrated, None);
 }
+
+/// The second line of defence, for a pooler the connect check missed: the
+/// job lock's watcher sees its connection reach another server session than
+/// the one that took the lock, and gives the run up.
+#[tokio::test]
+async fn a_lock_whose_connection_moves_to_another_server_session_is_lost() {
+    use confsync::store::locks::JobLock;
+    use sqlx::Connection as _;
+
+    let db = common::test_db().await;
+    let url = through(TRANSACTION, &db).await;
+    // Straight to the pooler, past confsync's connect check.
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&url)
+        .await
+        .unwrap();
+    let tenant = format!("pooler-{}", uuid::Uuid::new_v4().simple());
+    let lock = JobLock::try_acquire(&pool, &tenant, "history")
+        .await
+        .unwrap()
+        .expect("the lock");
+    // Another client's transaction takes the server session the lock's
+    // statement just gave back, so the watcher's next check lands elsewhere.
+    let mut other = sqlx::PgConnection::connect(&url).await.unwrap();
+    sqlx::raw_sql("begin").execute(&mut other).await.unwrap();
+    sqlx::raw_sql("select 1").execute(&mut other).await.unwrap();
+
+    let watched = lock.watch(std::time::Duration::from_millis(100));
+    tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        watched.lost().cancelled(),
+    )
+    .await
+    .expect("the watcher gives the lock up");
+    let why = watched.why_lost().expect("a reason");
+    assert!(
+        why.contains("server session") && why.contains("pooler"),
+        "{why}"
+    );
+    sqlx::raw_sql("rollback").execute(&mut other).await.unwrap();
+}
