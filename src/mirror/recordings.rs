@@ -47,7 +47,7 @@ pub async fn run(
     options: &PassOptions,
     totals: &mut RunTotals,
 ) -> anyhow::Result<()> {
-    let targets = targets(ctx, options).await?;
+    let (targets, first_sync) = targets(ctx, options).await?;
     let queued = targets.len();
     let progress = PassProgress::start(ctx);
     progress.show(ctx, format!("recordings: 0 of {queued} conferences"));
@@ -70,7 +70,11 @@ pub async fn run(
         if writes.len() >= WRITERS {
             add(totals, joined(writes.join_next().await)?);
         }
-        let target = (ctx.pool.clone(), quarantine.clone());
+        let target = Target {
+            pool: ctx.pool.clone(),
+            quarantine: quarantine.clone(),
+            first_sync,
+        };
         writes.spawn(write_batch(target, ctx.tenant().to_string(), batch));
         if ctx.cancel.is_cancelled() {
             anyhow::bail!("cancelled; unread conferences stay queued for the next run");
@@ -141,11 +145,20 @@ struct Batch {
 /// What a writer did: rows, and records quarantined.
 type Written = (RowCounts, u64);
 
-async fn write_batch(
-    (pool, quarantine): (sqlx::PgPool, std::sync::Arc<PassQuarantine>),
-    tenant: String,
-    mut batch: Batch,
-) -> anyhow::Result<Written> {
+/// Where a writer writes.
+struct Target {
+    pool: sqlx::PgPool,
+    quarantine: std::sync::Arc<PassQuarantine>,
+    /// The tenant held no recording when the pass began.
+    first_sync: bool,
+}
+
+async fn write_batch(target: Target, tenant: String, mut batch: Batch) -> anyhow::Result<Written> {
+    let Target {
+        pool,
+        quarantine,
+        first_sync,
+    } = target;
     // A fileId twice in the batch, in one conference or two: the first stays.
     let mut seen = std::collections::HashSet::new();
     for conference in &mut batch.conferences {
@@ -157,9 +170,13 @@ async fn write_batch(
         }
     }
     let mut tx = store::begin(&pool).await?;
-    let counts =
-        store::recordings::write_conferences(&mut tx, &tenant, &batch.conferences, Utc::now())
-            .await?;
+    let (conferences, now) = (&batch.conferences, Utc::now());
+    let counts = match first_sync {
+        true => {
+            store::recordings::write_first_conferences(&mut tx, &tenant, conferences, now).await?
+        }
+        false => store::recordings::write_conferences(&mut tx, &tenant, conferences, now).await?,
+    };
     let quarantined = quarantine
         .settle(&mut tx, seen.into_iter(), &batch.aside)
         .await?;
@@ -237,7 +254,11 @@ async fn forward(ctx: &MirrorContext, sender: &mpsc::Sender<Fetched>, fetched: F
     !ctx.cancel.is_cancelled() && sender.send(fetched).await.is_ok() && !doomed
 }
 
-async fn targets(ctx: &MirrorContext, options: &PassOptions) -> anyhow::Result<BTreeSet<i64>> {
+/// The conferences to read, and whether the tenant holds no recording yet.
+async fn targets(
+    ctx: &MirrorContext,
+    options: &PassOptions,
+) -> anyhow::Result<(BTreeSet<i64>, bool)> {
     let tenant = ctx.tenant();
     let mut conn = ctx
         .pool
@@ -254,7 +275,8 @@ async fn targets(ctx: &MirrorContext, options: &PassOptions) -> anyhow::Result<B
     if options.full {
         targets.extend(store::history::all_conf_ids(&mut conn, tenant).await?);
     }
-    Ok(targets)
+    let first_sync = !store::recordings::any(&mut conn, tenant).await?;
+    Ok((targets, first_sync))
 }
 
 /// Reads every page of one conference's recordings.

@@ -45,6 +45,35 @@ pub async fn write_conferences(
     batch: &[ConferenceRecordings],
     now: DateTime<Utc>,
 ) -> Result<RowCounts, StoreError> {
+    write_batch(conn, tenant, batch, now, Held::Read).await
+}
+
+/// As [`write_conferences`], for a tenant that held no recording when the
+/// pass began (its first sync): nothing to compare with, so the read of
+/// what the table holds is left out. Batches hold disjoint conferences, so
+/// no batch of the pass can find another's rows either.
+pub async fn write_first_conferences(
+    conn: &mut PgConnection,
+    tenant: &str,
+    batch: &[ConferenceRecordings],
+    now: DateTime<Utc>,
+) -> Result<RowCounts, StoreError> {
+    write_batch(conn, tenant, batch, now, Held::None).await
+}
+
+/// What the table holds for a batch's conferences.
+enum Held {
+    Read,
+    None,
+}
+
+async fn write_batch(
+    conn: &mut PgConnection,
+    tenant: &str,
+    batch: &[ConferenceRecordings],
+    now: DateTime<Utc>,
+    held: Held,
+) -> Result<RowCounts, StoreError> {
     let read: Vec<i64> = batch
         .iter()
         .filter(|c| c.rows.is_some())
@@ -58,7 +87,10 @@ pub async fn write_conferences(
         .collect();
     // One indexed read by conference gives both what the incoming rows are
     // compared with and what the conferences no longer list.
-    let (existing, owners) = existing(conn, tenant, &read).await?;
+    let (existing, owners) = match held {
+        Held::Read => existing(conn, tenant, &read).await?,
+        Held::None => Default::default(),
+    };
     let mut counts = upsert_rows(conn, tenant, &rows, &existing, now).await?;
     let listed: HashSet<&str> = rows.iter().map(|r| r.file_id.as_str()).collect();
     let complete: HashSet<i64> = batch
@@ -304,6 +336,15 @@ pub async fn dequeue(
         .await
         .during("removing conferences from the recordings queue")?;
     Ok(())
+}
+
+/// Whether the tenant holds any recording yet.
+pub async fn any(conn: &mut PgConnection, tenant: &str) -> Result<bool, StoreError> {
+    sqlx::query_scalar("select exists (select 1 from cloudroom.recordings where tenant = $1)")
+        .bind(tenant)
+        .fetch_one(&mut *conn)
+        .await
+        .during("asking whether the tenant has recordings")
 }
 
 pub async fn queued(conn: &mut PgConnection, tenant: &str) -> Result<Vec<i64>, StoreError> {
