@@ -306,11 +306,13 @@ async fn a_leaver_is_deleted_in_both_and_grace_days_delay_it() {
     assert!(!summary.failed(), "{summary}");
     let made = dh::delta(&before, &dh::requests(&sim));
     // The CloudRoom DELETE comes after its proof: a PUT of the fields last
-    // sent, which succeeds only while the account exists.
+    // sent, which succeeds only while the account exists; the DeleteUser
+    // after a GetUser that shows the user in this enterprise's group.
     assert_eq!(
         made,
         [
             ("DeleteUser".to_string(), 1),
+            ("GetUser".to_string(), 1),
             ("user.delete".to_string(), 1),
             ("user.update".to_string(), 1)
         ]
@@ -1180,4 +1182,51 @@ async fn a_problem_in_a_spreadsheet_names_its_sheet_row_and_column() {
         "{problems:?}"
     );
     assert_eq!(plan.report().valid_rows, 1);
+}
+
+/// A DeleteUser is sent only after a GetUser in the same run shows the
+/// user in this enterprise's group: a user removed by hand in CVC, or one
+/// that GetUser shows in another group, gets none, and the leaver stays
+/// planned for the next run.
+#[tokio::test]
+async fn an_aliyun_delete_without_getuser_proof_is_not_sent() {
+    let sim = common::simulator(common::small_sim()).await;
+    let db = common::migrated_db().await;
+    let (_dir, path) = dh::write_source("hr.csv", dh::sample_text().as_bytes());
+    let mut settings = dh::settings(&sim, &db, &path);
+    settings.directory.cloudroom = false;
+    assert!(!dh::apply(&settings, &db).await.failed());
+    let text: Vec<String> = dh::sample_text()
+        .lines()
+        .map(
+            |l| match l.starts_with("E10003,") || l.starts_with("E10004,") {
+                true => l.replace(",active", ",inactive"),
+                false => l.to_string(),
+            },
+        )
+        .collect();
+    dh::rewrite(&path, &text.join("\n"));
+    {
+        let mut aliyun = lock(&sim.state.aliyun);
+        aliyun.users.remove("E10004");
+        if let Some(user) = aliyun.users.get_mut("E10003") {
+            user.group_id = "another-enterprise".into();
+        }
+    }
+
+    let before = dh::requests(&sim);
+    let summary = dh::apply(&settings, &db).await;
+    let made = dh::delta(&before, &dh::requests(&sim));
+    assert_eq!(made.get("GetUser"), Some(&2), "{made:?}");
+    assert_eq!(made.get("DeleteUser"), None, "{made:?}");
+    assert!(lock(&sim.state.aliyun).users.contains_key("E10003"));
+    let shown = summary.to_string();
+    assert!(shown.contains("no DeleteUser"), "{shown}");
+    // Still planned: the next run asks again.
+    let leavers = dh::count(
+        &db,
+        "select count(*) from directory.users where employee_id in ('E10003', 'E10004')",
+    )
+    .await;
+    assert_eq!(leavers, 2);
 }

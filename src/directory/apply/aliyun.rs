@@ -63,18 +63,88 @@ impl Executor<'_> {
             if self.stopped(executed) {
                 return Ok(());
             }
-            let ids: Vec<String> = batch.iter().map(|c| c.key.clone()).collect();
-            let answer = client.delete_user_batch(&ids).await;
-            let done = batch
-                .iter()
-                .map(|change| aliyun_done(change, "DeleteUser", &answer, || Applied::Removed))
-                .collect();
+            let (proven, mut done) = self.prove_deletes(client, batch).await;
+            if !proven.is_empty() {
+                let ids: Vec<String> = proven.iter().map(|c| c.key.clone()).collect();
+                let answer = client.delete_user_batch(&ids).await;
+                done.extend(
+                    proven.iter().map(|change| {
+                        aliyun_done(change, "DeleteUser", &answer, || Applied::Removed)
+                    }),
+                );
+            }
             self.save(done, executed).await?;
         }
         Ok(())
     }
 
-    // --------------------------------------------------------------- results
+    /// A DeleteUser needs proof, in this run, that it removes what it
+    /// thinks: GetUser must show the user, and in this enterprise's group
+    /// when both groups are known. Anything else (a user CVC does not show,
+    /// one of another group, a GetUser that fails) sends no DeleteUser: the
+    /// leaver stays planned, the run says why, and the next run asks again.
+    /// No answer's message is read: the document prints none to read.
+    async fn prove_deletes<'c>(
+        &self,
+        client: &AliyunClient,
+        batch: &[&'c Change],
+    ) -> (Vec<&'c Change>, Vec<Done>) {
+        let ours = self.plan.group.as_ref().map(|g| g.id.clone());
+        let asks: Vec<_> = batch.iter().map(|&change| asked(client, change)).collect();
+        let answers: Vec<_> = stream::iter(asks)
+            .buffered(self.concurrency.max(1))
+            .collect()
+            .await;
+        let (mut proven, mut unproven) = (Vec::new(), Vec::new());
+        for (change, answer) in answers {
+            let why = match answer {
+                Ok(Some(user)) if same_group(ours.as_deref(), &user.group_id) => {
+                    proven.push(change);
+                    continue;
+                }
+                Ok(Some(user)) => format!(
+                    "GetUser shows {} in group {:?}, not this enterprise's: no DeleteUser",
+                    change.key, user.group_id
+                ),
+                Ok(None) => format!(
+                    "GetUser does not show {}: no DeleteUser without proof",
+                    change.key
+                ),
+                Err(e) => format!(
+                    "GetUser of {} failed, so a DeleteUser has no proof: {}",
+                    change.key,
+                    crate::causes::Chain(&e)
+                ),
+            };
+            unproven.push(Done {
+                target: Target::Aliyun,
+                kind: Kind::User,
+                planned: change.action,
+                action: "DeleteUser",
+                object: change.key.clone(),
+                request_id: None,
+                result: Err(refused(why)),
+            });
+        }
+        (proven, unproven)
+    }
+}
+
+/// The change, and what GetUser says of its user.
+async fn asked<'c>(
+    client: &AliyunClient,
+    change: &'c Change,
+) -> (
+    &'c Change,
+    Result<Option<crate::aliyun::AliyunUser>, AliyunError>,
+) {
+    (change, client.get_user(&change.key).await)
+}
+
+/// Whether a user of group `theirs` is this enterprise's (`ours`); a group
+/// either side does not know proves nothing against it.
+fn same_group(ours: Option<&str>, theirs: &str) -> bool {
+    ours.is_none_or(|ours| theirs.is_empty() || theirs == ours)
 }
 
 pub(super) fn aliyun_done(
