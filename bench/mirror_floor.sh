@@ -4,7 +4,11 @@
 # simulator with the same client and no database. Seed 42, 2,000
 # conferences, 20,000 history rows, 2 recordings each, limits off. Each
 # pair runs ROUNDS times (default 3) on a fresh database; prints the
-# seconds of each and the ratio of the medians, for BENCHMARKS.md.
+# seconds of each and the ratio of the medians, for BENCHMARKS.md, with the
+# CPU each process used: confsync (from measure.py), the simulator and every
+# PostgreSQL process (from /proc, children included), read around each
+# command, which tells whether a run waits or is bound by the 2 cores it
+# shares with the simulator and PostgreSQL.
 #
 # Run from anywhere: bash bench/mirror_floor.sh
 # Needs: cargo, python3, psql and a PostgreSQL server as in compare_dlt.sh.
@@ -42,12 +46,28 @@ export CONFSYNC_DATABASE__URL=postgres://$PGUSER@$PGHOST:$PGPORT/$DB \
     CONFSYNC_LOGGING__LEVEL=warn
 unset CONFSYNC_CONFIG
 : >"$OUT/times"
+: >"$OUT/cpu"
+# CPU seconds of a process (children included) from /proc/PID/stat.
+cpu_of_pid() { awk -v hz="$(getconf CLK_TCK)" '{print ($14+$15+$16+$17)/hz}' "/proc/$1/stat"; }
+cpu_of_postgres() {
+    local total=0 pid
+    for pid in $(pgrep -x postgres); do
+        total=$(python3 -c "print($total + $(cpu_of_pid "$pid" 2>/dev/null || echo 0))")
+    done
+    echo "$total"
+}
 for round in $(seq 1 "$ROUNDS"); do
+    s0=$(cpu_of_pid $SIM_PID)
     python3 $BENCH/measure.py --out "$OUT/pages-$round.json" -- \
         target/release/confsync bench pages --base-url "$SIM" --history-start "$START" >/dev/null
+    echo "pages $(cpu_of_pid $SIM_PID) $s0 0 0" >>"$OUT/cpu"
     psql -d postgres -q -c "drop database if exists $DB with (force)" -c "create database $DB" 2>/dev/null
+    target/release/confsync migrate >/dev/null
+    s0=$(cpu_of_pid $SIM_PID) p0=$(cpu_of_postgres)
     python3 $BENCH/measure.py --out "$OUT/mirror-$round.json" -- \
         target/release/confsync sync mirror >/dev/null
+    sleep 1 # the postmaster adds an ended backend's CPU once it has reaped it
+    echo "mirror $(cpu_of_pid $SIM_PID) $s0 $(cpu_of_postgres) $p0" >>"$OUT/cpu"
 done
 python3 - "$OUT" "$ROUNDS" <<'PY'
 import json, statistics, sys
@@ -59,4 +79,14 @@ print("bench pages (fetch only): " + ", ".join(f"{s:.2f} s" for s in p))
 print("sync mirror (first sync): " + ", ".join(f"{s:.2f} s" for s in m)
       + f"; peak RSS {max(x['peak_rss_kib'] for x in mirror) / 1024:.1f} MiB")
 print(f"mirror / floor: {statistics.median(m) / statistics.median(p):.2f}x (medians)")
+cpu = {"pages": [], "mirror": []}
+for line in open(f"{out}/cpu"):
+    kind, s1, s0, p1, p0 = line.split()
+    cpu[kind].append((float(s1) - float(s0), float(p1) - float(p0)))
+for kind, runs in (("pages", pages), ("mirror", mirror)):
+    own = statistics.median(r["user_seconds"] + r["system_seconds"] for r in runs)
+    sim = statistics.median(c[0] for c in cpu[kind])
+    pg = statistics.median(c[1] for c in cpu[kind])
+    print(f"{kind} CPU (medians): confsync {own:.2f} s, simulator {sim:.2f} s, "
+          f"PostgreSQL {pg:.2f} s, all {own + sim + pg:.2f} s")
 PY
