@@ -1052,6 +1052,18 @@ E2,a2,乙,研发中心 / 后端部,D13
     assert!(text.contains("line 3") && text.contains("D9"), "{text}");
 }
 
+/// The changes `settings` plan, as text to compare.
+async fn planned_changes(
+    settings: confsync::configuration::Settings,
+    db: &common::TestDb,
+) -> String {
+    let tenant = settings.top_tenant();
+    let plan = directory::prepare(tenant.directory_config(), &db.pool, false)
+        .await
+        .unwrap();
+    format!("{:?}", plan.changes)
+}
+
 /// The sample export saved as GB18030 (Excel on a Chinese Windows) gives
 /// exactly the plan the UTF-8 file gives, with `directory.encoding` auto
 /// or named.
@@ -1063,16 +1075,7 @@ async fn a_gb18030_export_plans_exactly_like_the_utf8_one() {
     let (gbk, _, lossy) = encoding_rs::GB18030.encode(&utf8);
     assert!(!lossy);
     let (_dir, gbk_path) = dh::write_source("hr-gbk.csv", &gbk);
-    let plan_of = |settings: confsync::configuration::Settings| {
-        let pool = db.pool.clone();
-        async move {
-            let tenant = settings.top_tenant();
-            let plan = directory::prepare(tenant.directory_config(), &pool, false)
-                .await
-                .unwrap();
-            format!("{:?}", plan.changes)
-        }
-    };
+    let plan_of = |settings| planned_changes(settings, &db);
     let expected = plan_of(dh::settings(&sim, &db, &dh::sample_path())).await;
     let auto = plan_of(dh::settings(&sim, &db, &gbk_path)).await;
     assert_eq!(auto, expected);
@@ -1111,16 +1114,7 @@ async fn an_xlsx_export_plans_exactly_like_the_csv_one() {
         }
     }
     book.save(&path).unwrap();
-    let plan_of = |settings: confsync::configuration::Settings| {
-        let pool = db.pool.clone();
-        async move {
-            let tenant = settings.top_tenant();
-            let plan = directory::prepare(tenant.directory_config(), &pool, false)
-                .await
-                .unwrap();
-            format!("{:?}", plan.changes)
-        }
-    };
+    let plan_of = |settings| planned_changes(settings, &db);
     let expected = plan_of(dh::settings(&sim, &db, &dh::sample_path())).await;
     assert_eq!(plan_of(dh::settings(&sim, &db, &path)).await, expected);
     let mut named = dh::settings(&sim, &db, &path);

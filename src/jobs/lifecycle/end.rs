@@ -122,26 +122,26 @@ async fn write_end(run: &Run<'_>, summary: &JobSummary) -> anyhow::Result<bool> 
 }
 
 /// The first success of each job in a minute, then one summary a minute
-/// (see [`super::skips`]); each run's own line stays at debug.
+/// (see [`super::summed`]); each run's own line stays at debug.
 fn log_success(span: &tracing::Span, summary: &JobSummary) {
     let (pages, api_calls) = (summary.pages, summary.api_calls);
     let mut logged = false;
-    for line in super::skips::SUCCESSES.note(summary.job, &summary.tenant, summary.job) {
+    for line in super::summed::SUCCESSES.note(summary.job, &summary.tenant, summary.job) {
         match line {
-            super::skips::Line::First => {
+            super::summed::Line::First => {
                 logged = true;
                 tracing::info!(parent: span, pages, api_calls, "run succeeded")
             }
-            super::skips::Line::Summary {
-                reason: job,
-                skipped: runs,
+            super::summed::Line::Summary {
+                kind: job,
+                count: runs,
                 samples,
                 seconds,
             } => tracing::info!(
                 job,
                 runs,
                 "{runs} runs of {job} succeeded in the last {seconds} s, e.g. {} (each run's line is at debug)",
-                super::skips::samples_text(&samples, runs)
+                super::summed::samples_text(&samples, runs)
             ),
         }
     }

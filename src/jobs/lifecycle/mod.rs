@@ -19,7 +19,7 @@
 
 mod end;
 mod lease;
-pub mod skips;
+pub mod summed;
 
 use std::time::{Duration, Instant};
 
@@ -127,23 +127,23 @@ impl Skip {
 
 /// Logs and counts a run that did not start: every one counted, the first
 /// of each reason in a minute logged, the rest summed into one line
-/// ([`skips`]), so that thousands of tenants do not flood the journal.
+/// ([`summed`]), so that thousands of tenants do not flood the journal.
 pub fn record_skip(tenant: &str, job: &str, tick: Option<DateTime<Utc>>, skip: Skip) {
     metrics::record_run(tenant, job, Outcome::Skipped, None);
     metrics::record_skipped_tick(skip.reason());
-    for line in skips::SKIPS.note(skip.reason(), tenant, job) {
+    for line in summed::SKIPS.note(skip.reason(), tenant, job) {
         match line {
-            skips::Line::First => log_skip(tenant, job, tick, skip),
-            skips::Line::Summary {
-                reason,
-                skipped,
+            summed::Line::First => log_skip(tenant, job, tick, skip),
+            summed::Line::Summary {
+                kind: reason,
+                count: skipped,
                 samples,
                 seconds,
             } => tracing::warn!(
                 reason,
                 skipped,
                 "{skipped} ticks skipped in the last {seconds} s ({reason}), e.g. {}",
-                skips::samples_text(&samples, skipped)
+                summed::samples_text(&samples, skipped)
             ),
         }
     }

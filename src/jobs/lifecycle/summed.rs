@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// How long skips are summed before their summary line.
+/// How long events are summed before their summary line.
 pub const WINDOW: Duration = Duration::from_secs(60);
 
 /// Tenants and jobs a summary names, at most.
@@ -21,12 +21,12 @@ const SAMPLES: usize = 5;
 /// What to log for one skip.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Line {
-    /// The first of its reason in this window: log the skip itself.
+    /// The first of its kind in this window: log the event itself.
     First,
-    /// The window ended: one summary per reason of the window before.
+    /// The window ended: one summary per kind of the window before.
     Summary {
-        reason: &'static str,
-        skipped: u64,
+        kind: &'static str,
+        count: u64,
         samples: Vec<String>,
         seconds: u64,
     },
@@ -46,22 +46,16 @@ impl Window {
         }
     }
 
-    /// Counts one skip of (tenant, job) for `reason`; returns what to log.
-    pub fn note(
-        &mut self,
-        now: Instant,
-        reason: &'static str,
-        tenant: &str,
-        job: &str,
-    ) -> Vec<Line> {
+    /// Counts one event of (tenant, job) of kind `kind`; returns what to log.
+    pub fn note(&mut self, now: Instant, kind: &'static str, tenant: &str, job: &str) -> Vec<Line> {
         let mut lines = Vec::new();
         if now.duration_since(self.started) >= WINDOW {
             let seconds = now.duration_since(self.started).as_secs();
-            for (reason, (skipped, samples)) in std::mem::take(&mut self.counts) {
-                if skipped > 1 {
+            for (kind, (count, samples)) in std::mem::take(&mut self.counts) {
+                if count > 1 {
                     lines.push(Line::Summary {
-                        reason,
-                        skipped,
+                        kind,
+                        count,
                         samples,
                         seconds,
                     });
@@ -69,7 +63,7 @@ impl Window {
             }
             self.started = now;
         }
-        let (count, samples) = self.counts.entry(reason).or_default();
+        let (count, samples) = self.counts.entry(kind).or_default();
         *count += 1;
         if samples.len() < SAMPLES {
             samples.push(format!("{tenant}/{job}"));
@@ -139,12 +133,12 @@ mod tests {
         assert_eq!(after.len(), 2, "{after:?}");
         match &after[0] {
             Line::Summary {
-                skipped,
+                count,
                 samples,
-                reason,
+                kind,
                 ..
             } => {
-                assert_eq!((*skipped, *reason), (2_000, "still_running"));
+                assert_eq!((*count, *kind), (2_000, "still_running"));
                 assert_eq!(samples.len(), SAMPLES);
             }
             other => panic!("{other:?}"),
