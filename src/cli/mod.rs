@@ -234,7 +234,8 @@ pub enum DirectoryCommand {
 
 #[derive(Debug, clap::Args)]
 pub struct SyncArgs {
-    /// `mirror` runs conferences, history and recordings in that order.
+    /// `mirror` runs conferences, then history and recordings together
+    /// (recordings reads what each history page queues).
     #[arg(value_parser = sync_job_names())]
     pub job: String,
     /// Re-read everything and mark what disappeared (the weekly reconcile).

@@ -71,6 +71,12 @@ pub trait Job: Send + Sync {
     fn steps(&self) -> &'static [&'static dyn Job] {
         &[]
     }
+    /// The job whose output this one reads, when both are steps of one
+    /// sequence: the lifecycle then runs this step alongside that one
+    /// instead of after it (the recordings pass follows the history pass).
+    fn follows(&self) -> Option<&'static str> {
+        None
+    }
     /// Does the work, adding to `run.totals` as it goes so that a run that
     /// fails midway still records what it did.
     fn run<'a>(&'a self, run: &'a mut Run<'_>) -> BoxFuture<'a, anyhow::Result<()>>;
@@ -130,6 +136,9 @@ pub struct RunOptions {
     pub allow_mass_delete: bool,
     /// Archive: also the files past `archive.max_attempts`.
     pub retry_failed: bool,
+    /// The mirror: a history pass and a recordings pass that run together
+    /// (see [`Job::follows`]).
+    pub alongside: crate::mirror::follow::Alongside,
 }
 
 impl RunOptions {
@@ -138,6 +147,7 @@ impl RunOptions {
         crate::mirror::PassOptions {
             full: self.full,
             since: self.since,
+            alongside: self.alongside.clone(),
         }
     }
 }

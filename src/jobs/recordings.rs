@@ -20,6 +20,12 @@ impl Job for Recordings {
         Some("cloudroom.recordings")
     }
 
+    /// Reads the recordings of what each history page queues while the
+    /// history pass goes on.
+    fn follows(&self) -> Option<&'static str> {
+        Some("history")
+    }
+
     fn run<'a>(&'a self, run: &'a mut Run<'_>) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(run.mirror_pass(Pass::Recordings))
     }

@@ -6,6 +6,7 @@ use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::follow::{Alongside, QueueHints};
 use super::paging::PAGE_SIZE;
 use super::paging::{Pager, Verdict};
 use super::progress::PassProgress;
@@ -85,14 +86,17 @@ pub async fn run(
     // Once per pass: whether quarantine rows may need closing.
     let quarantine =
         PassQuarantine::start(&ctx.pool, (tenant, JOB), ep::CONFERENCE_HISTORY).await?;
+    let hints = match &options.alongside {
+        Alongside::Queues(hints) => Some(hints),
+        _ => None,
+    };
+    let page_tools = PageTools {
+        progress: &progress,
+        quarantine: &quarantine,
+        hints,
+    };
     while pass.window_start <= pass.until {
-        read_window(
-            ctx,
-            (&mut state, &mut pass),
-            totals,
-            (&progress, &quarantine),
-        )
-        .await?;
+        read_window(ctx, (&mut state, &mut pass), totals, &page_tools).await?;
     }
     state.watermark = Some(pass.until);
     state.pass = None;
@@ -125,13 +129,21 @@ fn new_pass(
     }
 }
 
+/// What every page of a pass uses besides the page.
+struct PageTools<'a> {
+    progress: &'a PassProgress,
+    quarantine: &'a PassQuarantine,
+    /// A recordings pass running alongside, told what each page queued.
+    hints: Option<&'a QueueHints>,
+}
+
 /// Reads the rest of the current window, committing each page with the
 /// checkpoint, and leaves `pass` pointing at the next window.
 async fn read_window(
     ctx: &MirrorContext,
     (state, pass): (&mut HistoryState, &mut Pass),
     totals: &mut RunTotals,
-    (progress, quarantine): (&PassProgress, &PassQuarantine),
+    tools: &PageTools<'_>,
 ) -> anyhow::Result<()> {
     let keep = ctx.settings.keep_meeting_passwords;
     let window = (
@@ -145,10 +157,11 @@ async fn read_window(
     let mut ahead = ReadAhead::new(fetch, pager.next + 1, page.total);
     loop {
         let page_no = pager.next;
-        let (rows, aside, more) = rows_of(&mut pager, page, keep);
+        let gathered = gather(&mut pager, page, &mut ahead, keep).await?;
+        let more = gathered.more;
         let page_write = PageWrite {
-            rows: &rows,
-            aside: &aside,
+            rows: &gathered.rows,
+            aside: &gathered.aside,
             window_was_empty,
             sweep: (pass.full && !more).then_some(window),
         };
@@ -161,7 +174,7 @@ async fn read_window(
         state.pass = Some(pass.clone());
         // Later pages are read while this one is written: the checkpoint
         // only ever names pages that are committed.
-        let write = write_page(ctx, state, page_write, quarantine);
+        let write = write_page(ctx, state, page_write, tools);
         let next = async {
             match more {
                 true => Some(ahead.page(pager.next).await),
@@ -169,11 +182,13 @@ async fn read_window(
             }
         };
         let (written, next) = tokio::join!(write, next);
-        let (rows, quarantined) = written?;
+        let (mut rows, quarantined) = written?;
+        rows.unchanged += gathered.repeated;
         totals.rows += rows;
         totals.quarantined += quarantined;
-        totals.pages += 1;
-        progress.show(ctx, format!("history: {} page {page_no}", show(window.1)));
+        totals.pages += gathered.pages;
+        let shown = format!("history: {} page {page_no}", show(window.1));
+        tools.progress.show(ctx, shown);
         if ctx.cancel.is_cancelled() {
             anyhow::bail!("cancelled after page {page_no}; the next run resumes here");
         }
@@ -182,6 +197,60 @@ async fn read_window(
             None => return Ok(()),
         }
     }
+}
+
+/// Pages written in one transaction at most: those already read when the
+/// previous write ends, so that a fast server costs one commit (and one
+/// checkpoint) per several pages, and a slow one still one per page.
+const PAGES_PER_WRITE: u32 = 8;
+
+/// The rows of the page in hand and of the later pages already read.
+struct Gathered {
+    rows: Vec<HistoryRow>,
+    aside: Vec<Quarantined>,
+    more: bool,
+    pages: u64,
+    /// Rows a later page repeated (pages shift while they are read): the
+    /// later copy is written, the earlier one counted unchanged.
+    repeated: u64,
+}
+
+async fn gather(
+    pager: &mut Pager,
+    page: Page<ConferenceRecord>,
+    ahead: &mut ReadAhead,
+    keep: bool,
+) -> anyhow::Result<Gathered> {
+    let (mut rows, mut aside, mut more) = rows_of(pager, page, keep);
+    let mut pages = 1;
+    while more && pages < PAGES_PER_WRITE && ahead.is_ready(pager.next) {
+        let page = ahead.page(pager.next).await?;
+        let (more_rows, more_aside, later) = rows_of(pager, page, keep);
+        rows.extend(more_rows);
+        aside.extend(more_aside);
+        (more, pages) = (later, pages + 1);
+    }
+    let listed = rows.len();
+    let rows = last_of_each(rows);
+    Ok(Gathered {
+        repeated: (listed - rows.len()) as u64,
+        rows,
+        aside,
+        more,
+        pages: u64::from(pages),
+    })
+}
+
+/// The last copy of each meeting: one statement cannot write a key twice.
+fn last_of_each(rows: Vec<HistoryRow>) -> Vec<HistoryRow> {
+    let mut seen = std::collections::HashSet::new();
+    let mut kept: Vec<HistoryRow> = rows
+        .into_iter()
+        .rev()
+        .filter(|r| seen.insert((r.conf_id, r.start_time)))
+        .collect();
+    kept.reverse();
+    kept
 }
 
 /// Reads the pages of one history window.
@@ -255,13 +324,13 @@ async fn write_page(
     ctx: &MirrorContext,
     state: &HistoryState,
     page: PageWrite<'_>,
-    quarantine: &PassQuarantine,
+    tools: &PageTools<'_>,
 ) -> anyhow::Result<(crate::store::RowCounts, u64)> {
     let tenant = ctx.tenant();
     let now = Utc::now();
     let touch_before = state.pass.as_ref().map_or(now, |p| p.touch_before(now));
     let mut tx = store::begin(&ctx.pool).await?;
-    let counts = store::history::upsert_page(
+    let written = store::history::upsert_page(
         &mut tx,
         tenant,
         page.rows,
@@ -282,12 +351,15 @@ async fn write_page(
         .rows
         .iter()
         .map(|r| convert::history_key(r.conf_id, r.start_time));
-    let quarantined = quarantine.settle(&mut tx, stored, page.aside).await?;
+    let quarantined = tools.quarantine.settle(&mut tx, stored, page.aside).await?;
     store::state::save(&mut *tx, tenant, JOB, state).await?;
     tx.commit()
         .await
         .context("cannot commit a page of meeting history")?;
-    Ok((counts, quarantined))
+    if let Some(hints) = tools.hints {
+        hints.queued(&written.queued);
+    }
+    Ok((written.counts, quarantined))
 }
 
 fn epoch(seconds: i64) -> DateTime<Utc> {

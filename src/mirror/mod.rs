@@ -4,6 +4,7 @@
 pub mod conferences;
 pub mod convert;
 pub mod details;
+pub mod follow;
 pub mod history;
 pub mod paging;
 pub mod progress;
@@ -109,4 +110,6 @@ pub struct PassOptions {
     pub full: bool,
     /// Start the history pass at this day instead of the watermark.
     pub since: Option<chrono::NaiveDate>,
+    /// A history pass and a recordings pass that run together.
+    pub alongside: follow::Alongside,
 }

@@ -64,6 +64,12 @@ impl ReadAhead {
         }
     }
 
+    /// Whether page `page_no` is next in line and already read.
+    pub fn is_ready(&self, page_no: u32) -> bool {
+        let first_pending = self.next_to_request - self.pending.len() as u32;
+        first_pending == page_no && self.pending.front().is_some_and(|f| f.is_finished())
+    }
+
     fn request_more(&mut self) {
         while self.pending.len() < READ_AHEAD && self.next_to_request <= self.last_page {
             self.pending

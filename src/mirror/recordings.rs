@@ -14,6 +14,7 @@ use futures::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
+use super::follow::Targets;
 use super::paging::{Pager, Verdict, PAGE_SIZE};
 use super::progress::PassProgress;
 use super::quarantine::{self, PassQuarantine};
@@ -48,17 +49,19 @@ pub async fn run(
     totals: &mut RunTotals,
 ) -> anyhow::Result<()> {
     let (targets, first_sync) = targets(ctx, options).await?;
-    let queued = targets.len();
     let progress = PassProgress::start(ctx);
-    progress.show(ctx, format!("recordings: 0 of {queued} conferences"));
+    progress.show(
+        ctx,
+        format!("recordings: 0 of {} conferences", targets.count()),
+    );
     let quarantine = PassQuarantine::start(&ctx.pool, (ctx.tenant(), JOB), ep::VIDEO_LIST).await?;
     let quarantine = std::sync::Arc::new(quarantine);
     let mut done = 0usize;
     let (sender, mut receiver) = mpsc::channel(WRITE_BATCH * 2);
-    let producer = tokio::spawn(read_all(ctx.clone(), targets, sender));
+    let mut producer = tokio::spawn(read_all(ctx.clone(), targets, sender));
     // Stops the readers if this task returns early.
     let _stop_readers = AbortOnDrop(producer.abort_handle());
-    let mut failures: Vec<String> = Vec::new();
+    let mut failures = Failures::default();
     let mut fetched = Vec::with_capacity(WRITE_BATCH);
     // Dropping the set (on an early return) aborts the writes still running;
     // their transactions roll back and their conferences stay queued.
@@ -66,7 +69,7 @@ pub async fn run(
     while receiver.recv_many(&mut fetched, WRITE_BATCH).await > 0 {
         done += fetched.len();
         let batch = sort_out(&mut fetched, totals, &mut failures)?;
-        progress.show(ctx, format!("recordings: {done} of {queued} conferences"));
+        progress.show(ctx, format!("recordings: {done} conferences"));
         if writes.len() >= WRITERS {
             add(totals, joined(writes.join_next().await)?);
         }
@@ -83,19 +86,63 @@ pub async fn run(
     while let Some(done) = writes.join_next().await {
         add(totals, joined(Some(done))?);
     }
+    let targets = (&mut producer)
+        .await
+        .context("the recordings readers stopped")??;
     // The readers stop forwarding on a shutdown, which ends the loop above
     // as if the queue were read: a pass cut short must not look complete.
+    let queued = targets.count();
     if ctx.cancel.is_cancelled() && done < queued {
         anyhow::bail!(
             "cancelled after {done} of {queued} conferences; the rest stay queued for the next run"
         );
     }
-    match failures.len() {
-        0 => Ok(()),
-        n => anyhow::bail!(
-            "{n} conference(s) failed and stay queued; first: {}",
-            failures[0]
-        ),
+    take_off_queue(ctx, &targets, &failures).await?;
+    failures.into_result()
+}
+
+/// Takes the conferences queued again after this pass read them off the
+/// queue, except those that failed (see [`Targets`]).
+async fn take_off_queue(
+    ctx: &MirrorContext,
+    targets: &Targets,
+    failures: &Failures,
+) -> anyhow::Result<()> {
+    let again: Vec<i64> = targets
+        .again()
+        .filter(|id| !failures.conf_ids.contains(id))
+        .collect();
+    if !again.is_empty() {
+        let mut conn = ctx.pool.acquire().await?;
+        store::recordings::dequeue(&mut conn, ctx.tenant(), &again).await?;
+    }
+    Ok(())
+}
+
+/// Conferences whose recordings could not be read: they stay queued.
+#[derive(Default)]
+struct Failures {
+    conf_ids: std::collections::HashSet<i64>,
+    first: Option<String>,
+}
+
+impl Failures {
+    fn note(&mut self, conf_id: i64, error: &anyhow::Error) {
+        let cause = crate::causes::of(error);
+        tracing::warn!(conf_id, error = %cause, "recordings of a conference failed; it stays queued");
+        self.first
+            .get_or_insert_with(|| format!("conference {conf_id}: {cause}"));
+        self.conf_ids.insert(conf_id);
+    }
+
+    fn into_result(self) -> anyhow::Result<()> {
+        match self.first {
+            None => Ok(()),
+            Some(first) => anyhow::bail!(
+                "{} conference(s) failed and stay queued; first: {first}",
+                self.conf_ids.len()
+            ),
+        }
     }
 }
 
@@ -105,7 +152,7 @@ pub async fn run(
 fn sort_out(
     fetched: &mut Vec<Fetched>,
     totals: &mut RunTotals,
-    failures: &mut Vec<String>,
+    failures: &mut Failures,
 ) -> anyhow::Result<Batch> {
     let mut batch = Batch::default();
     for f in fetched.drain(..) {
@@ -121,14 +168,7 @@ fn sort_out(
                     f.conf_id
                 )))
             }
-            Err(e) => {
-                tracing::warn!(conf_id = f.conf_id, error = %crate::causes::of(&e), "recordings of a conference failed; it stays queued");
-                failures.push(format!(
-                    "conference {}: {}",
-                    f.conf_id,
-                    crate::causes::of(&e)
-                ));
-            }
+            Err(e) => failures.note(f.conf_id, &e),
         }
     }
     Ok(batch)
@@ -170,7 +210,7 @@ async fn write_batch(target: Target, tenant: String, mut batch: Batch) -> anyhow
         }
     }
     let mut tx = store::begin(&pool).await?;
-    let (conferences, now) = (&batch.conferences, Utc::now());
+    let (conferences, now) = (batch.conferences, Utc::now());
     let counts = match first_sync {
         true => {
             store::recordings::write_first_conferences(&mut tx, &tenant, conferences, now).await?
@@ -218,31 +258,43 @@ fn is_doomed(error: &anyhow::Error) -> bool {
 
 /// Reads the first conference alone, so that credentials the server
 /// refuses cost one request rather than a whole concurrent batch, then the
-/// rest up to `recordings_concurrency` at a time, reached by a [`Ramp`].
-async fn read_all(ctx: MirrorContext, targets: BTreeSet<i64>, sender: mpsc::Sender<Fetched>) {
-    let concurrency = ctx.settings.recordings_concurrency;
+/// rest up to `recordings_concurrency` at a time, reached by a [`Ramp`];
+/// returns the targets, which know what was read.
+async fn read_all(
+    ctx: MirrorContext,
+    mut targets: Targets,
+    sender: mpsc::Sender<Fetched>,
+) -> anyhow::Result<Targets> {
     let ctx = &ctx;
-    let mut targets = targets.into_iter();
-    if let Some(first) = targets.next() {
+    if let Some(first) = targets.next_ready() {
         if !forward(ctx, &sender, read_conference(ctx, first).await).await {
-            return;
+            return Ok(targets);
         }
     }
-    let ramp = Ramp::new(concurrency);
+    let ramp = Ramp::new(ctx.settings.recordings_concurrency);
     let mut reads = FuturesUnordered::new();
     loop {
         while reads.len() < ramp.limit() {
-            match targets.next() {
+            match targets.next_ready() {
                 Some(conf_id) => reads.push(read_conference(ctx, conf_id)),
                 None => break,
             }
         }
+        if reads.is_empty() {
+            match targets.following() {
+                true => targets.wait(&ctx.pool, ctx.tenant()).await?,
+                false => return Ok(targets),
+            }
+            continue;
+        }
         // Dropping `reads` on return cancels the reads still in flight.
-        let Some(fetched) = reads.next().await else {
-            return;
-        };
-        if !forward(ctx, &sender, fetched).await {
-            return;
+        tokio::select! {
+            Some(fetched) = reads.next() => {
+                if !forward(ctx, &sender, fetched).await {
+                    return Ok(targets);
+                }
+            }
+            () = targets.hint(), if targets.history_running() => {}
         }
     }
 }
@@ -255,10 +307,7 @@ async fn forward(ctx: &MirrorContext, sender: &mpsc::Sender<Fetched>, fetched: F
 }
 
 /// The conferences to read, and whether the tenant holds no recording yet.
-async fn targets(
-    ctx: &MirrorContext,
-    options: &PassOptions,
-) -> anyhow::Result<(BTreeSet<i64>, bool)> {
+async fn targets(ctx: &MirrorContext, options: &PassOptions) -> anyhow::Result<(Targets, bool)> {
     let tenant = ctx.tenant();
     let mut conn = ctx
         .pool
@@ -276,7 +325,7 @@ async fn targets(
         targets.extend(store::history::all_conf_ids(&mut conn, tenant).await?);
     }
     let first_sync = !store::recordings::any(&mut conn, tenant).await?;
-    Ok((targets, first_sync))
+    Ok((Targets::new(targets, &options.alongside), first_sync))
 }
 
 /// Reads every page of one conference's recordings.

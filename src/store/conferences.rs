@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
 use super::hashed::{upsert, HashedTable};
-use super::{tally, Context, Existing, RowCounts, StoreError};
+use super::{tally, Context, Existing, RawJson, RowCounts, StoreError};
 
 #[derive(Debug, Clone)]
 pub struct ConferenceRow {
@@ -59,11 +59,11 @@ impl HashedTable for Conferences {
         conn: &mut PgConnection,
         tenant: &str,
         rows: &[ConferenceRow],
-        hashes: &[Vec<u8>],
+        raw: &RawJson,
         picked: &[usize],
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        write_rows(conn, tenant, rows, hashes, picked, now).await
+        write_rows(conn, tenant, rows, raw, picked, now).await
     }
 
     async fn touch(
@@ -112,11 +112,10 @@ async fn write_rows(
     conn: &mut PgConnection,
     tenant: &str,
     rows: &[ConferenceRow],
-    hashes: &[Vec<u8>],
+    raw: &RawJson,
     picked: &[usize],
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let hash: Vec<&[u8]> = picked.iter().map(|&i| hashes[i].as_slice()).collect();
     sqlx::query(
         "insert into cloudroom.conferences as c
             (tenant, conf_id, subject, conf_type, status, schedule_start, schedule_end,
@@ -124,7 +123,7 @@ async fn write_rows(
              first_seen_at, last_seen_at)
          select $1, * , $14, $14 from unnest($2::bigint[], $3::text[], $4::int[], $5::int[],
              $6::timestamptz[], $7::timestamptz[], $8::text[], $9::int[], $10::int[], $11::bigint[],
-             $12::bytea[], $13::jsonb[], $15::text[])
+             $12::bytea[], $13::text[]::jsonb[], $15::text[])
          on conflict (tenant, conf_id) do update set
              subject = excluded.subject, conf_type = excluded.conf_type, status = excluded.status,
              schedule_start = excluded.schedule_start, schedule_end = excluded.schedule_end,
@@ -145,8 +144,8 @@ async fn write_rows(
     .bind(column!(rows, picked, members))
     .bind(column!(rows, picked, period_type))
     .bind(column!(rows, picked, owner_id))
-    .bind(hash)
-    .bind(column!(rows, picked, raw))
+    .bind(raw.hashes_at(picked))
+    .bind(raw.texts_at(picked))
     .bind(now)
     .bind(column!(rows, picked, raw_original))
     .execute(&mut *conn)

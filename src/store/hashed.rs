@@ -10,7 +10,7 @@ use std::hash::Hash;
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
-use super::{content_hash, fates, pick, Existing, RowFate, StoreError};
+use super::{fates, pick, Existing, RawJson, RowFate, StoreError};
 
 /// A mirrored table of content-hashed rows.
 pub(crate) trait HashedTable {
@@ -27,7 +27,7 @@ pub(crate) trait HashedTable {
         conn: &mut PgConnection,
         tenant: &str,
         rows: &[Self::Row],
-        hashes: &[Vec<u8>],
+        raw: &RawJson,
         picked: &[usize],
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
@@ -53,11 +53,11 @@ pub(crate) async fn upsert<T: HashedTable>(
     touch_before: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<Vec<RowFate>, StoreError> {
-    let hashes: Vec<Vec<u8>> = rows.iter().map(|r| content_hash(T::raw(r))).collect();
-    let fates = fates(rows.iter().map(T::key), &hashes, existing, touch_before);
+    let raw = RawJson::of(rows.iter().map(T::raw));
+    let fates = fates(rows.iter().map(T::key), &raw.hashes, existing, touch_before);
     let write = pick(&fates, &[RowFate::Insert, RowFate::Update]);
     if !write.is_empty() {
-        T::write(conn, tenant, rows, &hashes, &write, now).await?;
+        T::write(conn, tenant, rows, &raw, &write, now).await?;
     }
     let touch = pick(&fates, &[RowFate::TouchSeen]);
     if !touch.is_empty() {

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
 use super::hashed::{upsert, HashedTable};
-use super::{content_hash, pick, tally, Context, Existing, RowCounts, RowFate, StoreError};
+use super::{pick, tally, Context, Existing, RawJson, RowCounts, RowFate, StoreError};
 
 #[derive(Debug, Clone)]
 pub struct HistoryRow {
@@ -27,6 +27,14 @@ pub struct HistoryRow {
 
 type Key = (i64, DateTime<Utc>);
 
+/// What writing a page did: its rows, and the conferences it queued for a
+/// recordings pass (a recordings pass running alongside reads them at once).
+#[derive(Debug, Default)]
+pub struct PageWritten {
+    pub counts: RowCounts,
+    pub queued: Vec<i64>,
+}
+
 /// Writes one page and queues the conferences of new or changed meetings
 /// for a recordings pass, in the caller's transaction.
 ///
@@ -45,7 +53,7 @@ pub async fn upsert_page(
     now: DateTime<Utc>,
     touch_before: DateTime<Utc>,
     window_was_empty: bool,
-) -> Result<RowCounts, StoreError> {
+) -> Result<PageWritten, StoreError> {
     if window_was_empty {
         return insert_page(conn, tenant, rows, now).await;
     }
@@ -59,7 +67,10 @@ pub async fn upsert_page(
     if !written.is_empty() {
         super::recordings::enqueue(conn, tenant, &written).await?;
     }
-    Ok(tally(&fates))
+    Ok(PageWritten {
+        counts: tally(&fates),
+        queued: written,
+    })
 }
 
 /// `cloudroom.meeting_history` as a [`HashedTable`].
@@ -81,11 +92,11 @@ impl HashedTable for History {
         conn: &mut PgConnection,
         tenant: &str,
         rows: &[HistoryRow],
-        hashes: &[Vec<u8>],
+        raw: &RawJson,
         picked: &[usize],
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        write_rows(conn, tenant, rows, hashes, picked, now)
+        write_rows(conn, tenant, rows, raw, picked, now)
             .await
             .map(drop)
     }
@@ -120,20 +131,24 @@ async fn insert_page(
     tenant: &str,
     rows: &[HistoryRow],
     now: DateTime<Utc>,
-) -> Result<RowCounts, StoreError> {
+) -> Result<PageWritten, StoreError> {
     if rows.is_empty() {
-        return Ok(RowCounts::default());
+        return Ok(PageWritten::default());
     }
-    let hashes: Vec<Vec<u8>> = rows.iter().map(|r| content_hash(&r.raw)).collect();
+    let raw = RawJson::of(rows.iter().map(|r| &r.raw));
     let all: Vec<usize> = (0..rows.len()).collect();
-    let written = write_rows(conn, tenant, rows, &hashes, &all, now).await?;
+    let written = write_rows(conn, tenant, rows, &raw, &all, now).await?;
     let conf_ids: Vec<i64> = written.iter().map(|(conf_id, _)| *conf_id).collect();
     super::recordings::enqueue(conn, tenant, &conf_ids).await?;
     let inserted = written.iter().filter(|(_, inserted)| *inserted).count() as u64;
-    Ok(RowCounts {
+    let counts = RowCounts {
         inserted,
         updated: written.len() as u64 - inserted,
         unchanged: (rows.len() - written.len()) as u64,
+    };
+    Ok(PageWritten {
+        counts,
+        queued: conf_ids,
     })
 }
 
@@ -194,11 +209,10 @@ async fn write_rows(
     conn: &mut PgConnection,
     tenant: &str,
     rows: &[HistoryRow],
-    hashes: &[Vec<u8>],
+    raw: &RawJson,
     picked: &[usize],
     now: DateTime<Utc>,
 ) -> Result<Vec<(i64, bool)>, StoreError> {
-    let hash: Vec<&[u8]> = picked.iter().map(|&i| hashes[i].as_slice()).collect();
     sqlx::query_as(
         "insert into cloudroom.meeting_history
             (tenant, conf_id, start_time, subject, conf_type, end_time, duration_seconds,
@@ -206,7 +220,7 @@ async fn write_rows(
              first_seen_at, last_seen_at)
          select $1, *, $13, $13 from unnest($2::bigint[], $3::timestamptz[], $4::text[], $5::int[],
              $6::timestamptz[], $7::bigint[], $8::text[], $9::int[], $10::int[], $11::bytea[],
-             $12::jsonb[], $14::text[])
+             $12::text[]::jsonb[], $14::text[])
          on conflict (tenant, conf_id, start_time) do update set
              subject = excluded.subject, conf_type = excluded.conf_type,
              end_time = excluded.end_time, duration_seconds = excluded.duration_seconds,
@@ -228,8 +242,8 @@ async fn write_rows(
     .bind(column!(rows, picked, host_name))
     .bind(column!(rows, picked, members))
     .bind(column!(rows, picked, period_type))
-    .bind(hash)
-    .bind(column!(rows, picked, raw))
+    .bind(raw.hashes_at(picked))
+    .bind(raw.texts_at(picked))
     .bind(now)
     .bind(column!(rows, picked, raw_original))
     .fetch_all(&mut *conn)

@@ -84,6 +84,36 @@ pub fn content_hash(raw: &serde_json::Value) -> Vec<u8> {
     Sha256::digest(&bytes).to_vec()
 }
 
+/// Records serialized once, for both their [`content_hash`] and their `raw`
+/// column (bound as text and cast to jsonb), instead of once for each.
+pub(crate) struct RawJson {
+    pub hashes: Vec<Vec<u8>>,
+    pub texts: Vec<String>,
+}
+
+impl RawJson {
+    pub fn of<'a>(records: impl Iterator<Item = &'a serde_json::Value>) -> Self {
+        let texts: Vec<String> = records
+            .map(|raw| serde_json::to_string(raw).unwrap_or_default())
+            .collect();
+        let hashes = texts
+            .iter()
+            .map(|text| Sha256::digest(text.as_bytes()).to_vec())
+            .collect();
+        RawJson { hashes, texts }
+    }
+
+    /// The hashes of the rows at `picked`, to bind as `bytea[]`.
+    pub fn hashes_at(&self, picked: &[usize]) -> Vec<&[u8]> {
+        picked.iter().map(|&i| self.hashes[i].as_slice()).collect()
+    }
+
+    /// The records at `picked`, to bind as `text[]` and cast to `jsonb[]`.
+    pub fn texts_at(&self, picked: &[usize]) -> Vec<&str> {
+        picked.iter().map(|&i| self.texts[i].as_str()).collect()
+    }
+}
+
 /// Unchanged rows get `last_seen_at` refreshed at most once per this
 /// interval, so an immediate re-sync writes nothing while `last_seen_at`
 /// stays within a day of the truth.

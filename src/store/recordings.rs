@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
 use super::hashed::{upsert, HashedTable};
-use super::{pick, tally, Context, Existing, RowCounts, RowFate, StoreError};
+use super::{pick, tally, Context, Existing, RawJson, RowCounts, RowFate, StoreError};
 
 #[derive(Debug, Clone)]
 pub struct RecordingRow {
@@ -42,7 +42,7 @@ pub struct ConferenceRecordings {
 pub async fn write_conferences(
     conn: &mut PgConnection,
     tenant: &str,
-    batch: &[ConferenceRecordings],
+    batch: Vec<ConferenceRecordings>,
     now: DateTime<Utc>,
 ) -> Result<RowCounts, StoreError> {
     write_batch(conn, tenant, batch, now, Held::Read).await
@@ -55,7 +55,7 @@ pub async fn write_conferences(
 pub async fn write_first_conferences(
     conn: &mut PgConnection,
     tenant: &str,
-    batch: &[ConferenceRecordings],
+    batch: Vec<ConferenceRecordings>,
     now: DateTime<Utc>,
 ) -> Result<RowCounts, StoreError> {
     write_batch(conn, tenant, batch, now, Held::None).await
@@ -70,7 +70,7 @@ enum Held {
 async fn write_batch(
     conn: &mut PgConnection,
     tenant: &str,
-    batch: &[ConferenceRecordings],
+    batch: Vec<ConferenceRecordings>,
     now: DateTime<Utc>,
     held: Held,
 ) -> Result<RowCounts, StoreError> {
@@ -79,12 +79,13 @@ async fn write_batch(
         .filter(|c| c.rows.is_some())
         .map(|c| c.conf_id)
         .collect();
-    let rows: Vec<RecordingRow> = batch
+    let complete: HashSet<i64> = batch
         .iter()
-        .filter_map(|c| c.rows.as_ref())
-        .flatten()
-        .cloned()
+        .filter(|c| c.complete)
+        .map(|c| c.conf_id)
         .collect();
+    let done: Vec<i64> = batch.iter().map(|c| c.conf_id).collect();
+    let rows: Vec<RecordingRow> = batch.into_iter().filter_map(|c| c.rows).flatten().collect();
     // One indexed read by conference gives both what the incoming rows are
     // compared with and what the conferences no longer list.
     let (existing, owners) = match held {
@@ -93,11 +94,6 @@ async fn write_batch(
     };
     let mut counts = upsert_rows(conn, tenant, &rows, &existing, now).await?;
     let listed: HashSet<&str> = rows.iter().map(|r| r.file_id.as_str()).collect();
-    let complete: HashSet<i64> = batch
-        .iter()
-        .filter(|c| c.complete)
-        .map(|c| c.conf_id)
-        .collect();
     let gone: Vec<&str> = existing
         .iter()
         .filter(|(file_id, (_, tombstoned, _))| !tombstoned && !listed.contains(file_id.as_str()))
@@ -105,7 +101,6 @@ async fn write_batch(
         .map(|(file_id, _)| file_id.as_str())
         .collect();
     counts.updated += mark_deleted(conn, tenant, &gone, now).await?;
-    let done: Vec<i64> = batch.iter().map(|c| c.conf_id).collect();
     dequeue(conn, tenant, &done).await?;
     Ok(counts)
 }
@@ -122,12 +117,10 @@ async fn upsert_rows(
     }
     let touch_before = now - super::SEEN_RESOLUTION;
     let fates = upsert::<Recordings>(conn, tenant, rows, existing, touch_before, now).await?;
-    let seen = pick(
-        &fates,
-        &[RowFate::Insert, RowFate::Update, RowFate::TouchSeen],
-    );
-    if !seen.is_empty() {
-        archive_urls(conn, tenant, rows, &seen, now).await?;
+    // Written rows archived their URLs in the same statement.
+    let touched = pick(&fates, &[RowFate::TouchSeen]);
+    if !touched.is_empty() {
+        archive_urls(conn, tenant, rows, &touched, now).await?;
     }
     Ok(tally(&fates))
 }
@@ -151,11 +144,11 @@ impl HashedTable for Recordings {
         conn: &mut PgConnection,
         tenant: &str,
         rows: &[RecordingRow],
-        hashes: &[Vec<u8>],
+        raw: &RawJson,
         picked: &[usize],
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        write_rows(conn, tenant, rows, hashes, picked, now).await
+        write_rows(conn, tenant, rows, raw, picked, now).await
     }
 
     async fn touch(
@@ -211,17 +204,18 @@ async fn write_rows(
     conn: &mut PgConnection,
     tenant: &str,
     rows: &[RecordingRow],
-    hashes: &[Vec<u8>],
+    raw: &RawJson,
     picked: &[usize],
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let hash: Vec<&[u8]> = picked.iter().map(|&i| hashes[i].as_slice()).collect();
+    // The URL archive is written from what the insert returns: the URLs
+    // cross the wire and are decoded once.
     sqlx::query(
-        "insert into cloudroom.recordings
+        "with written as (insert into cloudroom.recordings
             (tenant, file_id, conf_id, title, created_at, duration_seconds, size_bytes,
              vod_url, download_url, content_hash, raw, raw_original, first_seen_at, last_seen_at)
          select $1, *, $12, $12 from unnest($2::text[], $3::bigint[], $4::text[], $5::timestamptz[],
-             $6::bigint[], $7::bigint[], $8::text[], $9::text[], $10::bytea[], $11::jsonb[],
+             $6::bigint[], $7::bigint[], $8::text[], $9::text[], $10::bytea[], $11::text[]::jsonb[],
              $13::text[])
          on conflict (tenant, file_id) do update set
              conf_id = excluded.conf_id, title = excluded.title, created_at = excluded.created_at,
@@ -229,7 +223,15 @@ async fn write_rows(
              vod_url = excluded.vod_url, download_url = excluded.download_url,
              content_hash = excluded.content_hash, raw = excluded.raw,
              raw_original = excluded.raw_original,
-             last_seen_at = excluded.last_seen_at, deleted_at = null",
+             last_seen_at = excluded.last_seen_at, deleted_at = null
+         returning file_id, download_url, vod_url)
+         insert into cloudroom.recording_urls as u
+             (tenant, file_id, download_url, vod_url, first_seen_at, last_seen_at)
+         select $1, file_id, coalesce(download_url, ''), coalesce(vod_url, ''), $12, $12
+           from written
+         on conflict (tenant, file_id, download_url, vod_url) do update
+             set last_seen_at = excluded.last_seen_at
+           where u.last_seen_at < excluded.last_seen_at - interval '1 day'",
     )
     .bind(tenant)
     .bind(column!(rows, picked, file_id))
@@ -240,13 +242,13 @@ async fn write_rows(
     .bind(column!(rows, picked, size_bytes))
     .bind(column!(rows, picked, vod_url))
     .bind(column!(rows, picked, download_url))
-    .bind(hash)
-    .bind(column!(rows, picked, raw))
+    .bind(raw.hashes_at(picked))
+    .bind(raw.texts_at(picked))
     .bind(now)
     .bind(column!(rows, picked, raw_original))
     .execute(&mut *conn)
     .await
-    .during("writing recordings")?;
+    .during("writing recordings and archiving their URLs")?;
     Ok(())
 }
 

@@ -16,6 +16,7 @@ const INCREMENTAL: RunOptions = RunOptions {
     since: None,
     allow_mass_delete: false,
     retry_failed: false,
+    alongside: confsync::mirror::follow::Alongside::Alone,
 };
 
 /// The environment a `confsync` child needs to mirror `sim` into `db`.

@@ -16,6 +16,7 @@ const FULL: RunOptions = RunOptions {
     since: None,
     allow_mass_delete: false,
     retry_failed: false,
+    alongside: confsync::mirror::follow::Alongside::Alone,
 };
 
 /// A history of some 30 pages. Runs against it get a budget of 10 history

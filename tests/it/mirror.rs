@@ -13,12 +13,14 @@ const FULL: RunOptions = RunOptions {
     since: None,
     allow_mass_delete: false,
     retry_failed: false,
+    alongside: confsync::mirror::follow::Alongside::Alone,
 };
 const INCREMENTAL: RunOptions = RunOptions {
     full: false,
     since: None,
     allow_mass_delete: false,
     retry_failed: false,
+    alongside: confsync::mirror::follow::Alongside::Alone,
 };
 
 async fn mirror_all(ctx: &jobs::JobContext, options: &RunOptions) -> Vec<JobSummary> {
@@ -501,5 +503,52 @@ async fn lists_without_remaining_are_paged_by_total() {
     assert_eq!(
         common::snapshot(&db.pool).await,
         common::snapshot(&clean_db.pool).await
+    );
+}
+
+/// `sync mirror` runs the recordings pass alongside the history pass: it
+/// reads each conference a committed history page queued while later pages
+/// are still read, each conference once, and leaves the queue empty.
+#[tokio::test]
+async fn recordings_follow_the_history_pass_and_read_each_conference_once() {
+    let sim = common::simulator(confsync_sim::SimConfig {
+        latency_ms: 15,
+        ..common::small_sim()
+    })
+    .await;
+    let db = common::migrated_db().await;
+    let ctx = common::mirror_context(&sim, &db);
+    let summaries = mirror_all(&ctx, &INCREMENTAL).await;
+    let jobs: Vec<&str> = summaries.iter().map(|s| s.job).collect();
+    assert_eq!(jobs, ["conferences", "history", "recordings"]);
+
+    let overlapped: bool = sqlx::query_scalar(
+        "select (select min(first_seen_at) from cloudroom.recordings)
+              < (select finished_at from confsync.sync_runs where job = 'history')",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert!(
+        overlapped,
+        "recordings were written while the history pass ran"
+    );
+    let conferences = count(
+        &db.pool,
+        "select count(distinct conf_id) from cloudroom.meeting_history",
+    )
+    .await;
+    assert_eq!(
+        summaries[2].api_calls as i64, conferences,
+        "one recordings request per conference, periodic meetings included"
+    );
+    assert_eq!(
+        count(&db.pool, "select count(*) from confsync.recording_queue").await,
+        0
+    );
+    let recordings = lock(&sim.state.cloudroom).recordings().len() as i64;
+    assert_eq!(
+        count(&db.pool, "select count(*) from cloudroom.recordings").await,
+        recordings
     );
 }

@@ -16,6 +16,7 @@ const FULL: RunOptions = RunOptions {
     since: None,
     allow_mass_delete: false,
     retry_failed: false,
+    alongside: confsync::mirror::follow::Alongside::Alone,
 };
 
 fn sim_config(secret_id: &str, rate: RateFlags) -> SimConfig {

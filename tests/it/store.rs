@@ -95,7 +95,8 @@ async fn history_queues_conferences_and_recordings_archive_urls() {
         false,
     )
     .await
-    .unwrap();
+    .unwrap()
+    .counts;
     assert_eq!(
         counts.inserted, 2,
         "a periodic meeting keeps both occurrences"
@@ -118,16 +119,16 @@ async fn history_queues_conferences_and_recordings_archive_urls() {
         raw_original: None,
     };
     let read = |rows: Vec<RecordingRow>| {
-        [ConferenceRecordings {
+        vec![ConferenceRecordings {
             conf_id: 77,
             rows: Some(rows),
             complete: true,
         }]
     };
-    recordings::write_conferences(&mut conn, "default", &read(vec![rec("http://d/1")]), now)
+    recordings::write_conferences(&mut conn, "default", read(vec![rec("http://d/1")]), now)
         .await
         .unwrap();
-    recordings::write_conferences(&mut conn, "default", &read(vec![rec("http://d/2")]), now)
+    recordings::write_conferences(&mut conn, "default", read(vec![rec("http://d/2")]), now)
         .await
         .unwrap();
     let urls: i64 = sqlx::query_scalar("select count(*) from cloudroom.recording_urls")
@@ -135,7 +136,7 @@ async fn history_queues_conferences_and_recordings_archive_urls() {
         .await
         .unwrap();
     assert_eq!(urls, 2);
-    let gone = recordings::write_conferences(&mut conn, "default", &read(vec![]), now)
+    let gone = recordings::write_conferences(&mut conn, "default", read(vec![]), now)
         .await
         .unwrap();
     assert_eq!(gone.updated, 1);
@@ -219,7 +220,8 @@ async fn a_backfill_page_counts_what_it_wrote_without_a_lookup() {
         true,
     )
     .await
-    .unwrap();
+    .unwrap()
+    .counts;
     assert_eq!((first.inserted, first.updated, first.unchanged), (2, 0, 0));
     assert!(!history::window_is_empty(&mut conn, "default", start, end)
         .await
@@ -235,7 +237,8 @@ async fn a_backfill_page_counts_what_it_wrote_without_a_lookup() {
         true,
     )
     .await
-    .unwrap();
+    .unwrap()
+    .counts;
     assert_eq!(
         (second.inserted, second.updated, second.unchanged),
         (0, 1, 1)

@@ -32,6 +32,7 @@ use tracing::Instrument;
 
 use super::{Job, JobContext, JobSummary, Run, RunOptions};
 use crate::metrics::{self, Outcome};
+use crate::mirror::follow::Alongside;
 use crate::store::locks::JobLock;
 use crate::store::sync_runs::{self, LeaveRunning};
 pub use lease::instance;
@@ -196,18 +197,57 @@ fn run_steps<'a>(
             ..Claim::default()
         };
         let mut summaries = Vec::new();
-        for step in steps {
+        let mut steps = steps.iter().peekable();
+        while let Some(step) = steps.next() {
             if cancel.is_cancelled() {
                 break;
             }
-            match run_under(ctx, *step, options, claim, cancel).await? {
-                RunOutcome::Ran(summary) => summaries.push(summary),
-                // Only a cancellation ends the wait for the lock.
-                RunOutcome::Busy | RunOutcome::TickTaken => break,
+            let follower = steps.next_if(|next| next.follows() == Some(step.name()));
+            let outcomes = match follower {
+                None => vec![run_under(ctx, *step, options, claim, cancel).await?],
+                Some(next) => run_together((*step, *next), ctx, options, claim, cancel).await?,
+            };
+            let mut busy = false;
+            for outcome in outcomes {
+                match outcome {
+                    RunOutcome::Ran(summary) => summaries.push(summary),
+                    // Only a cancellation ends the wait for the lock.
+                    RunOutcome::Busy | RunOutcome::TickTaken => busy = true,
+                }
+            }
+            if busy {
+                break;
             }
         }
         Ok(summaries)
     })
+}
+
+/// Runs a step and the step that follows its output at once, each a run of
+/// its own; the follower is told when the first has ended, however it ended.
+async fn run_together(
+    (first, follower): (&'static dyn Job, &'static dyn Job),
+    ctx: &JobContext,
+    options: &RunOptions,
+    claim: Claim,
+    cancel: &CancellationToken,
+) -> anyhow::Result<Vec<RunOutcome>> {
+    let (hints, following) = crate::mirror::follow::hand_over();
+    let leading = RunOptions {
+        alongside: Alongside::Queues(hints),
+        ..options.clone()
+    };
+    let trailing = RunOptions {
+        alongside: Alongside::Follows(following.clone()),
+        ..options.clone()
+    };
+    let lead = async {
+        let outcome = run_under(ctx, first, &leading, claim, cancel).await;
+        following.history_ended();
+        outcome
+    };
+    let (led, trailed) = tokio::join!(lead, run_under(ctx, follower, &trailing, claim, cancel));
+    Ok(vec![led?, trailed?])
 }
 
 /// [`run_claimed`] under `parent`: the process's shutdown, or the token of
