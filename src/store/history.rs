@@ -96,7 +96,7 @@ impl HashedTable for History {
         picked: &[usize],
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        write_rows(conn, tenant, rows, raw, picked, now)
+        write_rows(conn, UPSERT, (tenant, rows), raw, picked, now)
             .await
             .map(drop)
     }
@@ -137,7 +137,14 @@ async fn insert_page(
     }
     let raw = RawJson::of(rows.iter().map(|r| &r.raw));
     let all: Vec<usize> = (0..rows.len()).collect();
-    let written = write_rows(conn, tenant, rows, &raw, &all, now).await?;
+    // A window nobody wrote yet: a plain insert, unless a page repeats a
+    // row an earlier transaction of the pass wrote (pages shift).
+    let (raw, all) = (&raw, &all);
+    let insert =
+        async |c: &mut PgConnection| write_rows(c, INSERT, (tenant, rows), raw, all, now).await;
+    let upsert =
+        async |c: &mut PgConnection| write_rows(c, UPSERT, (tenant, rows), raw, all, now).await;
+    let written = super::insert_else_upsert(conn, insert, upsert).await?;
     let conf_ids: Vec<i64> = written.iter().map(|(conf_id, _)| *conf_id).collect();
     super::recordings::enqueue(conn, tenant, &conf_ids).await?;
     let inserted = written.iter().filter(|(_, inserted)| *inserted).count() as u64;
@@ -205,50 +212,65 @@ async fn existing(
         .collect())
 }
 
+/// Writes meetings, returning each written row's conference and whether it
+/// was inserted; `$on_conflict` is empty for a plain insert (see
+/// [`super::insert_else_upsert`]).
+macro_rules! write_history {
+    ($on_conflict:literal) => {
+        concat!(
+            "insert into cloudroom.meeting_history
+                (tenant, conf_id, start_time, subject, conf_type, end_time, duration_seconds,
+                 host_name, members, period_type, content_hash, raw, raw_original,
+                 first_seen_at, last_seen_at)
+             select $1, *, $13, $13 from unnest($2::bigint[], $3::timestamptz[], $4::text[],
+                 $5::int[], $6::timestamptz[], $7::bigint[], $8::text[], $9::int[], $10::int[],
+                 $11::bytea[], $12::text[]::jsonb[], $14::text[]) ",
+            $on_conflict,
+            " returning conf_id, (xmax = 0) as inserted"
+        )
+    };
+}
+
+const UPSERT: &str = write_history!(
+    "on conflict (tenant, conf_id, start_time) do update set
+         subject = excluded.subject, conf_type = excluded.conf_type,
+         end_time = excluded.end_time, duration_seconds = excluded.duration_seconds,
+         host_name = excluded.host_name, members = excluded.members,
+         period_type = excluded.period_type, content_hash = excluded.content_hash,
+         raw = excluded.raw, raw_original = excluded.raw_original,
+         last_seen_at = excluded.last_seen_at, removed_at = null
+     where meeting_history.content_hash is distinct from excluded.content_hash
+        or meeting_history.removed_at is not null"
+);
+
+const INSERT: &str = write_history!("");
+
 async fn write_rows(
     conn: &mut PgConnection,
-    tenant: &str,
-    rows: &[HistoryRow],
+    sql: &'static str,
+    (tenant, rows): (&str, &[HistoryRow]),
     raw: &RawJson,
     picked: &[usize],
     now: DateTime<Utc>,
 ) -> Result<Vec<(i64, bool)>, StoreError> {
-    sqlx::query_as(
-        "insert into cloudroom.meeting_history
-            (tenant, conf_id, start_time, subject, conf_type, end_time, duration_seconds,
-             host_name, members, period_type, content_hash, raw, raw_original,
-             first_seen_at, last_seen_at)
-         select $1, *, $13, $13 from unnest($2::bigint[], $3::timestamptz[], $4::text[], $5::int[],
-             $6::timestamptz[], $7::bigint[], $8::text[], $9::int[], $10::int[], $11::bytea[],
-             $12::text[]::jsonb[], $14::text[])
-         on conflict (tenant, conf_id, start_time) do update set
-             subject = excluded.subject, conf_type = excluded.conf_type,
-             end_time = excluded.end_time, duration_seconds = excluded.duration_seconds,
-             host_name = excluded.host_name, members = excluded.members,
-             period_type = excluded.period_type, content_hash = excluded.content_hash,
-             raw = excluded.raw, raw_original = excluded.raw_original,
-             last_seen_at = excluded.last_seen_at, removed_at = null
-         where meeting_history.content_hash is distinct from excluded.content_hash
-            or meeting_history.removed_at is not null
-         returning conf_id, (xmax = 0) as inserted",
-    )
-    .bind(tenant)
-    .bind(column!(rows, picked, conf_id))
-    .bind(column!(rows, picked, start_time))
-    .bind(column!(rows, picked, subject))
-    .bind(column!(rows, picked, conf_type))
-    .bind(column!(rows, picked, end_time))
-    .bind(column!(rows, picked, duration_seconds))
-    .bind(column!(rows, picked, host_name))
-    .bind(column!(rows, picked, members))
-    .bind(column!(rows, picked, period_type))
-    .bind(raw.hashes_at(picked))
-    .bind(raw.texts_at(picked))
-    .bind(now)
-    .bind(column!(rows, picked, raw_original))
-    .fetch_all(&mut *conn)
-    .await
-    .during("writing meeting history")
+    sqlx::query_as(sql)
+        .bind(tenant)
+        .bind(column!(rows, picked, conf_id))
+        .bind(column!(rows, picked, start_time))
+        .bind(column!(rows, picked, subject))
+        .bind(column!(rows, picked, conf_type))
+        .bind(column!(rows, picked, end_time))
+        .bind(column!(rows, picked, duration_seconds))
+        .bind(column!(rows, picked, host_name))
+        .bind(column!(rows, picked, members))
+        .bind(column!(rows, picked, period_type))
+        .bind(raw.hashes_at(picked))
+        .bind(raw.texts_at(picked))
+        .bind(now)
+        .bind(column!(rows, picked, raw_original))
+        .fetch_all(&mut *conn)
+        .await
+        .during("writing meeting history")
 }
 
 /// Marks the meetings of `[start, end]` that a full pass, started at

@@ -92,7 +92,11 @@ async fn write_batch(
         Held::Read => existing(conn, tenant, &read).await?,
         Held::None => Default::default(),
     };
-    let mut counts = upsert_rows(conn, tenant, &rows, &existing, now).await?;
+    let mut counts = match held {
+        Held::Read => upsert_rows(conn, tenant, &rows, &existing, now).await?,
+        Held::None if rows.is_empty() => RowCounts::default(),
+        Held::None => insert_first(conn, tenant, &rows, now).await?,
+    };
     let listed: HashSet<&str> = rows.iter().map(|r| r.file_id.as_str()).collect();
     let gone: Vec<&str> = existing
         .iter()
@@ -148,7 +152,7 @@ impl HashedTable for Recordings {
         picked: &[usize],
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        write_rows(conn, tenant, rows, raw, picked, now).await
+        write_rows(conn, UPSERT, (tenant, rows), raw, picked, now).await
     }
 
     async fn touch(
@@ -200,55 +204,93 @@ async fn existing(
     Ok((existing, owners))
 }
 
-async fn write_rows(
+/// Writes recordings and archives their URLs from what the insert returns,
+/// so that the URLs cross the wire and are decoded once; `$on_conflict` and
+/// `$urls_on_conflict` are empty for a plain insert (see
+/// [`super::insert_else_upsert`]).
+macro_rules! write_recordings {
+    ($on_conflict:literal, $urls_on_conflict:literal) => {
+        concat!(
+            "with written as (insert into cloudroom.recordings
+                (tenant, file_id, conf_id, title, created_at, duration_seconds, size_bytes,
+                 vod_url, download_url, content_hash, raw, raw_original, first_seen_at,
+                 last_seen_at)
+             select $1, *, $12, $12 from unnest($2::text[], $3::bigint[], $4::text[],
+                 $5::timestamptz[], $6::bigint[], $7::bigint[], $8::text[], $9::text[],
+                 $10::bytea[], $11::text[]::jsonb[], $13::text[]) ",
+            $on_conflict,
+            " returning file_id, download_url, vod_url)
+             insert into cloudroom.recording_urls as u
+                 (tenant, file_id, download_url, vod_url, first_seen_at, last_seen_at)
+             select $1, file_id, coalesce(download_url, ''), coalesce(vod_url, ''), $12, $12
+               from written ",
+            $urls_on_conflict
+        )
+    };
+}
+
+const UPSERT: &str = write_recordings!(
+    "on conflict (tenant, file_id) do update set
+         conf_id = excluded.conf_id, title = excluded.title, created_at = excluded.created_at,
+         duration_seconds = excluded.duration_seconds, size_bytes = excluded.size_bytes,
+         vod_url = excluded.vod_url, download_url = excluded.download_url,
+         content_hash = excluded.content_hash, raw = excluded.raw,
+         raw_original = excluded.raw_original,
+         last_seen_at = excluded.last_seen_at, deleted_at = null",
+    "on conflict (tenant, file_id, download_url, vod_url) do update
+         set last_seen_at = excluded.last_seen_at
+       where u.last_seen_at < excluded.last_seen_at - interval '1 day'"
+);
+
+const INSERT: &str = write_recordings!("", "");
+
+/// A first sync's rows, all new: a plain insert, unless one exists already
+/// (the same fileId under two conferences of different batches).
+async fn insert_first(
     conn: &mut PgConnection,
     tenant: &str,
     rows: &[RecordingRow],
+    now: DateTime<Utc>,
+) -> Result<RowCounts, StoreError> {
+    let raw = RawJson::of(rows.iter().map(|r| &r.raw));
+    let all: Vec<usize> = (0..rows.len()).collect();
+    let insert = async |conn: &mut PgConnection| {
+        write_rows(conn, INSERT, (tenant, rows), &raw, &all, now).await?;
+        Ok(RowCounts {
+            inserted: rows.len() as u64,
+            ..RowCounts::default()
+        })
+    };
+    let upsert =
+        async |conn: &mut PgConnection| upsert_rows(conn, tenant, rows, &HashMap::new(), now).await;
+    super::insert_else_upsert(conn, insert, upsert).await
+}
+
+async fn write_rows(
+    conn: &mut PgConnection,
+    sql: &'static str,
+    (tenant, rows): (&str, &[RecordingRow]),
     raw: &RawJson,
     picked: &[usize],
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    // The URL archive is written from what the insert returns: the URLs
-    // cross the wire and are decoded once.
-    sqlx::query(
-        "with written as (insert into cloudroom.recordings
-            (tenant, file_id, conf_id, title, created_at, duration_seconds, size_bytes,
-             vod_url, download_url, content_hash, raw, raw_original, first_seen_at, last_seen_at)
-         select $1, *, $12, $12 from unnest($2::text[], $3::bigint[], $4::text[], $5::timestamptz[],
-             $6::bigint[], $7::bigint[], $8::text[], $9::text[], $10::bytea[], $11::text[]::jsonb[],
-             $13::text[])
-         on conflict (tenant, file_id) do update set
-             conf_id = excluded.conf_id, title = excluded.title, created_at = excluded.created_at,
-             duration_seconds = excluded.duration_seconds, size_bytes = excluded.size_bytes,
-             vod_url = excluded.vod_url, download_url = excluded.download_url,
-             content_hash = excluded.content_hash, raw = excluded.raw,
-             raw_original = excluded.raw_original,
-             last_seen_at = excluded.last_seen_at, deleted_at = null
-         returning file_id, download_url, vod_url)
-         insert into cloudroom.recording_urls as u
-             (tenant, file_id, download_url, vod_url, first_seen_at, last_seen_at)
-         select $1, file_id, coalesce(download_url, ''), coalesce(vod_url, ''), $12, $12
-           from written
-         on conflict (tenant, file_id, download_url, vod_url) do update
-             set last_seen_at = excluded.last_seen_at
-           where u.last_seen_at < excluded.last_seen_at - interval '1 day'",
-    )
-    .bind(tenant)
-    .bind(column!(rows, picked, file_id))
-    .bind(column!(rows, picked, conf_id))
-    .bind(column!(rows, picked, title))
-    .bind(column!(rows, picked, created_at))
-    .bind(column!(rows, picked, duration_seconds))
-    .bind(column!(rows, picked, size_bytes))
-    .bind(column!(rows, picked, vod_url))
-    .bind(column!(rows, picked, download_url))
-    .bind(raw.hashes_at(picked))
-    .bind(raw.texts_at(picked))
-    .bind(now)
-    .bind(column!(rows, picked, raw_original))
-    .execute(&mut *conn)
-    .await
-    .during("writing recordings and archiving their URLs")?;
+    sqlx::query(sql)
+        .bind(tenant)
+        .bind(column!(rows, picked, file_id))
+        .bind(column!(rows, picked, conf_id))
+        .bind(column!(rows, picked, title))
+        .bind(column!(rows, picked, created_at))
+        .bind(column!(rows, picked, duration_seconds))
+        .bind(column!(rows, picked, size_bytes))
+        .bind(column!(rows, picked, vod_url))
+        .bind(column!(rows, picked, download_url))
+        .bind(raw.hashes_at(picked))
+        .bind(raw.texts_at(picked))
+        .bind(now)
+        .bind(column!(rows, picked, raw_original))
+        .execute(&mut *conn)
+        .await
+        .during("writing recordings and archiving their URLs")?;
     Ok(())
 }
 

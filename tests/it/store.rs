@@ -269,3 +269,55 @@ async fn directory_transactions_commit_durably_and_the_mirrors_do_not() {
     assert_eq!(setting(true).await, "on");
     assert_eq!(setting(false).await, "off");
 }
+
+/// A first sync writes with a plain insert; a batch that meets a row an
+/// earlier batch wrote (the same fileId under two conferences) falls back
+/// to the upsert in the same transaction instead of failing.
+#[tokio::test]
+async fn a_first_sync_batch_that_meets_an_existing_recording_is_upserted() {
+    let db = common::migrated_db().await;
+    let mut tx = db.pool.begin().await.unwrap();
+    let now = chrono::Utc::now();
+    let batch = |conf_id: i64, file_ids: &[&str]| {
+        let rows = file_ids.iter().map(|f| RecordingRow {
+            file_id: f.to_string(),
+            conf_id,
+            title: Some(format!("{f} of {conf_id}")),
+            created_at: None,
+            duration_seconds: None,
+            size_bytes: None,
+            vod_url: None,
+            download_url: Some(format!("http://d/{conf_id}/{f}")),
+            raw: json!({"fileId": f, "conf": conf_id}),
+            raw_original: None,
+        });
+        vec![ConferenceRecordings {
+            conf_id,
+            rows: Some(rows.collect()),
+            complete: true,
+        }]
+    };
+    let first = recordings::write_first_conferences(&mut tx, "default", batch(1, &["a", "b"]), now)
+        .await
+        .unwrap();
+    assert_eq!((first.inserted, first.updated), (2, 0));
+    let second =
+        recordings::write_first_conferences(&mut tx, "default", batch(2, &["b", "c"]), now)
+            .await
+            .unwrap();
+    // A first sync compares with nothing, so what it writes counts as new.
+    assert_eq!(second.inserted + second.updated, 2);
+    tx.commit().await.unwrap();
+    let rows: Vec<(String, i64)> =
+        sqlx::query_as("select file_id, conf_id from cloudroom.recordings order by file_id")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+    let expected = [("a", 1), ("b", 2), ("c", 2)].map(|(f, c)| (f.to_string(), c));
+    assert_eq!(rows, expected);
+    let urls: i64 = sqlx::query_scalar("select count(*) from cloudroom.recording_urls")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(urls, 4, "b keeps both of its URLs");
+}
