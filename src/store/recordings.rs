@@ -376,6 +376,12 @@ pub async fn dequeue(
     sqlx::query("delete from confsync.recording_queue where tenant = $1 and conf_id = any($2)")
         .bind(tenant)
         .bind(conf_ids)
+        // Planned with the ids at hand (an unnamed statement): until the
+        // queue is analyzed, which a first sync fills within the minute,
+        // PostgreSQL looks the tenant's rows up and filters them for the
+        // ids; a custom plan hashes the ids for that filter, a cached
+        // generic one compares each row with every id.
+        .persistent(false)
         .execute(&mut *conn)
         .await
         .during("removing conferences from the recordings queue")?;
