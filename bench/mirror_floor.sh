@@ -10,6 +10,13 @@
 # command, which tells whether a run waits or is bound by the 2 cores it
 # shares with the simulator and PostgreSQL.
 #
+# LATENCY_MS (default 0) adds that much latency to each of the simulator's
+# answers, as a vendor that is not on localhost does; CONCURRENCY (default
+# 16) is `bench pages --concurrency`. The floor is the fastest fetch-only
+# walk: 16 at no latency (more only adds contention on 2 cores), the
+# mirror's own 256 (`cloudroom.recordings_concurrency`) with latency, where
+# 16 would leave the floor slower than the mirror.
+#
 # Run from anywhere: bash bench/mirror_floor.sh
 # Needs: cargo, python3, psql and a PostgreSQL server as in compare_dlt.sh.
 set -euo pipefail
@@ -21,6 +28,8 @@ mkdir -p "$OUT"
 export PGHOST=${PGHOST:-127.0.0.1} PGPORT=${PGPORT:-5432} PGUSER=${PGUSER:-postgres}
 DB=bench_mirror_floor
 ROUNDS=${ROUNDS:-3}
+LATENCY_MS=${LATENCY_MS:-0}
+CONCURRENCY=${CONCURRENCY:-16}
 SIM_PID=
 cleanup() { [ -n "$SIM_PID" ] && kill "$SIM_PID" 2>/dev/null || true; }
 trap cleanup EXIT
@@ -32,7 +41,8 @@ cargo build --release --quiet
 PORT=$(free_port)
 SIM="http://127.0.0.1:$PORT/CLOUDROOM-SERVER"
 target/release/confsync simulate --port "$PORT" --seed 42 --conferences 2000 --history 20000 \
-    --recordings-per-conference 2 --list-requests-per-minute 0 >"$OUT/simulator.log" 2>&1 &
+    --recordings-per-conference 2 --list-requests-per-minute 0 --latency-ms "$LATENCY_MS" \
+    >"$OUT/simulator.log" 2>&1 &
 SIM_PID=$!
 for _ in $(seq 1 100); do grep -q 'simulator listening' "$OUT/simulator.log" && break; sleep 0.1; done
 START=$(date -u -d '3 years ago 7 days ago' +%F)
@@ -59,7 +69,8 @@ cpu_of_postgres() {
 for round in $(seq 1 "$ROUNDS"); do
     s0=$(cpu_of_pid $SIM_PID)
     python3 $BENCH/measure.py --out "$OUT/pages-$round.json" -- \
-        target/release/confsync bench pages --base-url "$SIM" --history-start "$START" >/dev/null
+        target/release/confsync bench pages --base-url "$SIM" --history-start "$START" \
+        --concurrency "$CONCURRENCY" >/dev/null
     echo "pages $(cpu_of_pid $SIM_PID) $s0 0 0" >>"$OUT/cpu"
     psql -d postgres -q -c "drop database if exists $DB with (force)" -c "create database $DB" 2>/dev/null
     target/release/confsync migrate >/dev/null
@@ -69,8 +80,8 @@ for round in $(seq 1 "$ROUNDS"); do
     sleep 1 # the postmaster adds an ended backend's CPU once it has reaped it
     echo "mirror $(cpu_of_pid $SIM_PID) $s0 $(cpu_of_postgres) $p0" >>"$OUT/cpu"
 done
-python3 - "$OUT" "$ROUNDS" <<'PY'
-import json, statistics, sys
+LATENCY_MS=$LATENCY_MS CONCURRENCY=$CONCURRENCY python3 - "$OUT" "$ROUNDS" <<'PY'
+import json, os, statistics, sys
 out, rounds = sys.argv[1], int(sys.argv[2])
 load = lambda kind: [json.load(open(f"{out}/{kind}-{r}.json")) for r in range(1, rounds + 1)]
 pages, mirror = load("pages"), load("mirror")
@@ -79,6 +90,8 @@ print("bench pages (fetch only): " + ", ".join(f"{s:.2f} s" for s in p))
 print("sync mirror (first sync): " + ", ".join(f"{s:.2f} s" for s in m)
       + f"; peak RSS {max(x['peak_rss_kib'] for x in mirror) / 1024:.1f} MiB")
 print(f"mirror / floor: {statistics.median(m) / statistics.median(p):.2f}x (medians)")
+print(f"(simulator latency {os.environ.get('LATENCY_MS', '0')} ms, bench pages concurrency "
+      f"{os.environ.get('CONCURRENCY', '16')})")
 cpu = {"pages": [], "mirror": []}
 for line in open(f"{out}/cpu"):
     kind, s1, s0, p1, p0 = line.split()
