@@ -169,18 +169,17 @@ impl AliyunClient {
         self.batch_call("DeleteUser", &refs).await
     }
 
-    /// The user as CVC has it, or `None` when CVC says it does not exist.
+    /// The user as CVC has it, or `None` when CVC answers `Success=true`
+    /// without a `UserInfo`. The document names no code and no message for a
+    /// user that does not exist, so a `Success=false` answer stays an error
+    /// (unknown), whatever its message says: nothing is decided on its text.
     pub async fn get_user(&self, user_id: &str) -> Result<Option<AliyunUser>, AliyunError> {
         let call = Call {
             action: "GetUser",
             query: BTreeMap::from([("UserId".to_string(), user_id.to_string())]),
             body: BTreeMap::new(),
         };
-        match self.call(call).await {
-            Ok(value) => Ok(decode_user(value, user_id)),
-            Err(e) if is_user_not_found(&e) => Ok(None),
-            Err(e) => Err(e),
-        }
+        Ok(decode_user(self.call(call).await?, user_id))
     }
 
     /// Who joined and left a meeting, one record per join.
@@ -420,16 +419,6 @@ fn decode_user(mut value: Value, user_id: &str) -> Option<AliyunUser> {
         user.user_id = user_id.to_string();
     }
     Some(user)
-}
-
-/// The document names no error codes, so absence is recognised by a
-/// message that says so, in English or Chinese.
-fn is_user_not_found(e: &AliyunError) -> bool {
-    let AliyunError::Business { message, .. } = e else {
-        return false;
-    };
-    let lower = message.to_lowercase();
-    lower.contains("not exist") || lower.contains("not found") || message.contains("不存在")
 }
 
 fn record_outcome(span: &tracing::Span, result: &Result<Value, AliyunError>) {

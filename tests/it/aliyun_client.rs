@@ -140,7 +140,8 @@ async fn create_get_update_delete_round_trip() {
         .delete_user_batch(&["u-1".to_string()])
         .await
         .unwrap();
-    assert_eq!(client.get_user("u-1").await.unwrap(), None);
+    let gone = client.get_user("u-1").await.unwrap_err();
+    assert!(matches!(gone, AliyunError::Business { .. }), "{gone:?}");
     assert!(client.get_user("u-2").await.unwrap().is_some());
     assert_eq!(client.stats().snapshot().retries, 0);
     sim.stop().await;
@@ -339,7 +340,8 @@ async fn clock_skew_beyond_fifteen_minutes_names_the_clock() {
     }
     // Within the window the same client is fine.
     sim.state.clock_skew.store(10 * 60, Ordering::Relaxed);
-    assert_eq!(client.get_user("u-1").await.unwrap(), None);
+    let absent = client.get_user("u-1").await.unwrap_err();
+    assert!(matches!(absent, AliyunError::Business { .. }), "{absent:?}");
     sim.stop().await;
 }
 
@@ -494,8 +496,9 @@ async fn each_call_has_a_span_and_logs_never_hold_the_secret_alone() {
     let _guard = tracing::subscriber::set_default(subscriber);
 
     let client = client_from(&settings(&sim));
+    client.create_user_batch(&[user("u-1")]).await.unwrap();
     sim.state.faults().aliyun_throttle_next = 1;
-    assert_eq!(client.get_user("u-1").await.unwrap(), None);
+    assert!(client.get_user("u-1").await.unwrap().is_some());
     let wrong = client_from(&AliyunSettings {
         access_key_secret: Some(SecretString::from("wrong-secret-0815")),
         ..settings(&sim)
@@ -521,9 +524,10 @@ async fn each_call_has_a_span_and_logs_never_hold_the_secret_alone() {
 }
 
 /// The document does not say how GetUser answers for a user that does not
-/// exist; under every reading the simulator offers, the client says "absent".
+/// exist; the client says "absent" only for the reading that says so in the
+/// document's own terms (Success=true, no UserInfo), never from a message.
 #[tokio::test]
-async fn an_absent_user_is_none_under_every_reading() {
+async fn an_absent_user_is_none_only_when_cvc_says_success_without_one() {
     use confsync_sim::aliyun::AbsentUser;
     for reading in [AbsentUser::Error, AbsentUser::ErrorZh, AbsentUser::Empty] {
         let sim = common::simulator(confsync_sim::SimConfig {
@@ -532,11 +536,13 @@ async fn an_absent_user_is_none_under_every_reading() {
         })
         .await;
         let client = client_from(&settings(&sim));
-        assert_eq!(
-            client.get_user("nobody").await.unwrap(),
-            None,
-            "{reading:?}"
-        );
+        // The document names no code or message for a missing user: a
+        // Success=false answer stays an error, whatever its message says.
+        match (reading, client.get_user("nobody").await) {
+            (AbsentUser::Empty, Ok(None)) => {}
+            (AbsentUser::Error | AbsentUser::ErrorZh, Err(AliyunError::Business { .. })) => {}
+            (_, other) => panic!("{reading:?}: {other:?}"),
+        }
         client.create_user_batch(&[user("u-1")]).await.unwrap();
         assert!(
             client.get_user("u-1").await.unwrap().is_some(),
