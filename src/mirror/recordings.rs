@@ -274,6 +274,10 @@ async fn read_all(
     let ramp = Ramp::new(ctx.settings.recordings_concurrency);
     let mut reads = FuturesUnordered::new();
     loop {
+        // A shutdown while following starts no more reads.
+        if ctx.cancel.is_cancelled() {
+            return Ok(targets);
+        }
         while reads.len() < ramp.limit() {
             match targets.next_ready() {
                 Some(conf_id) => reads.push(read_conference(ctx, conf_id)),

@@ -154,6 +154,54 @@ async fn a_recordings_run_stopped_by_a_shutdown_is_abandoned() {
     assert_eq!(runs(&db.pool, "recordings").await[0].status, "abandoned");
 }
 
+/// A shutdown while the recordings pass follows the history pass stops
+/// both: each run is abandoned, no read starts after the mirror returns,
+/// and a later mirror stores what the stopped one did not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mirror_stopped_while_recordings_follow_history_is_abandoned_and_resumes() {
+    let sim = common::simulator(SimConfig {
+        latency_ms: 40,
+        ..common::small_sim()
+    })
+    .await;
+    let db = common::migrated_db().await;
+    let mut ctx = common::mirror_context(&sim, &db);
+    common::reconfigure(&mut ctx, |cr| cr.recordings_concurrency = 2);
+    let mirror = {
+        let ctx = ctx.clone();
+        tokio::spawn(async move { common::run_mirror(&ctx, &FULL).await })
+    };
+    let answered = || sim.state.requests("cloudroom", Some("video.list"), None);
+    while answered() < 2 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    ctx.shutdown.cancel();
+    let summaries = mirror.await.unwrap().unwrap();
+    let stopped: Vec<(&str, bool)> = summaries.iter().map(|s| (s.job, s.cancelled)).collect();
+    assert_eq!(
+        stopped,
+        [
+            ("conferences", false),
+            ("history", true),
+            ("recordings", true)
+        ]
+    );
+    assert_eq!(runs(&db.pool, "recordings").await[0].status, "abandoned");
+    let read = answered();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(answered(), read, "no read after the mirror returned");
+
+    let ctx = common::mirror_context(&sim, &db);
+    let again = common::run_mirror(&ctx, &FULL).await.unwrap();
+    assert!(again.iter().all(|s| s.error.is_none() && !s.cancelled));
+    let stored: i64 = sqlx::query_scalar("select count(*) from cloudroom.recordings")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    let world = confsync_sim::lock(&sim.state.cloudroom).recordings().len() as i64;
+    assert_eq!(stored, world);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_manual_sync_stopped_by_a_signal_or_killed_leaves_no_run_that_looks_alive() {
     let sim = common::simulator(slow_history("lifecycleManualSync")).await;
