@@ -118,13 +118,7 @@ impl Targets {
     /// The next conference to read, if one is at hand now.
     pub fn next_ready(&mut self) -> Option<i64> {
         if self.ready.is_empty() {
-            if let Some(follow) = &mut self.follow {
-                let mut batches = Vec::new();
-                while let Ok(batch) = follow.hints.try_recv() {
-                    batches.push(batch);
-                }
-                batches.into_iter().for_each(|b| self.add(b));
-            }
+            self.take_hints();
         }
         self.ready.pop_front()
     }
@@ -162,11 +156,9 @@ impl Targets {
             self.hint().await;
             return Ok(());
         }
-        let Some(mut follow) = self.follow.take() else {
+        self.take_hints();
+        if self.follow.take().is_none() {
             return Ok(());
-        };
-        while let Ok(batch) = follow.hints.try_recv() {
-            self.add(batch);
         }
         let mut conn = pool.acquire().await?;
         let queued = store::recordings::queued(&mut conn, tenant).await?;
@@ -178,6 +170,13 @@ impl Targets {
     /// pass to take off the queue once it has written them.
     pub fn again(&self) -> impl Iterator<Item = i64> + '_ {
         self.again.iter().copied()
+    }
+
+    /// Every hint already handed over.
+    fn take_hints(&mut self) {
+        while let Some(batch) = self.follow.as_mut().and_then(|f| f.hints.try_recv().ok()) {
+            self.add(batch);
+        }
     }
 
     fn add(&mut self, conf_ids: Vec<i64>) {

@@ -50,7 +50,7 @@ impl ReadAhead {
     /// Page `page_no`: the one read ahead when it is next in line, else a
     /// fresh request (the list grew past what page 1 announced).
     pub async fn page(&mut self, page_no: u32) -> anyhow::Result<Page<ConferenceRecord>> {
-        let first_pending = self.next_to_request - self.pending.len() as u32;
+        let first_pending = self.first_pending();
         match self.pending.pop_front() {
             Some(fetch) if first_pending == page_no => {
                 self.request_more();
@@ -66,8 +66,12 @@ impl ReadAhead {
 
     /// Whether page `page_no` is next in line and already read.
     pub fn is_ready(&self, page_no: u32) -> bool {
-        let first_pending = self.next_to_request - self.pending.len() as u32;
-        first_pending == page_no && self.pending.front().is_some_and(|f| f.is_finished())
+        self.first_pending() == page_no && self.pending.front().is_some_and(|f| f.is_finished())
+    }
+
+    /// The page the oldest pending request reads.
+    fn first_pending(&self) -> u32 {
+        self.next_to_request - self.pending.len() as u32
     }
 
     fn request_more(&mut self) {

@@ -58,7 +58,7 @@ pub async fn run(
     let quarantine = std::sync::Arc::new(quarantine);
     let mut done = 0usize;
     let (sender, mut receiver) = mpsc::channel(WRITE_BATCH * 2);
-    let mut producer = tokio::spawn(read_all(ctx.clone(), targets, sender));
+    let producer = tokio::spawn(read_all(ctx.clone(), targets, sender));
     // Stops the readers if this task returns early.
     let _stop_readers = AbortOnDrop(producer.abort_handle());
     let mut failures = Failures::default();
@@ -86,9 +86,7 @@ pub async fn run(
     while let Some(done) = writes.join_next().await {
         add(totals, joined(Some(done))?);
     }
-    let targets = (&mut producer)
-        .await
-        .context("the recordings readers stopped")??;
+    let targets = producer.await.context("the recordings readers stopped")??;
     // The readers stop forwarding on a shutdown, which ends the loop above
     // as if the queue were read: a pass cut short must not look complete.
     let queued = targets.count();

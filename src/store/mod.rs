@@ -117,8 +117,13 @@ pub use crate::metrics::RowCounts;
 /// The hash that decides whether a row changed: sha256 over the record as
 /// received (serde_json sorts object keys, so equal records hash equally).
 pub fn content_hash(raw: &serde_json::Value) -> Vec<u8> {
-    let bytes = serde_json::to_vec(raw).unwrap_or_default();
-    Sha256::digest(&bytes).to_vec()
+    hash_of_text(&serde_json::to_string(raw).unwrap_or_default())
+}
+
+/// [`content_hash`] of a record already serialized by serde_json: the one
+/// definition, so that a record hashes alike on every path.
+fn hash_of_text(text: &str) -> Vec<u8> {
+    Sha256::digest(text.as_bytes()).to_vec()
 }
 
 /// Records serialized once, for both their [`content_hash`] and their `raw`
@@ -133,10 +138,7 @@ impl RawJson {
         let texts: Vec<String> = records
             .map(|raw| serde_json::to_string(raw).unwrap_or_default())
             .collect();
-        let hashes = texts
-            .iter()
-            .map(|text| Sha256::digest(text.as_bytes()).to_vec())
-            .collect();
+        let hashes = texts.iter().map(|text| hash_of_text(text)).collect();
         RawJson { hashes, texts }
     }
 

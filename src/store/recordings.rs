@@ -94,7 +94,6 @@ async fn write_batch(
     };
     let mut counts = match held {
         Held::Read => upsert_rows(conn, tenant, &rows, &existing, now).await?,
-        Held::None if rows.is_empty() => RowCounts::default(),
         Held::None => insert_first(conn, tenant, &rows, now).await?,
     };
     let listed: HashSet<&str> = rows.iter().map(|r| r.file_id.as_str()).collect();
@@ -252,6 +251,9 @@ async fn insert_first(
     rows: &[RecordingRow],
     now: DateTime<Utc>,
 ) -> Result<RowCounts, StoreError> {
+    if rows.is_empty() {
+        return Ok(RowCounts::default());
+    }
     let raw = RawJson::of(rows.iter().map(|r| &r.raw));
     let all: Vec<usize> = (0..rows.len()).collect();
     let insert = async |conn: &mut PgConnection| {
