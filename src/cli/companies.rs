@@ -1,4 +1,4 @@
-//! `confsync companies plan|apply`.
+//! `confsync companies plan|apply|settle`.
 
 use std::process::ExitCode;
 
@@ -21,6 +21,20 @@ pub enum CompaniesCommand {
     Apply {
         #[command(flatten)]
         args: CompaniesArgs,
+    },
+    /// Settle a company create whose answer was lost (`plan` lists them):
+    /// `--exists` proves it with a PUT of its name and records it,
+    /// `--absent` lets the next apply create it.
+    Settle {
+        /// The company's compGUID.
+        #[arg(long, value_name = "COMPGUID")]
+        guid: String,
+        /// The company is in CloudRoom's console.
+        #[arg(long, conflicts_with = "absent", required_unless_present = "absent")]
+        exists: bool,
+        /// The company is not in CloudRoom's console.
+        #[arg(long)]
+        absent: bool,
     },
 }
 
@@ -45,7 +59,30 @@ pub async fn dispatch(settings: &Settings, command: CompaniesCommand) -> ExitCod
             Err(e) => exit::fail(&e),
         },
         CompaniesCommand::Apply { args } => apply(settings, &args).await,
+        CompaniesCommand::Settle { guid, absent, .. } => {
+            let settlement = match absent {
+                true => companies::Settlement::Absent,
+                false => companies::Settlement::Exists,
+            };
+            match settle(settings, &guid, settlement).await {
+                Ok(done) => {
+                    println!("{done}");
+                    exit::code(exit::OK)
+                }
+                Err(e) => exit::fail(&e),
+            }
+        }
     }
+}
+
+async fn settle(
+    settings: &Settings,
+    guid: &str,
+    settlement: companies::Settlement,
+) -> anyhow::Result<String> {
+    let client = companies::platform_client(&settings.platform, &settings.cloudroom)?;
+    let pool = crate::store::db::connect_and_migrate(&settings.database).await?;
+    companies::settle(&client, &pool, guid, settlement).await
 }
 
 async fn plan(
@@ -58,6 +95,7 @@ async fn plan(
         false => crate::store::db::connect_current(&settings.database).await?,
     };
     let actual = crate::store::companies::all(&pool).await?;
+    let uncertain = crate::store::companies::uncertain(&pool).await?;
     let tenants = settings.tenants();
     let declared: Vec<companies::DeclaredCompany<'_>> = tenants
         .iter()
@@ -66,7 +104,7 @@ async fn plan(
             company: t.company.as_ref(),
         })
         .collect();
-    let plan = companies::plan(&declared, &actual, &args.delete)?;
+    let plan = companies::plan(&declared, &actual, &uncertain, &args.delete)?;
     Ok((plan, pool))
 }
 
@@ -96,17 +134,22 @@ async fn apply(settings: &Settings, args: &CompaniesArgs) -> ExitCode {
         print_json(&report);
     } else {
         println!(
-            "companies apply: {} created, {} renamed, {} deleted, {} failed",
+            "companies apply: {} created, {} renamed, {} deleted, {} settled, {} uncertain, {} failed",
             report.created.len(),
             report.renamed.len(),
             report.deleted.len(),
+            report.settled.len(),
+            report.uncertain.len(),
             report.failed.len()
         );
+        for (guid, what) in &report.uncertain {
+            eprintln!("  uncertain {guid}: {what}");
+        }
         for (guid, why) in &report.failed {
             eprintln!("  failed {guid}: {why}");
         }
     }
-    exit::code(if report.failed.is_empty() {
+    exit::code(if report.failed.is_empty() && report.uncertain.is_empty() {
         exit::OK
     } else {
         exit::PARTIAL

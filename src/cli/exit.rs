@@ -21,6 +21,7 @@ Exit codes:
   1   a run failed, or the database or a vendor could not be reached
   2   the command line is wrong
   3   directory apply or companies apply: some objects failed (retried next run)
+      or a create is uncertain (its answer was lost: `plan` says how to settle it)
   78  the configuration is invalid (EX_CONFIG)";
 
 pub fn code(code: u8) -> ExitCode {

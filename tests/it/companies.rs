@@ -183,3 +183,160 @@ async fn refused_with(wrong_scope: confsync_sim::cloudroom::WrongScope, code: &s
         text(&missing)
     );
 }
+
+fn company_calls(sim: &confsync_sim::RunningSimulator, endpoint: &str) -> u64 {
+    sim.state.requests("cloudroom", Some(endpoint), None)
+}
+
+async fn confsync_with_timeout(config: &Path, args: &[&str]) -> Output {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_confsync"))
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env_remove("CONFSYNC_CONFIG")
+        .env("CONFSYNC_CLOUDROOM__TIMEOUT_SECONDS", "1")
+        .output()
+        .await
+        .unwrap()
+}
+
+async fn uncertain_rows(db: &common::TestDb) -> Vec<(String, Option<String>)> {
+    sqlx::query_as("select comp_guid, request_id from confsync.uncertain_companies")
+        .fetch_all(&db.pool)
+        .await
+        .unwrap()
+}
+
+/// A company POST that takes effect but whose answer comes after the
+/// client's timeout is recorded uncertain with its X-CR-RequestId and never
+/// sent again; a PUT of its name proves it, in the next apply here because
+/// the first proof's answer is lost too.
+#[tokio::test]
+async fn a_company_create_whose_answer_is_lost_is_not_sent_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sim, tenants) = sim_with_tenants(1, common::small_sim(), dir.path()).await;
+    let db = common::migrated_db().await;
+    let config = write_config(dir.path(), &sim, &db, &tenants, (1, false), "");
+    std::fs::rename(&config, config.with_file_name("base.toml")).unwrap();
+    let platform = &tenants.file["platform"];
+    let platform = (
+        platform["secret_id"].as_str().unwrap(),
+        platform["secret_key"].as_str().unwrap(),
+    );
+    declare(&config, platform, None);
+    // The PUT is retried once after a timeout (it is idempotent): both
+    // attempts' answers are lost.
+    let faults = serde_json::json!({"slow_answers": {
+        "company.create": {"count": 1, "millis": 2500},
+        "company.update": {"count": 2, "millis": 2500},
+    }});
+    common::admin(&sim, reqwest::Method::POST, "/faults", Some(faults)).await;
+
+    let first = confsync_with_timeout(&config, &["companies", "apply"]).await;
+    assert_eq!(first.status.code(), Some(3), "{}", text(&first));
+    let said = text(&first);
+    assert!(
+        said.contains("1 uncertain") && said.contains("X-CR-RequestId"),
+        "{said}"
+    );
+    assert_eq!(company_calls(&sim, "company.create"), 1);
+    assert_eq!(companies(&sim).len(), 1, "the POST took effect");
+    let rows = uncertain_rows(&db).await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert!(rows[0].1.as_deref().is_some_and(|id| said.contains(id)));
+
+    let plan = confsync(&config, &["companies", "plan"]).await;
+    assert!(
+        text(&plan).contains("? uncertain t001") && text(&plan).contains("companies settle"),
+        "{}",
+        text(&plan)
+    );
+    let second = confsync_with_timeout(&config, &["companies", "apply"]).await;
+    assert!(second.status.success(), "{}", text(&second));
+    assert!(text(&second).contains("1 settled"), "{}", text(&second));
+    assert_eq!(
+        company_calls(&sim, "company.create"),
+        1,
+        "never a second POST"
+    );
+    assert!(uncertain_rows(&db).await.is_empty());
+    let again = confsync(&config, &["companies", "plan"]).await;
+    assert!(
+        text(&again).contains("0 change(s), 1 unchanged"),
+        "{}",
+        text(&again)
+    );
+}
+
+/// An uncertain create that CloudRoom does not have: the PUT is refused
+/// (the document's generic 400), so it stays uncertain with no POST until
+/// a person settles it absent; then one POST creates it.
+#[tokio::test]
+async fn an_uncertain_company_that_does_not_exist_waits_for_a_person() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sim, tenants) = sim_with_tenants(1, common::small_sim(), dir.path()).await;
+    let db = common::migrated_db().await;
+    let config = write_config(dir.path(), &sim, &db, &tenants, (1, false), "");
+    std::fs::rename(&config, config.with_file_name("base.toml")).unwrap();
+    let platform = &tenants.file["platform"];
+    let platform = (
+        platform["secret_id"].as_str().unwrap(),
+        platform["secret_key"].as_str().unwrap(),
+    );
+    declare(&config, platform, None);
+    sqlx::query(
+        "insert into confsync.uncertain_companies (comp_guid, tenant, comp_name, admin, admin_name, request_id)
+         values ('t001', 't001', 'Acme', 'admin@acme.example', 'Acme Admin', 'lost-request')",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
+
+    let refused = confsync(&config, &["companies", "apply"]).await;
+    assert_eq!(refused.status.code(), Some(3), "{}", text(&refused));
+    assert!(
+        text(&refused).contains("lost-request"),
+        "{}",
+        text(&refused)
+    );
+    assert_eq!(company_calls(&sim, "company.create"), 0);
+    assert_eq!(company_calls(&sim, "company.update"), 1, "the proof");
+    let delete = confsync(&config, &["companies", "apply", "--delete", "t001"]).await;
+    assert!(
+        text(&delete).contains("settle it first"),
+        "{}",
+        text(&delete)
+    );
+    let exists = confsync(
+        &config,
+        &["companies", "settle", "--guid", "t001", "--exists"],
+    )
+    .await;
+    assert_eq!(exists.status.code(), Some(1), "{}", text(&exists));
+    assert!(
+        text(&exists).contains("stays uncertain"),
+        "{}",
+        text(&exists)
+    );
+
+    let absent = confsync(
+        &config,
+        &["companies", "settle", "--guid", "t001", "--absent"],
+    )
+    .await;
+    assert!(absent.status.success(), "{}", text(&absent));
+    let created = confsync(&config, &["companies", "apply"]).await;
+    assert!(created.status.success(), "{}", text(&created));
+    assert_eq!(company_calls(&sim, "company.create"), 1);
+    assert_eq!(companies(&sim).len(), 1);
+    let unknown = confsync(
+        &config,
+        &["companies", "settle", "--guid", "t001", "--absent"],
+    )
+    .await;
+    assert!(
+        text(&unknown).contains("no uncertain create"),
+        "{}",
+        text(&unknown)
+    );
+}
