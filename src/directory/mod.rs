@@ -239,6 +239,7 @@ pub async fn prepare(
     let users = store::directory::users(pool, tenant).await?;
     keys::adopt_stored_ids(&mut desired, &users, dir.employee_id_case);
     let uncertain = store::directory_uncertain::list(pool, tenant).await?;
+    let released = store::directory_released::list(pool, tenant).await?;
     let mut plan = plan::build(
         desired,
         departments,
@@ -246,6 +247,7 @@ pub async fn prepare(
         PlanOptions {
             settings: dir,
             uncertain: &uncertain,
+            released: &released,
             group,
             allow_mass_delete,
             now: chrono::Utc::now(),

@@ -62,6 +62,10 @@ pub struct UserWrite {
     /// CloudRoom only: the record (employee id, account) this account was
     /// taken over from; cleared while it still names that account.
     pub taken_from: Option<(String, String)>,
+    /// CloudRoom only: the account this person's record named until now,
+    /// which the plan deletes as replaced (kept in `released_accounts`
+    /// until that delete is done).
+    pub releases: Option<String>,
     /// CloudRoom only: `created` or `adopted`.
     pub origin: Option<&'static str>,
     pub hash: Vec<u8>,
@@ -212,8 +216,15 @@ pub async fn save_cloudroom_users(
     if rows.is_empty() {
         return Ok(());
     }
+    let left: Vec<(&str, &str)> = rows
+        .iter()
+        .filter_map(|r| Some((r.employee_id.as_str(), r.releases.as_deref()?)))
+        .collect();
+    super::directory_released::record(conn, tenant, &left, now).await?;
     let taken: Vec<(String, String)> = rows.iter().filter_map(|r| r.taken_from.clone()).collect();
     remove_cloudroom_accounts(conn, tenant, &taken).await?;
+    let held: Vec<&str> = rows.iter().map(|r| r.account.as_str()).collect();
+    super::directory_released::clear(conn, tenant, &held).await?;
     let (id, account, origin, hash, fields) = user_columns(rows);
     sqlx::query(
         "insert into directory.users (tenant, employee_id, account, cloudroom_origin, cloudroom_hash, cloudroom_fields, cloudroom_pushed_at)
@@ -311,6 +322,7 @@ pub async fn remove_cloudroom_accounts(
     .execute(&mut *conn)
     .await
     .during("recording deleted CloudRoom accounts")?;
+    super::directory_released::clear(conn, tenant, &accounts).await?;
     forget_untargeted(conn, tenant, &ids).await
 }
 
@@ -426,6 +438,8 @@ pub async fn forget_tenant(pool: &PgPool, tenant: &str) -> Result<(), StoreError
         "delete from directory.users where tenant = $1",
         "delete from directory.departments where tenant = $1",
         "delete from directory.staged_deletes where tenant = $1",
+        "delete from directory.released_accounts where tenant = $1",
+        "delete from directory.uncertain_departments where tenant = $1",
     ] {
         sqlx::query(sql)
             .bind(tenant)

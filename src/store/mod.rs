@@ -22,6 +22,7 @@ pub mod db;
 pub mod details;
 pub mod directory;
 pub mod directory_audit;
+pub mod directory_released;
 pub mod directory_uncertain;
 pub(crate) mod hashed;
 pub mod history;

@@ -439,3 +439,67 @@ async fn a_department_create_whose_answer_is_lost_is_not_sent_twice() {
     );
     assert!(world.user("acc1").is_some());
 }
+
+/// A replaced account whose DELETE fails (here its proof PUT's answers are
+/// lost) is kept in `directory.released_accounts`, although the person's
+/// record now names the new account, and the next apply proves and deletes
+/// it; an account claimed again by then is kept and no longer released.
+#[tokio::test]
+async fn a_replaced_account_whose_delete_failed_is_deleted_by_the_next_apply() {
+    for reading in READINGS {
+        let w = world(reading, &[row("E1", "acc1"), row("E2", "acc2")]).await;
+        assert!(!w.apply().await.failed());
+        let mut settings = w.settings.clone();
+        settings.cloudroom.timeout_seconds = 1;
+        dh::rewrite(&w.path, &csv(&[row("E1", "new1"), row("E2", "new2")]));
+        let lost =
+            serde_json::json!({"slow_answers": {"user.update": {"count": 20, "millis": 1500}}});
+        common::admin(&w.sim, reqwest::Method::POST, "/faults", Some(lost)).await;
+        let first = dh::apply(&settings, &w.db).await.report;
+        assert!(first.failed(), "{reading:?}: {first}");
+        common::admin(
+            &w.sim,
+            reqwest::Method::POST,
+            "/faults",
+            Some(serde_json::json!({})),
+        )
+        .await;
+        {
+            let world = lock(&w.sim.state.cloudroom);
+            for account in ["acc1", "acc2", "new1", "new2"] {
+                assert!(world.user(account).is_some(), "{reading:?}: {account}");
+            }
+        }
+        let released = dh::count(&w.db, "select count(*) from directory.released_accounts").await;
+        assert_eq!(released, 2, "{reading:?}");
+
+        // E3 claims acc2 meanwhile: it is taken over with a new password
+        // (E2 knows the old one), never deleted.
+        let e2_password = w.password("acc2");
+        dh::rewrite(
+            &w.path,
+            &csv(&[row("E1", "new1"), row("E2", "new2"), row("E3", "acc2")]),
+        );
+        let before = dh::requests(&w.sim);
+        let second = w.apply().await;
+        assert!(!second.failed(), "{reading:?}: {second}");
+        let made = w.mutations(&before);
+        assert_eq!(
+            made.get("user.delete").copied(),
+            Some(1),
+            "{reading:?}: {made:?}"
+        );
+        {
+            let world = lock(&w.sim.state.cloudroom);
+            assert!(world.user("acc1").is_none(), "{reading:?}: proven, deleted");
+            assert!(world.user("acc2").is_some(), "{reading:?}: claimed by E3");
+        }
+        assert_ne!(w.password("acc2"), e2_password, "{reading:?}: a new holder");
+        assert_eq!(made.get("user.create"), None, "{reading:?}: {made:?}");
+        let released = dh::count(&w.db, "select count(*) from directory.released_accounts").await;
+        assert_eq!(released, 0, "{reading:?}");
+        let before = dh::requests(&w.sim);
+        assert!(!w.apply().await.failed());
+        assert!(w.mutations(&before).is_empty(), "{reading:?}: converged");
+    }
+}

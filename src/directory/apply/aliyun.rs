@@ -41,6 +41,7 @@ impl Executor<'_> {
                             employee_id: change.key.clone(),
                             account: change.label.clone(),
                             taken_from: None,
+                            releases: None,
                             origin: None,
                             hash: model::hash(&fields),
                             fields: fields.clone(),

@@ -72,13 +72,27 @@ impl Executor<'_> {
         };
         let (outcome, mut request_ids) = with_request_ids(record.push(client, change)).await;
         done.request_id = request_ids.pop();
+        let releases = self.released_by(change);
         done.result = outcome.map(|pushed| {
             if pushed.how == "adopted" {
                 done.action = "user.adopt";
             }
-            user_written(person, change, pushed)
+            user_written(person, change, pushed, releases)
         });
         done
+    }
+
+    /// The account this person leaves for the one pushed: the plan
+    /// deletes it as replaced, and the store keeps it until that is done.
+    fn released_by(&self, change: &Change) -> Option<String> {
+        (self.plan.changes.iter())
+            .find(|c| {
+                c.replaced
+                    && c.action == Action::Delete
+                    && c.target == Target::CloudRoom
+                    && c.key == change.key
+            })
+            .map(|c| c.label.clone())
     }
 
     pub(super) async fn delete_users(
@@ -128,11 +142,12 @@ impl Executor<'_> {
         dept_ids: &HashMap<String, i64>,
     ) -> Done {
         let account = change.label.clone();
-        let recorded = self
-            .plan
-            .recorded
-            .get(&change.key)
-            .and_then(|r| r.cloudroom.as_ref());
+        // The fields last sent for this account: kept with it when its
+        // holder left it in an earlier apply, else the holder's record.
+        let recorded = match self.plan.released.get(&account) {
+            Some(released) => released.fields.as_ref(),
+            None => (self.plan.recorded.get(&change.key)).and_then(|r| r.cloudroom.as_ref()),
+        };
         let probe = recorded_update(recorded, dept_ids);
         let (result, mut request_ids) = with_request_ids(async {
             match client.update_user(&account, &probe).await {
@@ -287,7 +302,12 @@ impl UserRecord<'_> {
 
 /// What the store keeps of a user CloudRoom now has; a takeover also
 /// clears the record the account came from.
-fn user_written(person: &Person, change: &Change, pushed: Pushed) -> Applied {
+fn user_written(
+    person: &Person,
+    change: &Change,
+    pushed: Pushed,
+    releases: Option<String>,
+) -> Applied {
     let fields = person.cloudroom_fields();
     let takeover = change.takeover.as_ref();
     let origin = match pushed.how {
@@ -301,6 +321,7 @@ fn user_written(person: &Person, change: &Change, pushed: Pushed) -> Applied {
     Applied::CloudRoomUser(UserWrite {
         employee_id: person.employee_id.clone(),
         taken_from: takeover.and_then(|t| Some((t.from.clone(), change.recorded_account.clone()?))),
+        releases,
         account: pushed.account,
         origin,
         hash: model::hash(&fields),

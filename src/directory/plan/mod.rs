@@ -13,6 +13,7 @@ use super::model::{self, AliyunGroup, Department, Desired, Person};
 use super::settings::DirectorySettings;
 use super::validate::RowProblem;
 use crate::store::directory::{StoredDepartment, StoredFields, StoredUser};
+use crate::store::directory_released::ReleasedAccount;
 use crate::store::directory_uncertain::UncertainDepartment;
 
 mod changes;
@@ -142,6 +143,9 @@ pub struct Plan {
     /// Accounts in `directory.protected_accounts` that the export names.
     pub protected: Vec<String>,
     pub group: Option<AliyunGroup>,
+    /// Accounts their holder left for another, by account: deleted as
+    /// replaced while nobody claims them (a failed DELETE is planned again).
+    pub released: HashMap<String, ReleasedAccount>,
 }
 
 /// Inputs of [`build`] besides the two states.
@@ -149,6 +153,7 @@ pub struct PlanOptions<'a> {
     pub settings: &'a DirectorySettings,
     /// Department creates whose answer was lost: not sent again.
     pub uncertain: &'a [UncertainDepartment],
+    pub released: &'a [ReleasedAccount],
     pub group: Option<AliyunGroup>,
     pub allow_mass_delete: bool,
     pub now: DateTime<Utc>,
@@ -184,6 +189,9 @@ pub fn build(
         recorded: HashMap::new(),
         protected: Vec::new(),
         group: options.group.clone(),
+        released: (options.released.iter())
+            .map(|r| (r.account.clone(), r.clone()))
+            .collect(),
         desired,
     };
     let settings = options.settings;

@@ -80,7 +80,7 @@ impl Plan {
             .map(|p| account_key(&p.account))
             .chain(self.desired.held_accounts.iter().cloned())
             .collect();
-        let mut deletes = Vec::new();
+        let mut deletes = self.left_before(&claimed, settings);
         for user in self.stored_users.values() {
             if user.cloudroom_hash.is_none()
                 || claimed.contains(&account_key(&user.account))
@@ -106,8 +106,43 @@ impl Plan {
         deletes
     }
 
+    /// Accounts their holder left in an earlier apply whose DELETE did not
+    /// happen (it failed, or the run stopped): deleted as replaced, with
+    /// the same proof, unless a row claims them, a record holds them (its
+    /// own delete covers it), they are protected, or the holder's row is
+    /// held.
+    fn left_before(&self, claimed: &HashSet<String>, settings: &DirectorySettings) -> Vec<Change> {
+        let recorded: HashSet<String> = (self.stored_users.values())
+            .filter(|u| u.cloudroom_hash.is_some())
+            .map(|u| account_key(&u.account))
+            .collect();
+        let mut released: Vec<&ReleasedAccount> = self.released.values().collect();
+        released.sort_by(|a, b| a.account.cmp(&b.account));
+        released
+            .into_iter()
+            .filter(|r| {
+                let key = account_key(&r.account);
+                !claimed.contains(&key)
+                    && !recorded.contains(&key)
+                    && !settings.is_protected(&r.account)
+                    && !self.desired.held.contains(&r.employee_id)
+            })
+            .map(|r| Change {
+                label: r.account.clone(),
+                replaced: true,
+                ..blank_change(
+                    Target::CloudRoom,
+                    Kind::User,
+                    Action::Delete,
+                    &r.employee_id,
+                )
+            })
+            .collect()
+    }
+
     /// Recorded CloudRoom accounts by key, each with the record that holds
-    /// it (the first by employee id, should two records name one account).
+    /// it (the first by employee id, should two records name one account),
+    /// then the released ones with their last holder.
     fn account_holders(&self) -> HashMap<String, StoredUser> {
         let mut holders: HashMap<String, StoredUser> = HashMap::new();
         let mut recorded: Vec<&StoredUser> = self
@@ -120,6 +155,22 @@ impl Plan {
             holders
                 .entry(account_key(&user.account))
                 .or_insert_with(|| user.clone());
+        }
+        // A released account still has its last holder's password: whoever
+        // claims it now takes it over like a recorded one (a new password
+        // for a new holder), and its holder coming back keeps it.
+        for released in self.released.values() {
+            holders
+                .entry(account_key(&released.account))
+                .or_insert_with(|| StoredUser {
+                    employee_id: released.employee_id.clone(),
+                    account: released.account.clone(),
+                    cloudroom_origin: None,
+                    cloudroom_hash: None,
+                    aliyun_hash: None,
+                    first_seen_inactive: None,
+                    cloudroom_department: None,
+                });
         }
         holders
     }
