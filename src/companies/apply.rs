@@ -127,10 +127,7 @@ async fn prove(
     row: &CompanyRow,
     request_id: Option<&str>,
 ) -> anyhow::Result<Sent> {
-    let body = UpdateCompany {
-        comp_name: row.comp_name.clone(),
-    };
-    match client.update_company(&row.comp_guid, &body).await {
+    match send_name(client, row).await {
         Ok(()) => {
             store::upsert(pool, row).await?;
             Ok(Sent::Done)
@@ -184,11 +181,17 @@ pub async fn settle(
 }
 
 async fn rename(client: &CloudRoomClient, pool: &PgPool, row: &CompanyRow) -> anyhow::Result<()> {
+    send_name(client, row).await?;
+    Ok(store::upsert(pool, row).await?)
+}
+
+/// PUT company/{compGUID} with the row's name: a rename, and the proof
+/// that an uncertain create took effect.
+async fn send_name(client: &CloudRoomClient, row: &CompanyRow) -> Result<(), CloudRoomError> {
     let body = UpdateCompany {
         comp_name: row.comp_name.clone(),
     };
-    client.update_company(&row.comp_guid, &body).await?;
-    Ok(store::upsert(pool, row).await?)
+    client.update_company(&row.comp_guid, &body).await
 }
 
 async fn delete(client: &CloudRoomClient, pool: &PgPool, row: &CompanyRow) -> anyhow::Result<()> {

@@ -27,12 +27,27 @@ fn companies(sim: &confsync_sim::RunningSimulator) -> Vec<(String, String, Strin
 }
 
 async fn confsync(config: &Path, args: &[&str]) -> Output {
+    confsync_with(config, args, &[]).await
+}
+
+/// As [`confsync`], with a 1 s CloudRoom timeout.
+async fn confsync_with_timeout(config: &Path, args: &[&str]) -> Output {
+    confsync_with(
+        config,
+        args,
+        &[("CONFSYNC_CLOUDROOM__TIMEOUT_SECONDS", "1")],
+    )
+    .await
+}
+
+async fn confsync_with(config: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     // Not std::process: the simulator answers on this test's runtime.
     tokio::process::Command::new(env!("CARGO_BIN_EXE_confsync"))
         .arg("--config")
         .arg(config)
         .args(args)
         .env_remove("CONFSYNC_CONFIG")
+        .envs(env.iter().copied())
         .output()
         .await
         .unwrap()
@@ -185,19 +200,28 @@ async fn refused_with(wrong_scope: confsync_sim::cloudroom::WrongScope, code: &s
 }
 
 fn company_calls(sim: &confsync_sim::RunningSimulator, endpoint: &str) -> u64 {
-    sim.state.requests("cloudroom", Some(endpoint), None)
+    crate::common::directory::calls(sim, "cloudroom", endpoint)
 }
 
-async fn confsync_with_timeout(config: &Path, args: &[&str]) -> Output {
-    tokio::process::Command::new(env!("CARGO_BIN_EXE_confsync"))
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .env_remove("CONFSYNC_CONFIG")
-        .env("CONFSYNC_CLOUDROOM__TIMEOUT_SECONDS", "1")
-        .output()
-        .await
-        .unwrap()
+/// One tenant, t001, that declares a company (Acme), and its config.
+async fn one_company() -> (
+    tempfile::TempDir,
+    confsync_sim::RunningSimulator,
+    common::TestDb,
+    std::path::PathBuf,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let (sim, tenants) = sim_with_tenants(1, common::small_sim(), dir.path()).await;
+    let db = common::migrated_db().await;
+    let config = write_config(dir.path(), &sim, &db, &tenants, (1, false), "");
+    std::fs::rename(&config, config.with_file_name("base.toml")).unwrap();
+    let platform = &tenants.file["platform"];
+    let platform = (
+        platform["secret_id"].as_str().unwrap(),
+        platform["secret_key"].as_str().unwrap(),
+    );
+    declare(&config, platform, None);
+    (dir, sim, db, config)
 }
 
 async fn uncertain_rows(db: &common::TestDb) -> Vec<(String, Option<String>)> {
@@ -213,17 +237,7 @@ async fn uncertain_rows(db: &common::TestDb) -> Vec<(String, Option<String>)> {
 /// the first proof's answer is lost too.
 #[tokio::test]
 async fn a_company_create_whose_answer_is_lost_is_not_sent_twice() {
-    let dir = tempfile::tempdir().unwrap();
-    let (sim, tenants) = sim_with_tenants(1, common::small_sim(), dir.path()).await;
-    let db = common::migrated_db().await;
-    let config = write_config(dir.path(), &sim, &db, &tenants, (1, false), "");
-    std::fs::rename(&config, config.with_file_name("base.toml")).unwrap();
-    let platform = &tenants.file["platform"];
-    let platform = (
-        platform["secret_id"].as_str().unwrap(),
-        platform["secret_key"].as_str().unwrap(),
-    );
-    declare(&config, platform, None);
+    let (_dir, sim, db, config) = one_company().await;
     // The PUT is retried once after a timeout (it is idempotent): both
     // attempts' answers are lost.
     let faults = serde_json::json!({"slow_answers": {
@@ -273,17 +287,7 @@ async fn a_company_create_whose_answer_is_lost_is_not_sent_twice() {
 /// a person settles it absent; then one POST creates it.
 #[tokio::test]
 async fn an_uncertain_company_that_does_not_exist_waits_for_a_person() {
-    let dir = tempfile::tempdir().unwrap();
-    let (sim, tenants) = sim_with_tenants(1, common::small_sim(), dir.path()).await;
-    let db = common::migrated_db().await;
-    let config = write_config(dir.path(), &sim, &db, &tenants, (1, false), "");
-    std::fs::rename(&config, config.with_file_name("base.toml")).unwrap();
-    let platform = &tenants.file["platform"];
-    let platform = (
-        platform["secret_id"].as_str().unwrap(),
-        platform["secret_key"].as_str().unwrap(),
-    );
-    declare(&config, platform, None);
+    let (_dir, sim, db, config) = one_company().await;
     sqlx::query(
         "insert into confsync.uncertain_companies (comp_guid, tenant, comp_name, admin, admin_name, request_id)
          values ('t001', 't001', 'Acme', 'admin@acme.example', 'Acme Admin', 'lost-request')",

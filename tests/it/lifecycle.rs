@@ -126,8 +126,13 @@ async fn each_run_counts_only_its_own_requests() {
     assert!(conferences.api_calls > 0 && history.api_calls > 0);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_recordings_run_stopped_by_a_shutdown_is_abandoned() {
+/// A simulator that answers in 40 ms and a mirror that reads two
+/// conferences' recordings at a time: slow enough to stop mid-pass.
+async fn slow_recordings() -> (
+    confsync_sim::RunningSimulator,
+    common::TestDb,
+    confsync::jobs::JobContext,
+) {
     let sim = common::simulator(SimConfig {
         latency_ms: 40,
         ..common::small_sim()
@@ -136,6 +141,12 @@ async fn a_recordings_run_stopped_by_a_shutdown_is_abandoned() {
     let db = common::migrated_db().await;
     let mut ctx = common::mirror_context(&sim, &db);
     common::reconfigure(&mut ctx, |cr| cr.recordings_concurrency = 2);
+    (sim, db, ctx)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recordings_run_stopped_by_a_shutdown_is_abandoned() {
+    let (sim, db, ctx) = slow_recordings().await;
     common::run_job(&ctx, &jobs::History, &FULL).await.unwrap();
     let run = {
         let ctx = ctx.clone();
@@ -159,14 +170,7 @@ async fn a_recordings_run_stopped_by_a_shutdown_is_abandoned() {
 /// and a later mirror stores what the stopped one did not.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_mirror_stopped_while_recordings_follow_history_is_abandoned_and_resumes() {
-    let sim = common::simulator(SimConfig {
-        latency_ms: 40,
-        ..common::small_sim()
-    })
-    .await;
-    let db = common::migrated_db().await;
-    let mut ctx = common::mirror_context(&sim, &db);
-    common::reconfigure(&mut ctx, |cr| cr.recordings_concurrency = 2);
+    let (sim, db, ctx) = slow_recordings().await;
     let mirror = {
         let ctx = ctx.clone();
         tokio::spawn(async move { common::run_mirror(&ctx, &FULL).await })

@@ -22,8 +22,12 @@ impl Executor<'_> {
             Kind::User,
             &[Action::Create, Action::Update],
         );
+        let released = self.released_accounts();
         let mut results = stream::iter(changes)
-            .map(|change| self.unless_cancelled(self.push_user(client, change, dept_ids)))
+            .map(|change| {
+                let releases = released.get(change.key.as_str()).map(|a| a.to_string());
+                self.unless_cancelled(self.push_user(client, change, dept_ids, releases))
+            })
             .buffer_unordered(self.concurrency)
             .boxed()
             .filter_map(std::future::ready)
@@ -42,6 +46,7 @@ impl Executor<'_> {
         client: &CloudRoomClient,
         change: &Change,
         dept_ids: &HashMap<String, i64>,
+        releases: Option<String>,
     ) -> Done {
         let action = match (change.action, &change.takeover) {
             (Action::Create, _) => "user.create",
@@ -72,7 +77,6 @@ impl Executor<'_> {
         };
         let (outcome, mut request_ids) = with_request_ids(record.push(client, change)).await;
         done.request_id = request_ids.pop();
-        let releases = self.released_by(change);
         done.result = outcome.map(|pushed| {
             if pushed.how == "adopted" {
                 done.action = "user.adopt";
@@ -82,17 +86,14 @@ impl Executor<'_> {
         done
     }
 
-    /// The account this person leaves for the one pushed: the plan
-    /// deletes it as replaced, and the store keeps it until that is done.
-    fn released_by(&self, change: &Change) -> Option<String> {
+    /// The account each person leaves for the one pushed, by employee id:
+    /// the plan deletes it as replaced (now, or once a staged delete is
+    /// released), and the store keeps it until that is done.
+    fn released_accounts(&self) -> HashMap<&str, &str> {
         (self.plan.changes.iter())
-            .find(|c| {
-                c.replaced
-                    && c.action == Action::Delete
-                    && c.target == Target::CloudRoom
-                    && c.key == change.key
-            })
-            .map(|c| c.label.clone())
+            .filter(|c| c.replaced && c.action == Action::Delete && c.target == Target::CloudRoom)
+            .map(|c| (c.key.as_str(), c.label.as_str()))
+            .collect()
     }
 
     pub(super) async fn delete_users(
